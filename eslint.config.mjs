@@ -1,0 +1,27 @@
+// Lint rules; the one that matters most keeps `vscode` out of the core, the worker and the protocol,
+// and onnxruntime-web inside src/core/onnx/.
+import tseslint from 'typescript-eslint';
+
+const noVscode = { name: 'vscode', message: 'src/core, src/worker, src/protocol and src/webview never import vscode (see DESIGN.md).' };
+const noOrt = { name: 'onnxruntime-web', message: 'Only src/core/onnx/ imports onnxruntime-web.' };
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'models/**', 'test-results/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/worker/**/*.ts', 'src/protocol/**/*.ts', 'src/webview/**/*.ts', 'src/cli.ts', 'src/bench.ts'],
+    ignores: ['src/core/onnx/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noVscode, noOrt] }] },
+  },
+  {
+    files: ['src/core/onnx/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noVscode] }] },
+  },
+  {
+    files: ['src/extension.ts', 'src/host/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noOrt] }] },
+  },
+);

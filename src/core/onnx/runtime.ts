@@ -1,0 +1,76 @@
+// The one module that imports onnxruntime-web: configures where its wasm files live and creates sessions.
+import * as ort from 'onnxruntime-web';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { RuntimeUnavailableError } from '../errors';
+
+export { ort };
+
+const WASM_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+
+let configured: { wasmDir: string; numThreads: number } | undefined;
+
+/**
+ * Points onnxruntime-web at the wasm files shipped beside our bundle (never a CDN).
+ * Must run before the first session: the thread count is fixed at the first create.
+ */
+export function configureRuntime(wasmDir: string, numThreads: number): void {
+  for (const f of WASM_FILES) {
+    if (!fs.existsSync(path.join(wasmDir, f))) {
+      throw new RuntimeUnavailableError(`${f} is missing from ${wasmDir}. Rebuild with "npm run build" or reinstall the extension.`);
+    }
+  }
+  if (configured) return;
+  // A file URL with a trailing slash: the Node build resolves the .mjs by dynamic import.
+  ort.env.wasm.wasmPaths = pathToFileURL(wasmDir + path.sep).href;
+  ort.env.wasm.numThreads = Math.max(1, numThreads);
+  ort.env.wasm.simd = true;
+  ort.env.logLevel = 'error';
+  configured = { wasmDir, numThreads: ort.env.wasm.numThreads };
+}
+
+export function runtimeSettings(): { wasmPaths: string; numThreads: number } {
+  return { wasmPaths: String(ort.env.wasm.wasmPaths ?? ''), numThreads: Number(ort.env.wasm.numThreads ?? 0) };
+}
+
+export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+  if (!configured) throw new RuntimeUnavailableError('the runtime was used before configureRuntime().');
+  try {
+    return await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  } catch (e) {
+    throw wrapRuntimeError(e);
+  }
+}
+
+function wrapRuntimeError(e: unknown): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/wasm|\.mjs|fetch|ENOENT|Cannot find module/i.test(msg)) return new RuntimeUnavailableError(msg);
+  return e instanceof Error ? e : new Error(msg);
+}
+
+/** The smallest valid ONNX graph (Identity on a float tensor), to prove the runtime loads. */
+export function trivialModel(): Uint8Array {
+  // Hand-encoded ModelProto: ir_version 8, opset 17, graph "p" with one Identity node x -> y.
+  return Uint8Array.from(TRIVIAL_MODEL_BYTES);
+}
+
+export async function probeRuntime(): Promise<{ version: string; sessionCreateMs: number }> {
+  const t0 = performance.now();
+  const session = await createSession(trivialModel());
+  const ms = performance.now() - t0;
+  const x = new ort.Tensor('float32', new Float32Array([1, 2]), [2]);
+  try {
+    const out = await session.run({ x });
+    const y = out.y;
+    if (!y || (y.data as Float32Array)[1] !== 2) throw new RuntimeUnavailableError('a trivial graph gave a wrong result.');
+    y.dispose();
+  } finally {
+    x.dispose();
+    await session.release();
+  }
+  return { version: ort.env.versions.web ?? 'unknown', sessionCreateMs: ms };
+}
+
+// ModelProto bytes encoded once with onnx-proto (Identity, float[2]); inline so the probe needs no file.
+const TRIVIAL_MODEL_BYTES: number[] = [8,8,58,55,10,16,10,1,120,18,1,121,34,8,73,100,101,110,116,105,116,121,18,1,112,90,15,10,1,120,18,10,10,8,8,1,18,4,10,2,8,2,98,15,10,1,121,18,10,10,8,8,1,18,4,10,2,8,2,66,4,10,0,16,17];

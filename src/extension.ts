@@ -1,0 +1,45 @@
+// activate(): builds the services, registers every surface, pushes every disposable. No logic of its own.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { createLog, showError } from './host/log';
+import { Config } from './host/config';
+import { PanelController } from './host/panelController';
+import { runtimeView } from './host/runtimeView';
+import { WorkerClient } from './worker/client';
+import type { ViewId } from './protocol/webview';
+import type { PanelView } from './host/panelController';
+
+export interface LlmLensApi {
+  /** For the integration tests: asks the worker of the installed extension for its runtime info. */
+  runtimeInfo(): ReturnType<WorkerClient['request']>;
+}
+
+export function activate(context: vscode.ExtensionContext): LlmLensApi {
+  const { channel, logger } = createLog();
+  const config = new Config();
+  const dist = path.join(context.extensionUri.fsPath, 'dist');
+  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads }, logger);
+  const views = new Map<ViewId, PanelView>([['runtime', runtimeView(client)]]);
+  const panels = new PanelController(context.extensionUri, logger, views);
+
+  context.subscriptions.push(
+    channel,
+    panels,
+    { dispose: () => void client.dispose() },
+    vscode.commands.registerCommand('llmLens.showRuntimeInfo', () => panels.show('runtime')),
+    vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
+  );
+
+  // Start-up check of the runtime in the background: a missing wasm file is reported once, clearly.
+  client.request('version', {}).then(
+    (info) => logger.info(`onnxruntime-web ${info.onnxruntimeVersion} ready (${info.numThreads} threads, ${info.sessionCreateMs.toFixed(0)} ms)`),
+    (e: unknown) => {
+      logger.error(e instanceof Error ? e : String(e));
+      void showError(channel, vscode.l10n.t('LLM Lens could not start its inference runtime: {0}', e instanceof Error ? e.message : String(e)));
+    },
+  );
+
+  return { runtimeInfo: () => client.request('version', {}) };
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,31 @@
+// The "Runtime Info" panel: what the inference worker reports about onnxruntime-web.
+import * as vscode from 'vscode';
+import type { PanelView } from './panelController';
+import type { WorkerClient } from '../worker/client';
+import type { ViewState } from '../protocol/webview';
+
+export function runtimeView(client: WorkerClient): PanelView {
+  return {
+    id: 'runtime',
+    title: () => vscode.l10n.t('LLM Lens: Runtime'),
+    async state(): Promise<ViewState> {
+      const strings = {
+        heading: vscode.l10n.t('Inference runtime'),
+        intro: vscode.l10n.t('LLM Lens runs its language model with onnxruntime-web (WebAssembly) in a worker thread, so the editor never waits for it.'),
+        version: vscode.l10n.t('onnxruntime-web version'),
+        threads: vscode.l10n.t('Threads'),
+        wasm: vscode.l10n.t('WebAssembly files'),
+        create: vscode.l10n.t('Session start (trivial graph)'),
+        node: vscode.l10n.t('Node.js'),
+        refresh: vscode.l10n.t('Refresh'),
+        failed: vscode.l10n.t('The runtime did not start.'),
+      };
+      try {
+        const info = await client.request('version', {});
+        return { view: 'runtime', info, strings };
+      } catch (e) {
+        return { view: 'runtime', info: undefined, error: e instanceof Error ? e.message : String(e), strings };
+      }
+    },
+  };
+}

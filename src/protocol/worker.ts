@@ -1,0 +1,63 @@
+// Messages between the extension host and the inference worker: one map of request types,
+// each request answered exactly once with Reply<T>.
+
+/** What the worker reports about its runtime; proves the wasm files load. */
+export interface RuntimeInfo {
+  onnxruntimeVersion: string;
+  wasmPaths: string;
+  numThreads: number;
+  simd: boolean;
+  /** Milliseconds the worker took to create a trivial session (first call only). */
+  sessionCreateMs: number;
+  nodeVersion: string;
+}
+
+/** Request name -> [params, result]. The only place request types are declared. */
+export interface WorkerRequests {
+  ping: [Record<string, never>, { pong: true; at: number }];
+  version: [Record<string, never>, RuntimeInfo];
+}
+
+export type WorkerRequestName = keyof WorkerRequests;
+export type WorkerParams<K extends WorkerRequestName> = WorkerRequests[K][0];
+export type WorkerResult<K extends WorkerRequestName> = WorkerRequests[K][1];
+
+/** A serialisable error; `code` lets the host choose an action without matching messages. */
+export interface WireError {
+  code: string;
+  message: string;
+  stack?: string;
+}
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** host -> worker */
+export type HostToWorkerMessage =
+  | { type: 'request'; id: number; method: WorkerRequestName; params: unknown }
+  | { type: 'cancel'; id: number };
+
+/** worker -> host */
+export type WorkerToHostMessage =
+  | { type: 'reply'; id: number; reply: Reply<unknown> }
+  | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; message: string };
+
+/** Options the host passes when starting the worker (workerData). */
+export interface WorkerStartOptions {
+  /** Folder holding ort-wasm-simd-threaded.{mjs,wasm}; never a URL. */
+  wasmDir: string;
+  numThreads: number;
+}
+
+export function isHostToWorkerMessage(m: unknown): m is HostToWorkerMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  if (o.type === 'cancel') return typeof o.id === 'number';
+  return o.type === 'request' && typeof o.id === 'number' && typeof o.method === 'string';
+}
+
+export function isWorkerToHostMessage(m: unknown): m is WorkerToHostMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const o = m as Record<string, unknown>;
+  if (o.type === 'reply') return typeof o.id === 'number' && typeof o.reply === 'object' && o.reply !== null;
+  return o.type === 'log' && typeof o.message === 'string';
+}

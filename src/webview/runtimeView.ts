@@ -1,0 +1,27 @@
+// Draws the runtime panel: what onnxruntime-web reported from the worker.
+import type { ViewState } from '../protocol/webview';
+import { el } from './dom';
+import { vscode } from './vscodeApi';
+
+export function renderRuntime(root: HTMLElement, state: Extract<ViewState, { view: 'runtime' }>): void {
+  const s = state.strings;
+  const rows: [string, string][] = state.info
+    ? [
+        [s.version, state.info.onnxruntimeVersion],
+        [s.threads, String(state.info.numThreads)],
+        [s.wasm, state.info.wasmPaths],
+        [s.create, `${state.info.sessionCreateMs.toFixed(0)} ms`],
+        [s.node, state.info.nodeVersion],
+      ]
+    : [];
+  const table = el('table', { class: 'kv' });
+  for (const [k, v] of rows) table.append(el('tr', {}, el('th', {}, k), el('td', {}, v)));
+  const refresh = el('button', { type: 'button' }, s.refresh);
+  refresh.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'refresh' }));
+  root.replaceChildren(
+    el('h1', {}, s.heading),
+    el('p', { class: 'explain' }, s.intro),
+    state.error ? el('p', { class: 'error', role: 'alert' }, `${s.failed} ${state.error}`) : table,
+    refresh,
+  );
+}

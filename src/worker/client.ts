@@ -1,0 +1,121 @@
+// The host's handle on the inference worker: typed requests, cancellation, restart after a crash.
+// No vscode import: the extension host, the CLI's bench and the tests all use it.
+import { Worker } from 'node:worker_threads';
+import {
+  isWorkerToHostMessage,
+  type WorkerParams,
+  type WorkerRequestName,
+  type WorkerResult,
+  type WorkerStartOptions,
+  type WireError,
+  type HostToWorkerMessage,
+} from '../protocol/worker';
+import { CancelledError, LensError, WorkerCrashedError } from '../core/errors';
+import type { Logger } from '../core/logger';
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  cleanup(): void;
+}
+
+/** An error from the worker, rebuilt on this side with its code. */
+export class RemoteError extends LensError {
+  constructor(error: WireError) {
+    super(error.code, error.message);
+    if (error.stack) this.stack = error.stack;
+  }
+}
+
+export class WorkerClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private disposed = false;
+
+  constructor(
+    private readonly workerFile: string,
+    private readonly options: WorkerStartOptions,
+    private readonly log: Logger,
+  ) {}
+
+  request<K extends WorkerRequestName>(method: K, params: WorkerParams<K>, signal?: AbortSignal): Promise<WorkerResult<K>> {
+    if (this.disposed) return Promise.reject(new LensError('disposed', 'LLM Lens is shutting down.'));
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<WorkerResult<K>>((resolve, reject) => {
+      const onAbort = () => this.post(worker, { type: 'cancel', id });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      });
+      this.post(worker, { type: 'request', id, method, params });
+    });
+  }
+
+  /** Ends the worker; pending requests fail. The next request starts a fresh one. */
+  async restart(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    this.failAll(new LensError('restarted', 'The inference worker was restarted.'));
+    await w?.terminate();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.restart();
+  }
+
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  private post(worker: Worker, m: HostToWorkerMessage): void {
+    worker.postMessage(m);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.workerFile, { workerData: this.options });
+    this.worker = worker;
+    worker.on('message', (m: unknown) => {
+      if (!isWorkerToHostMessage(m)) {
+        this.log.warn(`Ignored a malformed message from the worker: ${JSON.stringify(m)?.slice(0, 200)}`);
+        return;
+      }
+      if (m.type === 'log') {
+        this.log[m.level](m.message);
+        return;
+      }
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      p.cleanup();
+      if (m.reply.ok) p.resolve(m.reply.value);
+      else p.reject(m.reply.error.code === 'cancelled' ? new CancelledError() : new RemoteError(m.reply.error));
+    });
+    worker.on('error', (e) => {
+      this.log.error(e);
+    });
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      if (this.pending.size > 0) {
+        this.log.error(`The inference worker exited with code ${code} while ${this.pending.size} request(s) were pending.`);
+        this.failAll(new WorkerCrashedError(`exit code ${code}`));
+      }
+    });
+    return worker;
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) {
+      p.cleanup();
+      p.reject(e);
+    }
+    this.pending.clear();
+  }
+}

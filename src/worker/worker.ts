@@ -1,0 +1,45 @@
+// worker_threads entry: owns the runtime and the model, serves typed requests one at a time.
+import { parentPort, workerData } from 'node:worker_threads';
+import { isHostToWorkerMessage, type WorkerStartOptions, type WorkerToHostMessage, type WorkerRequestName } from '../protocol/worker';
+import { CancelledError, UnknownRequestError, toWireError } from '../core/errors';
+import { createHandlers, type Handler } from './handlers';
+
+const port = parentPort;
+if (!port) throw new Error('worker.js must run as a worker thread');
+
+const options = workerData as WorkerStartOptions;
+const handlers = createHandlers(options);
+const controllers = new Map<number, AbortController>();
+// One run at a time: inference is CPU bound and onnxruntime-web blocks its thread anyway.
+let queue: Promise<void> = Promise.resolve();
+
+function send(m: WorkerToHostMessage): void {
+  port!.postMessage(m);
+}
+
+port.on('message', (raw: unknown) => {
+  if (!isHostToWorkerMessage(raw)) {
+    send({ type: 'log', level: 'warn', message: `worker: rejected a malformed message: ${JSON.stringify(raw)?.slice(0, 200)}` });
+    return;
+  }
+  if (raw.type === 'cancel') {
+    controllers.get(raw.id)?.abort();
+    return;
+  }
+  const { id, method, params } = raw;
+  const controller = new AbortController();
+  controllers.set(id, controller);
+  queue = queue.then(async () => {
+    try {
+      if (controller.signal.aborted) throw new CancelledError();
+      const handler = (handlers as Record<string, Handler<WorkerRequestName> | undefined>)[method];
+      if (!handler) throw new UnknownRequestError(method);
+      const value = await handler(params as never, controller.signal);
+      send({ type: 'reply', id, reply: { ok: true, value } });
+    } catch (e) {
+      send({ type: 'reply', id, reply: { ok: false, error: toWireError(e) } });
+    } finally {
+      controllers.delete(id);
+    }
+  });
+});
