@@ -1,0 +1,143 @@
+// The data the inference core produces and the panels draw: the contract between worker, host and
+// webviews. Plain JSON-able types only (numbers, strings, arrays); vectors as number[].
+
+/** What a model is, read from config.json and the graph. */
+export interface ModelSpec {
+  /** Folder name or hub id, e.g. "lens-tiny". */
+  name: string;
+  /** Where it came from: "built-in", a folder path, or "hf:owner/repo@rev". */
+  source: string;
+  modelType: string;
+  vocabSize: number;
+  /** d: the dimension of every token vector. */
+  dModel: number;
+  nLayer: number;
+  nHead: number;
+  headDim: number;
+  /** Longest context (positions). */
+  nCtx: number;
+  eosTokenId?: number;
+  /** Fill-in-the-middle token ids, when the tokenizer has them. */
+  fim?: { prefix: number; middle: number; suffix: number };
+  /** Bytes of onnx/model.onnx. */
+  fileBytes: number;
+}
+
+export type ParameterRole = 'tokenEmbedding' | 'positionEmbedding' | 'attention' | 'mlp' | 'norm' | 'lmHead' | 'other';
+
+export interface ParameterGroup {
+  role: ParameterRole;
+  /** Layer index for per-layer roles; undefined for embeddings, final norm, LM head. */
+  layer?: number;
+  weights: number;
+  biases: number;
+  /** The GPT-2 formula behind the count, e.g. "4d² + 4d". */
+  formula?: string;
+  /** Initializer names that make up the group (for the curious). */
+  tensors: string[];
+}
+
+export interface ParameterBreakdown {
+  total: number;
+  weights: number;
+  biases: number;
+  groups: ParameterGroup[];
+  /** True when the LM head reuses the token embedding matrix (counted once). */
+  tiedLmHead: boolean;
+}
+
+/** What graph instrumentation found, and what it could not find (said plainly, not guessed). */
+export interface InstrumentationReport {
+  tokenEmbedding?: string;
+  positionEmbedding?: string;
+  /** Per layer: the tensor entering the layer's first norm (the residual stream). */
+  layerInputs: string[];
+  /** Per layer: the attention softmax output [batch, heads, q, k]. */
+  attentionProbs: string[];
+  finalNorm?: string;
+  lmHead?: string;
+  missing: string[];
+}
+
+export interface TokenInfo {
+  index: number;
+  id: number;
+  /** Decoded text of this token alone; partial UTF-8 shows as U+FFFD. */
+  text: string;
+  /** The token's raw bytes (byte-level BPE). */
+  bytes: number[];
+  /** UTF-16 span [start, end) in the analyzed text; a token that ends inside a character shares it. */
+  start: number;
+  end: number;
+  /** True when the token's bytes are not a whole UTF-8 sequence. */
+  partial: boolean;
+}
+
+export interface Prediction {
+  id: number;
+  text: string;
+  prob: number;
+}
+
+export interface PositionPrediction {
+  /** Top-k next tokens after this position. */
+  top: Prediction[];
+  /** The token that actually follows, if any: its probability and surprisal in bits. */
+  actual?: { id: number; prob: number; surprisalBits: number; rank: number };
+}
+
+export interface AttentionMatrix {
+  layer: number;
+  /** A head index, or -1 for the average over heads. */
+  head: number;
+  /** [query][key], rows sum to 1; causal, so key <= query. */
+  weights: number[][];
+}
+
+export interface AnalyzeOptions {
+  /** Refuse texts with more tokens than this (default 1024). */
+  maxTokens?: number;
+  /** k for top-k predictions and logit lens (default 5). */
+  topK?: number;
+  /** Which attention matrices to return: per layer, all heads plus the average. Default: none. */
+  attentionLayers?: number[];
+  /** Also return every layer x head matrix downsampled for the small-multiples model view. */
+  attentionThumbnails?: boolean;
+  /** The chosen token (index): its hidden vector per layer and its nearest vocabulary neighbours. */
+  chosenToken?: number;
+  /** How many neighbours to return (default 8). */
+  neighbours?: number;
+  /** PCA of the token embeddings (-1, default) or of a layer's hidden states. */
+  pcaLayer?: number;
+}
+
+export interface Analysis {
+  model: ModelSpec;
+  text: string;
+  tokens: TokenInfo[];
+  /** Input embedding (token + position) of each token: [T][d]. */
+  embeddings: number[][];
+  /** Token embedding only (no position) norms: [T]. */
+  embeddingNorms: number[];
+  /** [L+1][T]: norm of the hidden state entering each layer, and the final output. */
+  hiddenNorms: number[][];
+  /** [L][T]: cosine between layer i's output and its input (how much layer i changed each token). */
+  layerCosine: number[][];
+  /** [L+1][T][k]: logit lens, final norm + LM head applied to each layer's hidden state. */
+  logitLens: Prediction[][][];
+  /** One per token: what the model expected next. */
+  predictions: PositionPrediction[];
+  /** Cosine similarity of the input embeddings: [T][T]. */
+  similarity: number[][];
+  attention: AttentionMatrix[];
+  /** [L][H] thumbnails, each at most 32 x 32, when asked for. */
+  attentionThumbnails?: number[][][][];
+  chosen?: {
+    index: number;
+    /** [L+1][d]: the chosen token's vector entering each layer, and the final output. */
+    hidden: number[][];
+    neighbours: { id: number; text: string; cosine: number }[];
+  };
+  pca: { layer: number; points: [number, number][]; explained: [number, number] };
+  timings: { tokenizeMs: number; runMs: number; reduceMs: number };
+}
