@@ -1,0 +1,355 @@
+// The core from a terminal: inspect a model folder, tokenize or analyze text (`node dist/cli.js --help`).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Tokenizer } from './core/tokenizer';
+import { LensError } from './core/errors';
+import type { InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from './protocol/analysis';
+
+export const USAGE = `LLM Lens command line: the same core as the extension.
+
+Usage:
+  llm-lens inspect <modelFolder> [--json]
+      The model's spec, its parameter breakdown and what graph instrumentation found.
+  llm-lens analyze <modelFolder> (--text "..." | --file F) [--top-k K] [--max-tokens N] [--json]
+      Tokens, the model's top-k next tokens at each position with the surprisal of the token
+      that actually follows, and a per-layer summary. --json prints the whole analysis.
+  llm-lens tokenize <modelFolder | tokenizer.json> (--text "..." | --file F) [--json]
+      Tokens with ids, bytes and UTF-16 spans.
+
+Options:
+  --json            machine-readable output on stdout
+  --top-k K         next-token candidates per position (default 5)
+  --max-tokens N    refuse longer texts (default 1024)
+  --threads N       onnxruntime-web threads in the worker (default 1)
+  -h, --help        this help
+
+Run through npm: npm run cli -- inspect models/lens-tiny
+Errors print one line on stderr and exit with status 1 (2 for a usage error).`;
+
+/** A mistake on the command line: exit status 2 and a pointer to --help. */
+export class UsageError extends LensError {
+  constructor(message: string) {
+    super('usage', `${message} (see --help)`);
+  }
+}
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+export interface CliOptions {
+  json: boolean;
+  text?: string;
+  file?: string;
+  topK: number;
+  maxTokens: number;
+  threads: number;
+}
+
+export interface ParsedArgs {
+  command: 'inspect' | 'analyze' | 'tokenize' | 'help';
+  target?: string;
+  options: CliOptions;
+}
+
+export function parseCli(argv: string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        text: { type: 'string' },
+        file: { type: 'string' },
+        'top-k': { type: 'string' },
+        'max-tokens': { type: 'string' },
+        threads: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  const { values, positionals } = parsed;
+  const int = (name: string, v: string | undefined, def: number, min: number, max: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${v}"`);
+    return n;
+  };
+  const options: CliOptions = {
+    json: values.json ?? false,
+    text: values.text,
+    file: values.file,
+    topK: int('top-k', values['top-k'], 5, 1, 100),
+    maxTokens: int('max-tokens', values['max-tokens'], 1024, 1, 1 << 20),
+    threads: int('threads', values.threads, 1, 1, 16),
+  };
+  const [command, target, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') return { command: 'help', options };
+  if (command !== 'inspect' && command !== 'analyze' && command !== 'tokenize') throw new UsageError(`unknown command "${command}"`);
+  if (!target) throw new UsageError(`${command} needs a model folder`);
+  if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (command !== 'inspect') {
+    if ((options.text === undefined) === (options.file === undefined)) throw new UsageError(`${command} needs exactly one of --text or --file`);
+  } else if (options.text !== undefined || options.file !== undefined) {
+    throw new UsageError('inspect takes no --text or --file');
+  }
+  return { command, target, options };
+}
+
+export function readInput(o: CliOptions): string {
+  if (o.text !== undefined) return o.text;
+  try {
+    return fs.readFileSync(o.file!, 'utf8');
+  } catch (e) {
+    throw new LensError('fileNotFound', `Cannot read ${o.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+}
+
+/** Token text as a terminal can show it: quoted, with control, bidi and invisible characters escaped. */
+export function showToken(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Left-aligned text columns; numbers right-aligned. */
+export function table(rows: (string | number)[][], header?: string[]): string {
+  const all = header ? [header, ...rows] : rows;
+  const widths: number[] = [];
+  for (const r of all) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, String(c).length)));
+  const line = (r: (string | number)[]) =>
+    r
+      .map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const out = all.map(line);
+  if (header) out.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return out.join('\n');
+}
+
+function tokenizerPath(target: string): string {
+  if (fs.existsSync(target) && fs.statSync(target).isFile()) return target;
+  const p = path.join(target, 'tokenizer.json');
+  if (!fs.existsSync(target)) throw new LensError('modelNotFound', `No model folder at ${target}.`);
+  if (!fs.existsSync(p)) throw new LensError('missingFile', `${target} has no tokenizer.json.`);
+  return p;
+}
+
+export function tokenizeCommand(target: string, o: CliOptions, io: CliIo): void {
+  const tok = Tokenizer.fromFile(tokenizerPath(target));
+  const text = readInput(o);
+  const t0 = performance.now();
+  const tokens = tok.encode(text);
+  const ms = performance.now() - t0;
+  if (o.json) {
+    io.out(JSON.stringify({ vocabSize: tok.vocabSize, specialTokens: tok.specialTokens(), tokens, ms }, null, 1));
+    return;
+  }
+  io.out(`${tokens.length} tokens, ${Buffer.byteLength(text)} bytes, ${text.length} UTF-16 units (${ms.toFixed(1)} ms)\n`);
+  io.out(tokenTable(tokens));
+}
+
+export function tokenTable(tokens: TokenInfo[]): string {
+  return table(
+    tokens.map((t) => [t.index, t.id, `${t.start}-${t.end}`, showToken(t.text) + (t.partial ? ' (partial)' : ''), t.bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ')]),
+    ['#', 'id', 'span', 'text', 'bytes'],
+  );
+}
+
+/** What `inspect` shows; the parameters and instrumentation come from the graph when the core reads it. */
+export interface InspectReport {
+  spec: ModelSpec;
+  parameters: ParameterBreakdown;
+  /** Where the parameter figures come from. */
+  parameterSource: 'graph' | 'config formula';
+  instrumentation?: InstrumentationReport;
+  notes: string[];
+}
+
+interface Gpt2Config {
+  model_type?: string;
+  vocab_size?: number;
+  n_embd?: number;
+  n_layer?: number;
+  n_head?: number;
+  n_positions?: number;
+  n_ctx?: number;
+  n_inner?: number | null;
+  eos_token_id?: number;
+  tie_word_embeddings?: boolean;
+}
+
+/** The GPT-2 parameter formula per role, from the config alone (d = n_embd, V = vocab, P = positions). */
+export function formulaBreakdown(V: number, P: number, d: number, L: number, inner = 4 * d, tied = true): ParameterBreakdown {
+  const groups: ParameterGroup[] = [
+    { role: 'tokenEmbedding', weights: V * d, biases: 0, formula: 'V·d', tensors: ['wte'] },
+    { role: 'positionEmbedding', weights: P * d, biases: 0, formula: 'P·d', tensors: ['wpe'] },
+  ];
+  for (let l = 0; l < L; l++) {
+    groups.push({ role: 'attention', layer: l, weights: 4 * d * d, biases: 4 * d, formula: '4d² + 4d', tensors: [`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`] });
+    groups.push({ role: 'mlp', layer: l, weights: 2 * d * inner, biases: inner + d, formula: inner === 4 * d ? '8d² + 5d' : '2d·i + i + d', tensors: [`h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`] });
+    groups.push({ role: 'norm', layer: l, weights: 2 * d, biases: 2 * d, formula: '4d', tensors: [`h.${l}.ln_1`, `h.${l}.ln_2`] });
+  }
+  groups.push({ role: 'norm', weights: d, biases: d, formula: '2d', tensors: ['ln_f'] });
+  if (!tied) groups.push({ role: 'lmHead', weights: V * d, biases: 0, formula: 'V·d', tensors: ['lm_head'] });
+  const weights = groups.reduce((a, g) => a + g.weights, 0);
+  const biases = groups.reduce((a, g) => a + g.biases, 0);
+  return { total: weights + biases, weights, biases, groups, tiedLmHead: tied };
+}
+
+/** inspect without the graph: config.json, tokenizer.json and the file's size. */
+export function inspectFromConfig(folder: string): InspectReport {
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new LensError('modelNotFound', `No model folder at ${folder}.`);
+  const configPath = path.join(folder, 'config.json');
+  let c: Gpt2Config;
+  try {
+    c = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Gpt2Config;
+  } catch (e) {
+    throw new LensError('modelFormat', `${configPath} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+  const need = (k: keyof Gpt2Config, v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new LensError('modelFormat', `${configPath} has no valid "${k}".`);
+    return v;
+  };
+  const d = need('n_embd', c.n_embd);
+  const L = need('n_layer', c.n_layer);
+  const H = need('n_head', c.n_head);
+  const P = need('n_positions', c.n_positions ?? c.n_ctx);
+  const V = need('vocab_size', c.vocab_size);
+  const tok = Tokenizer.fromFile(tokenizerPath(folder));
+  const notes: string[] = [];
+  if (tok.vocabSize > V) notes.push(`The tokenizer has ${tok.vocabSize} tokens but the config says vocab_size ${V}.`);
+  const sp = tok.specialTokens();
+  const onnxPath = path.join(folder, 'onnx', 'model.onnx');
+  const fileBytes = fs.existsSync(onnxPath) ? fs.statSync(onnxPath).size : 0;
+  if (!fileBytes) notes.push(`${onnxPath} is missing.`);
+  const spec: ModelSpec = {
+    name: path.basename(path.resolve(folder)),
+    source: path.resolve(folder),
+    modelType: c.model_type ?? 'unknown',
+    vocabSize: V,
+    dModel: d,
+    nLayer: L,
+    nHead: H,
+    headDim: d / H,
+    nCtx: P,
+    eosTokenId: c.eos_token_id ?? sp.eos,
+    fim: sp.fimPrefix !== undefined && sp.fimMiddle !== undefined && sp.fimSuffix !== undefined ? { prefix: sp.fimPrefix, middle: sp.fimMiddle, suffix: sp.fimSuffix } : undefined,
+    fileBytes,
+  };
+  return { spec, parameters: formulaBreakdown(V, P, d, L, c.n_inner ?? 4 * d, c.tie_word_embeddings ?? true), parameterSource: 'config formula', notes };
+}
+
+const ROLE_NAMES: Record<ParameterGroup['role'], string> = {
+  tokenEmbedding: 'token embeddings',
+  positionEmbedding: 'position embeddings',
+  attention: 'attention',
+  mlp: 'MLP',
+  norm: 'norms',
+  lmHead: 'LM head',
+  other: 'other',
+};
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
+
+export function formatInspect(r: InspectReport): string {
+  const s = r.spec;
+  const p = r.parameters;
+  const lines = [
+    `${s.name} (${s.modelType}) from ${s.source}`,
+    `  vector dimensions d  ${s.dModel}`,
+    `  layers               ${s.nLayer}`,
+    `  heads                ${s.nHead} x ${s.headDim} dims`,
+    `  context              ${s.nCtx} positions`,
+    `  vocabulary           ${s.vocabSize} tokens`,
+    `  end of text          ${s.eosTokenId ?? 'none'}`,
+    `  fill-in-the-middle   ${s.fim ? `prefix ${s.fim.prefix}, middle ${s.fim.middle}, suffix ${s.fim.suffix}` : 'no'}`,
+    `  model file           ${s.fileBytes ? `${(s.fileBytes / 1048576).toFixed(1)} MiB` : 'missing'}`,
+    '',
+    `Parameters: ${p.total.toLocaleString('en-US')} (${formatCount(p.total)}): ${p.weights.toLocaleString('en-US')} weights, ${p.biases.toLocaleString('en-US')} biases; LM head ${p.tiedLmHead ? 'tied to the token embeddings (counted once)' : 'separate'}; from the ${r.parameterSource}.`,
+  ];
+  // By role, layers summed; then one line per layer.
+  const byRole = new Map<string, { weights: number; biases: number; formula?: string; layers: number }>();
+  for (const g of p.groups) {
+    const key = ROLE_NAMES[g.role] + (g.layer === undefined && g.role === 'norm' ? ' (final)' : '');
+    const e = byRole.get(key) ?? { weights: 0, biases: 0, formula: g.formula, layers: 0 };
+    e.weights += g.weights;
+    e.biases += g.biases;
+    if (g.layer !== undefined) e.layers++;
+    byRole.set(key, e);
+  }
+  lines.push(
+    table(
+      [...byRole].map(([k, e]) => [k, e.weights + e.biases, e.weights, e.biases, `${((100 * (e.weights + e.biases)) / p.total).toFixed(1)}%`, e.layers ? `${e.layers} x (${e.formula ?? '?'})` : (e.formula ?? '')]),
+      ['role', 'total', 'weights', 'biases', 'share', 'formula'],
+    ),
+  );
+  const layers = [...new Set(p.groups.filter((g) => g.layer !== undefined).map((g) => g.layer!))];
+  if (layers.length) {
+    const per = (l: number, role: ParameterGroup['role']) => p.groups.filter((g) => g.layer === l && g.role === role).reduce((a, g) => a + g.weights + g.biases, 0);
+    lines.push('', table(layers.map((l) => [l, per(l, 'attention'), per(l, 'mlp'), per(l, 'norm'), per(l, 'other')]), ['layer', 'attention', 'MLP', 'norms', 'other']));
+  }
+  lines.push('', 'Instrumentation:');
+  const ins = r.instrumentation;
+  if (!ins) {
+    lines.push('  not run (the graph was not read).');
+  } else {
+    lines.push(
+      `  token embedding      ${ins.tokenEmbedding ?? 'NOT FOUND'}`,
+      `  position embedding   ${ins.positionEmbedding ?? 'NOT FOUND'}`,
+      `  layer inputs         ${ins.layerInputs.length} of ${s.nLayer}${ins.layerInputs.length ? ` (${ins.layerInputs[0]} ...)` : ''}`,
+      `  attention softmax    ${ins.attentionProbs.length} of ${s.nLayer}${ins.attentionProbs.length ? ` (${ins.attentionProbs[0]} ...)` : ''}`,
+      `  final norm           ${ins.finalNorm ?? 'NOT FOUND'}`,
+      `  LM head              ${ins.lmHead ?? 'NOT FOUND'}`,
+    );
+    for (const m of ins.missing) lines.push(`  missing: ${m}`);
+  }
+  for (const n of r.notes) lines.push(`Note: ${n}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const args = parseCli(argv);
+    switch (args.command) {
+      case 'help':
+        io.out(USAGE);
+        return 0;
+      case 'tokenize':
+        tokenizeCommand(args.target!, args.options, io);
+        return 0;
+      case 'inspect': {
+        const report = inspectFromConfig(args.target!);
+        io.out(args.options.json ? JSON.stringify(report, null, 1) : formatInspect(report));
+        return 0;
+      }
+      case 'analyze':
+        throw new LensError('notImplemented', `${args.command} is not available yet.`);
+    }
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    io.err(`llm-lens: ${msg.split('\n')[0]}`);
+    if (process.env.LLM_LENS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  const io: CliIo = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
+  main(process.argv.slice(2), io).then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      process.stderr.write(`llm-lens: ${String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,129 @@
+// The command line: argument parsing, output, and the built dist/cli.js end to end (exit codes, one-line errors).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { formulaBreakdown, parseCli, showToken, UsageError } from '../../src/cli';
+import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
+
+const root = path.resolve(__dirname, '../../..');
+const cli = path.join(root, 'dist/cli.js');
+
+function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 120000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A GPT-2-small-shaped folder: config + tokenizer, no graph. */
+function gpt2Folder(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-cli-'));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(gpt2TokenizerJson()));
+  fs.writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ model_type: 'gpt2', vocab_size: 50257, n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, eos_token_id: 50256 }),
+  );
+  return dir;
+}
+
+describe('cli: arguments', () => {
+  it('parses commands and options', () => {
+    const a = parseCli(['analyze', 'models/x', '--text', 'hi', '--top-k', '3', '--json']);
+    assert.equal(a.command, 'analyze');
+    assert.equal(a.target, 'models/x');
+    assert.deepEqual([a.options.text, a.options.topK, a.options.json, a.options.maxTokens], ['hi', 3, true, 1024]);
+    assert.equal(parseCli(['--help']).command, 'help');
+    assert.equal(parseCli([]).command, 'help');
+  });
+
+  it('rejects mistakes with a UsageError', () => {
+    for (const argv of [
+      ['frobnicate', 'x'],
+      ['inspect'],
+      ['analyze', 'x'],
+      ['analyze', 'x', '--text', 'a', '--file', 'b'],
+      ['analyze', 'x', '--text', 'a', '--top-k', '0'],
+      ['inspect', 'x', '--bogus'],
+      ['inspect', 'x', 'y'],
+    ]) {
+      assert.throws(() => parseCli(argv), UsageError, argv.join(' '));
+    }
+  });
+
+  it('escapes control, bidi and invisible characters in token text', () => {
+    assert.equal(showToken('a\n\t\u001b[31m'), '"a\\n\\t\\u001b[31m"');
+    assert.equal(showToken('\u202eevil\u200b'), '"\\u202eevil\\u200b"');
+    assert.equal(showToken(' café'), '" café"');
+  });
+
+  it("counts GPT-2 small's parameters with the formula (124,439,808)", () => {
+    const p = formulaBreakdown(50257, 1024, 768, 12);
+    assert.equal(p.total, 124439808);
+    assert.equal(p.weights + p.biases, p.total);
+  });
+});
+
+describe('cli: dist/cli.js end to end', function () {
+  this.timeout(120000);
+  let folder: string;
+  before(() => {
+    folder = gpt2Folder();
+  });
+
+  it('prints help and exits 0', () => {
+    const r = run('--help');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /inspect <modelFolder>/);
+  });
+
+  it('usage errors: one line on stderr, status 2', () => {
+    const r = run('analyze', folder);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /^llm-lens: analyze needs exactly one of --text or --file/);
+  });
+
+  it('a missing folder or file: one line on stderr, status 1', () => {
+    const r = run('inspect', path.join(folder, 'nope'));
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^llm-lens: No model folder at /);
+    const r2 = run('tokenize', folder, '--file', path.join(folder, 'missing.txt'));
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /^llm-lens: Cannot read .*missing\.txt: ENOENT/);
+  });
+
+  it('tokenize --json gives tokens with spans', () => {
+    const r = run('tokenize', folder, '--text', 'héllo 😀', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { vocabSize: number; tokens: { id: number; start: number; end: number; partial: boolean }[] };
+    assert.equal(out.vocabSize, 50257);
+    assert.deepEqual(
+      out.tokens.map((t) => t.id),
+      [71, 2634, 18798, 30325, 222],
+    );
+    assert.deepEqual(
+      out.tokens.map((t) => [t.start, t.end, t.partial]),
+      [
+        [0, 1, false],
+        [1, 2, false],
+        [2, 5, false],
+        [5, 8, true],
+        [6, 8, true],
+      ],
+    );
+  });
+
+  it('inspect prints the spec and the parameter breakdown', () => {
+    const r = run('inspect', folder);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /vector dimensions d {2}768/);
+    assert.match(r.stdout, /Parameters: 124,439,808/);
+    const j = run('inspect', folder, '--json');
+    assert.equal(j.code, 0, j.stderr);
+    const report = JSON.parse(j.stdout) as { spec: { nLayer: number; eosTokenId: number }; parameters: { total: number } };
+    assert.equal(report.spec.nLayer, 12);
+    assert.equal(report.spec.eosTokenId, 50256);
+    assert.equal(report.parameters.total, 124439808);
+  });
+});
