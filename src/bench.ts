@@ -1,0 +1,244 @@
+// `npm run bench`: side-by-side timings of the core on the default model, as a table or --json.
+// Sections plug into a registry; each returns rows measured in this run, with ratios against an
+// anchor measured in the same run (absolute times vary by +-30 % between runs on this machine).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { Tokenizer } from './core/tokenizer';
+import { silentLogger } from './core/logger';
+import { WorkerClient } from './worker/client';
+
+export interface BenchRow {
+  /** What was measured, e.g. "analysis, 512 tokens". */
+  name: string;
+  value: number;
+  unit: string;
+  /** value / anchor value, measured in the same run. */
+  ratio?: number;
+  /** What the ratio is against, e.g. "onnxruntime-node". */
+  ratioTo?: string;
+  /** The target from the issue, e.g. "<= 3x". */
+  target?: string;
+  /** Whether the target is met, when there is one. */
+  ok?: boolean;
+  note?: string;
+}
+
+export interface BenchSection {
+  id: string;
+  title: string;
+  run(ctx: BenchContext): Promise<BenchRow[]>;
+}
+
+export interface BenchContext {
+  root: string;
+  modelDir: string;
+  runs: number;
+  /** Held-out source text (a package the model never saw), for analysis inputs. */
+  heldOutText: string;
+  heldOutSource: string;
+  /** About 1 MB of TypeScript declarations, for tokenizer throughput. */
+  bulkText: string;
+  bulkSource: string;
+  tokenizer(): Tokenizer;
+  /** The inference worker from dist/, started on first use, single-threaded. */
+  client(): WorkerClient;
+  /** Shared results between sections (e.g. analysis times for later ratios). */
+  shared: Map<string, unknown>;
+  log(message: string): void;
+}
+
+/** Median of n timed runs after `warmup` untimed ones. */
+export async function timeMedian(n: number, f: () => unknown, warmup = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await f();
+    t.push(performance.now() - t0);
+  }
+  t.sort((a, b) => a - b);
+  return t.length % 2 ? t[(t.length - 1) / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+}
+
+/** The first `n` tokens of `text` as a text that encodes to exactly those tokens (or as close as BPE allows). */
+export function prefixOfTokens(tok: Tokenizer, text: string, n: number): { text: string; ids: number[] } {
+  const tokens = tok.encode(text);
+  if (tokens.length < n) throw new Error(`the benchmark text has only ${tokens.length} tokens, fewer than ${n}`);
+  // Spans start on character boundaries, so the cut is well formed; BPE at the cut may differ: re-encode.
+  for (let cut = n; cut > 0; cut--) {
+    const prefix = cut < tokens.length ? text.slice(0, tokens[cut].start) : text;
+    const ids = tok.ids(prefix);
+    if (ids.length <= n) return { text: prefix, ids };
+  }
+  return { text: '', ids: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+const tokenizerSection: BenchSection = {
+  id: 'tokenizer',
+  title: 'Tokenizer throughput (same text for both; different vocabularies)',
+  async run(ctx) {
+    const text = ctx.bulkText;
+    const mb = Buffer.byteLength(text) / 1e6;
+    const tok = ctx.tokenizer();
+    // gpt-tokenizer's GPT-2 encoding is the anchor (about 5.5 MB/s here, notes/performance-facts.md).
+    const { encode: gptEncode } = (await import('gpt-tokenizer/encoding/r50k_base')) as typeof import('gpt-tokenizer/encoding/r50k_base');
+    const noSpecial = { disallowedSpecial: new Set<string>() };
+    const cold = (() => {
+      const fresh = Tokenizer.fromFile(path.join(ctx.modelDir, 'tokenizer.json'));
+      const t0 = performance.now();
+      fresh.ids(text);
+      return performance.now() - t0;
+    })();
+    const ours = await timeMedian(ctx.runs, () => tok.ids(text));
+    const withSpans = await timeMedian(ctx.runs, () => tok.encode(text));
+    const reference = await timeMedian(ctx.runs, () => gptEncode(text, noSpecial));
+    const mbs = (ms: number) => mb / (ms / 1000);
+    const ref = mbs(reference);
+    const tokens = tok.ids(text).length;
+    const t1024 = prefixOfTokens(tok, ctx.heldOutText, 1024).text;
+    const n1024 = await timeMedian(ctx.runs * 4, () => tok.encode(t1024), 2);
+    return [
+      { name: 'gpt-tokenizer r50k_base (anchor)', value: ref, unit: 'MB/s', ratio: 1, ratioTo: 'gpt-tokenizer' },
+      { name: 'Tokenizer.ids, warm', value: mbs(ours), unit: 'MB/s', ratio: mbs(ours) / ref, ratioTo: 'gpt-tokenizer' },
+      { name: 'Tokenizer.encode (ids, bytes, spans), warm', value: mbs(withSpans), unit: 'MB/s', ratio: mbs(withSpans) / ref, ratioTo: 'gpt-tokenizer' },
+      { name: 'Tokenizer.ids, cold (fresh instance, one pass)', value: mbs(cold), unit: 'MB/s', ratio: mbs(cold) / ref, ratioTo: 'gpt-tokenizer' },
+      { name: 'bytes per token (lens-tiny vocabulary)', value: Buffer.byteLength(text) / tokens, unit: 'B' },
+      { name: 'Tokenizer.encode of 1024 tokens, warm', value: n1024, unit: 'ms' },
+    ];
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Running and printing
+
+export const SECTIONS: BenchSection[] = [tokenizerSection];
+
+export function machine(): { cpu: string; cpus: number; node: string; platform: string; memoryGiB: number } {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model.trim() ?? 'unknown', cpus: cpus.length, node: process.version, platform: `${os.platform()} ${os.arch()}`, memoryGiB: Math.round(os.totalmem() / 2 ** 30) };
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
+}
+
+export function formatTable(results: { section: BenchSection; rows: BenchRow[]; error?: string }[]): string {
+  const lines: string[] = [];
+  for (const { section, rows, error } of results) {
+    lines.push('', `## ${section.title}`);
+    if (error) {
+      lines.push(`  skipped: ${error}`);
+      continue;
+    }
+    const cells = rows.map((r) => [
+      r.name,
+      `${fmt(r.value)} ${r.unit}`,
+      r.ratio === undefined ? '' : `${fmt(r.ratio)}x${r.ratioTo ? ` ${r.ratioTo}` : ''}`,
+      r.target ? `${r.target} ${r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED'}`.trim() : '',
+      r.note ?? '',
+    ]);
+    const header = ['measure', 'value', 'ratio', 'target', 'note'];
+    const w = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const line = (c: string[]) => c.map((x, i) => (i === 1 ? x.padStart(w[i]) : x.padEnd(w[i]))).join('  ').trimEnd();
+    lines.push(line(header), w.map((n) => '-'.repeat(n)).join('  '), ...cells.map(line));
+  }
+  return lines.join('\n');
+}
+
+function readFirst(candidates: string[], maxBytes: number): { text: string; source: string } {
+  for (const c of candidates) {
+    if (fs.existsSync(c)) return { text: fs.readFileSync(c, 'utf8').slice(0, maxBytes), source: c };
+  }
+  throw new Error(`none of the benchmark texts exist: ${candidates.join(', ')}`);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      runs: { type: 'string', default: '5' },
+      model: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder]`);
+    return 0;
+  }
+  const root = path.resolve(__dirname, '..');
+  const modelDir = path.resolve(values.model ?? path.join(root, 'models/lens-tiny'));
+  const runs = Math.max(1, Number(values.runs) || 5);
+  const nm = (p: string) => path.join(root, 'node_modules', p);
+  // semver is one of the corpus's held-out packages: the model never saw it.
+  const held = readFirst([nm('semver/classes/range.js'), nm('semver/classes/semver.js'), nm('typescript/lib/lib.es5.d.ts')], 1 << 20);
+  const bulk = readFirst([nm('typescript/lib/lib.dom.d.ts')], 1 << 20);
+  let tokenizer: Tokenizer | undefined;
+  let client: WorkerClient | undefined;
+  const log = (m: string) => {
+    if (!values.json) process.stderr.write(`  ${m}\n`);
+  };
+  const ctx: BenchContext = {
+    root,
+    modelDir,
+    runs,
+    heldOutText: held.text,
+    heldOutSource: path.relative(root, held.source),
+    bulkText: bulk.text,
+    bulkSource: path.relative(root, bulk.source),
+    tokenizer: () => (tokenizer ??= Tokenizer.fromFile(path.join(modelDir, 'tokenizer.json'))),
+    client: () => (client ??= new WorkerClient(path.join(__dirname, 'worker.js'), { wasmDir: __dirname, numThreads: 1 }, silentLogger)),
+    shared: new Map(),
+    log,
+  };
+  const only = values.only?.split(',');
+  const selected = SECTIONS.filter((s) => !only || only.includes(s.id));
+  const m = machine();
+  if (!values.json) {
+    console.log(`LLM Lens benchmark, ${new Date().toISOString()}`);
+    console.log(`machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}`);
+    console.log(`model: ${path.relative(root, modelDir) || modelDir}; median of ${runs} runs after a warm-up; texts: ${ctx.heldOutSource} (held out), ${ctx.bulkSource} (1 MB)`);
+  }
+  const results: { section: BenchSection; rows: BenchRow[]; error?: string }[] = [];
+  try {
+    for (const section of selected) {
+      log(`running ${section.id}...`);
+      try {
+        results.push({ section, rows: await section.run(ctx) });
+      } catch (e) {
+        results.push({ section, rows: [], error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  } finally {
+    await client?.dispose();
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ machine: m, model: modelDir, runs, texts: { heldOut: ctx.heldOutSource, bulk: ctx.bulkSource }, sections: results.map((r) => ({ id: r.section.id, title: r.section.title, rows: r.rows, error: r.error })) }, null, 1));
+  } else {
+    console.log(formatTable(results));
+  }
+  return results.some((r) => r.error) ? 1 : 0;
+}
+
+/** onnxruntime-node, loaded at run time from node_modules (a native addon esbuild cannot bundle). */
+export function loadOnnxruntimeNode(): typeof import('onnxruntime-node') {
+  return createRequire(__filename)('onnxruntime-node') as typeof import('onnxruntime-node');
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
