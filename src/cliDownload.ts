@@ -1,0 +1,139 @@
+// `llm-lens download <repo>`: fetches a model from the hub into a folder that can be copied to an offline machine.
+import { parseArgs } from 'node:util';
+import { CancelledError, LensError } from './core/errors';
+import { downloadModel, listVariants, type DownloadProgress } from './core/hub/download';
+import { HubBadRepoIdError, HubError, formatBytes } from './core/hub/errors';
+import { DEFAULT_ENDPOINT, parseRepoInput } from './core/hub/urls';
+
+export const DOWNLOAD_USAGE = `Usage:
+  llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]
+      Downloads a GPT-2-family ONNX model in the transformers.js layout into <D>/<owner>--<name>@<R>/
+      (config.json, generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx).
+      An interrupted download resumes when the same command runs again.
+
+Options:
+  --revision R      branch, tag or commit (default main)
+  --variant V       ONNX file under onnx/ without .onnx, e.g. model_quantized (default: full precision)
+  --endpoint URL    hub base URL (default $HF_ENDPOINT or ${DEFAULT_ENDPOINT})
+  --dir D           where to put the model folder (default: the current folder)
+  --list            list the ONNX variants with their sizes and exit
+Environment:
+  HF_TOKEN          access token for private or gated repositories (sent to the hub only)`;
+
+export interface DownloadIo {
+  /** One line of results (stdout). */
+  out(s: string): void;
+  /** One line of messages (stderr). */
+  err(s: string): void;
+  /** A progress line that replaces the previous one (a terminal); absent: occasional lines through `err`. */
+  status?(s: string): void;
+}
+
+const defaultIo: DownloadIo = {
+  out: (s) => process.stdout.write(s + '\n'),
+  err: (s) => process.stderr.write(s + '\n'),
+  status: process.stderr.isTTY ? (s) => process.stderr.write(`\r${s}\x1b[K`) : undefined,
+};
+
+class DownloadUsageError extends LensError {
+  constructor(message: string) {
+    super('usage', `${message} (see download --help)`);
+  }
+}
+
+export function formatProgress(p: DownloadProgress): string {
+  const done = p.total ? `${formatBytes(p.bytes)} / ${formatBytes(p.total)}  ${Math.floor((100 * p.bytes) / p.total)}%` : formatBytes(p.bytes);
+  return `${p.file}  ${done}  ${formatBytes(p.bytesPerSecond)}/s`;
+}
+
+export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo): Promise<number> {
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  let statusShown = false;
+  const endStatus = () => {
+    if (statusShown && io.status) io.status('');
+    statusShown = false;
+  };
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          revision: { type: 'string' },
+          variant: { type: 'string' },
+          endpoint: { type: 'string' },
+          dir: { type: 'string' },
+          list: { type: 'boolean', default: false },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+      });
+    } catch (e) {
+      throw new DownloadUsageError((e as Error).message.split('\n')[0]);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.out(DOWNLOAD_USAGE);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new DownloadUsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'download needs a repository id, e.g. Xenova/gpt2');
+    const ref = parseRepoInput(positionals[0]);
+    const endpoint = values.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_ENDPOINT;
+    if (!/^https?:\/\/[^/]/i.test(endpoint)) throw new DownloadUsageError(`--endpoint must be an http(s) URL, not "${endpoint}"`);
+    const revision = values.revision ?? ref.revision ?? 'main';
+    const token = process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined;
+
+    if (values.list) {
+      const { variants, defaultVariant } = await listVariants({ repo: ref.repo, revision, endpoint, token, signal: ac.signal });
+      if (!variants.length) throw new LensError('hubVariant', `${ref.repo}@${revision} has no ONNX files under onnx/.`);
+      for (const v of variants) io.out(`${v.name.padEnd(32)} ${(v.size !== undefined ? formatBytes(v.size) : '?').padStart(10)}${v.name === defaultVariant ? '  (default)' : ''}`);
+      return 0;
+    }
+
+    let lastLine = 0;
+    let lastFile = '';
+    const result = await downloadModel({
+      repo: ref.repo,
+      revision,
+      variant: values.variant,
+      endpoint,
+      dir: values.dir ?? process.cwd(),
+      token,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (io.status) {
+          io.status(formatProgress(p));
+          statusShown = true;
+        } else if (p.file !== lastFile || Date.now() - lastLine > 2000) {
+          // Not a terminal (a log, CI): a line per file and every two seconds.
+          io.err(formatProgress(p));
+          lastLine = Date.now();
+          lastFile = p.file;
+        }
+      },
+    });
+    endStatus();
+    const bytes = result.manifest.files.reduce((n, f) => n + (f.size ?? 0), 0);
+    io.err(
+      `Downloaded ${result.manifest.repo}@${result.manifest.revision} (variant ${result.manifest.variant}, ${formatBytes(bytes)}${result.resumedBytes ? `, resumed after ${formatBytes(result.resumedBytes)}` : ''}) into:`,
+    );
+    io.out(result.folder);
+    return 0;
+  } catch (e) {
+    endStatus();
+    if (e instanceof CancelledError) {
+      io.err('llm-lens: download cancelled; the bytes received are kept and the same command resumes it.');
+      return 130;
+    }
+    let msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    if (e instanceof HubError && e.partialKept && !/resume/.test(msg)) msg += ' The partial download is kept: the same command resumes it.';
+    io.err(`llm-lens: ${msg}`);
+    if (process.env.LLM_LENS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
+    return e instanceof DownloadUsageError || e instanceof HubBadRepoIdError ? 2 : 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}

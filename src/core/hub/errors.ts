@@ -1,0 +1,173 @@
+// Typed failures of a hub download, each with a message a person can act on and a `code` the host
+// and the CLI branch on; `partialKept` says whether a rerun resumes from the bytes already on disk.
+import { LensError } from '../errors';
+
+export class HubError extends LensError {
+  /** True when a `.part` file was kept so that the same download resumes where it stopped. */
+  partialKept = false;
+}
+
+/** Nothing answered at the endpoint's address (connection refused, network unreachable, reset). */
+export class HubOfflineError extends HubError {
+  constructor(host: string, detail: string) {
+    super('hubOffline', `Could not reach ${host} (${detail}): check the network connection or the llmLens.hub.endpoint setting.`);
+  }
+}
+
+export class HubDnsError extends HubError {
+  constructor(host: string) {
+    super('hubDns', `The host name ${host} could not be resolved: check the network connection or the llmLens.hub.endpoint setting.`);
+  }
+}
+
+export class HubTimeoutError extends HubError {
+  constructor(host: string, seconds: number) {
+    super('hubTimeout', `${host} stopped answering for ${seconds} s: the network may be down; try again.`);
+  }
+}
+
+/** 401/403: a private or gated repository, a bad token, or (the hub's way for anonymous users) a repository that does not exist. */
+export class HubUnauthorizedError extends HubError {
+  constructor(
+    readonly repo: string,
+    readonly status: number,
+    hint: string,
+  ) {
+    super('hubUnauthorized', `The hub refused access to ${repo} (HTTP ${status}): ${hint}`);
+  }
+}
+
+export class HubNotFoundError extends HubError {
+  constructor(what: string) {
+    super('hubNotFound', `${what} was not found on the hub (HTTP 404): check the repository id, the revision and the endpoint.`);
+  }
+}
+
+export class HubRateLimitedError extends HubError {
+  constructor(readonly retryAfterSeconds: number | undefined) {
+    super(
+      'hubRateLimited',
+      `The hub is limiting requests (HTTP 429): try again ${retryAfterSeconds !== undefined ? `in ${retryAfterSeconds} s` : 'in a few minutes'}.`,
+    );
+  }
+}
+
+export class HubServerError extends HubError {
+  constructor(
+    readonly status: number,
+    url: string,
+  ) {
+    super('hubServerError', `The server failed (HTTP ${status}) for ${url}: try again later.`);
+  }
+}
+
+/** Any other unexpected status (400, 410, 451, ...). */
+export class HubHttpError extends HubError {
+  constructor(
+    readonly status: number,
+    url: string,
+    detail?: string,
+  ) {
+    super('hubHttpError', `Unexpected answer HTTP ${status} for ${url}${detail ? `: ${detail}` : ''}.`);
+  }
+}
+
+/** A captive portal, proxy login or error page answered with HTML where a file was expected. */
+export class HubHtmlPageError extends HubError {
+  constructor(file: string, url: string) {
+    super(
+      'hubHtmlPage',
+      `The server sent a web page instead of ${file} (${url}): a proxy or network login page may be in the way; open the URL in a browser to see it.`,
+    );
+  }
+}
+
+export class HubBadResponseError extends HubError {
+  constructor(what: string, detail: string) {
+    super('hubBadResponse', `The hub's answer for ${what} could not be read: ${detail}.`);
+  }
+}
+
+export class HubTooManyRedirectsError extends HubError {
+  constructor(url: string) {
+    super('hubTooManyRedirects', `Too many redirects while fetching ${url}.`);
+  }
+}
+
+/** The connection ended before the whole file arrived; the bytes received are kept for resuming. */
+export class HubTruncatedError extends HubError {
+  constructor(file: string, received: number, expected: number | undefined) {
+    super(
+      'hubTruncated',
+      `The download of ${file} was interrupted after ${formatBytes(received)}${expected !== undefined ? ` of ${formatBytes(expected)}` : ''}: run the download again to resume.`,
+    );
+  }
+}
+
+/** The bytes do not match the SHA-256 or the size the hub published; the partial file was deleted. */
+export class HubChecksumError extends HubError {
+  constructor(file: string, detail: string) {
+    super('hubChecksum', `${file} arrived corrupted (${detail}); the damaged file was deleted: run the download again.`);
+  }
+}
+
+export class HubDiskFullError extends HubError {
+  constructor(file: string, dir: string, needed: number | undefined) {
+    super(
+      'hubDiskFull',
+      `The disk is full while writing ${file} to ${dir}${needed !== undefined ? `: about ${formatBytes(needed)} are needed` : ''}; free some space and try again.`,
+    );
+  }
+}
+
+export class HubBadRepoIdError extends HubError {
+  constructor(repo: string) {
+    super('hubBadRepoId', `"${repo}" is not a hub repository id: expected owner/name, for example Xenova/gpt2.`);
+  }
+}
+
+/** The repository lacks a file a model folder needs (config.json, tokenizer.json, an ONNX file). */
+export class HubMissingFileError extends HubError {
+  constructor(repo: string, revision: string, file: string) {
+    super('hubMissingFile', `${repo}@${revision} has no ${file}, which LLM Lens needs: pick a repository in the transformers.js layout (files under onnx/).`);
+  }
+}
+
+export class HubUnsupportedModelError extends HubError {
+  constructor(repo: string, modelType: string, architectures: readonly string[], supported: readonly string[]) {
+    super(
+      'hubUnsupportedModel',
+      `${repo} is a "${modelType || 'unknown'}" model${architectures.length ? ` (${architectures.join(', ')})` : ''}; LLM Lens reads GPT-2-family models (model_type ${supported.join(', ')}). Nothing large was downloaded.`,
+    );
+  }
+}
+
+export class HubVariantError extends HubError {
+  constructor(repo: string, asked: string, available: readonly string[]) {
+    super(
+      'hubVariant',
+      available.length
+        ? `${repo} has no ONNX variant "${asked}"; it has: ${available.join(', ')}.`
+        : `${repo} has no ONNX files under onnx/.`,
+    );
+  }
+}
+
+/** A local file-system failure other than a full disk (permissions, read-only folder). */
+export class HubFileSystemError extends HubError {
+  constructor(path: string, detail: string) {
+    super('hubFileSystem', `Could not write ${path}: ${detail}.`);
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

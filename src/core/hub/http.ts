@@ -1,0 +1,221 @@
+// HTTP for the hub with Node's http/https: redirects followed by hand so that the token never leaves
+// the hub's origin, the hub's X-Linked-* headers kept from the redirect hop, and network and status
+// failures turned into typed errors.
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { CancelledError } from '../errors';
+import {
+  HubDnsError,
+  HubError,
+  HubHtmlPageError,
+  HubHttpError,
+  HubNotFoundError,
+  HubOfflineError,
+  HubRateLimitedError,
+  HubServerError,
+  HubTimeoutError,
+  HubTooManyRedirectsError,
+  HubUnauthorizedError,
+  HubBadResponseError,
+} from './errors';
+
+export interface HubRequestOptions {
+  /** Sent as `Authorization: Bearer` to the origin of the first URL only, never to a redirect target elsewhere. */
+  token?: string;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  method?: 'GET' | 'HEAD';
+  /** Socket idle time before giving up; the hub's CDN can pause, so this is generous. */
+  idleTimeoutMs?: number;
+  maxRedirects?: number;
+}
+
+/** What the hub says about a large file on the redirect hop (and what every hop said about the commit). */
+export interface LinkedInfo {
+  /** SHA-256 of the content (X-Linked-Etag without quotes), for files stored in LFS/Xet. */
+  sha256?: string;
+  size?: number;
+  commit?: string;
+}
+
+export interface HubResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  url: string;
+  linked: LinkedInfo;
+  body: http.IncomingMessage;
+  /** Maps an error thrown while reading `body` to the typed error (cancel, timeout) or returns undefined. */
+  failure(): HubError | CancelledError | undefined;
+}
+
+const USER_AGENT = 'llm-lens/0.1 (vscode-extension; node)';
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function header(h: http.IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function unquoteEtag(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  return v.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** Turns a socket-level error into a typed one naming the host. */
+export function networkError(e: unknown, url: string, signal?: AbortSignal): HubError | CancelledError {
+  if (signal?.aborted) return new CancelledError();
+  if (e instanceof HubError || e instanceof CancelledError) return e;
+  const host = safeHost(url);
+  const code = (e as NodeJS.ErrnoException)?.code ?? '';
+  const message = e instanceof Error ? e.message : String(e);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') return new HubDnsError(host);
+  if (code === 'ETIMEDOUT') return new HubOfflineError(host, 'connection timed out');
+  if (/^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS|ERR_SSL)/.test(code)) return new HubOfflineError(host, `TLS: ${message}`);
+  return new HubOfflineError(host, code || message);
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * One request, following redirects. Resolves when the final response's headers arrive; the caller
+ * reads or discards `body`. Status codes are not judged here (see `statusError`).
+ */
+export async function hubRequest(url: string, opts: HubRequestOptions = {}): Promise<HubResponse> {
+  const origin = new URL(url).origin;
+  const linked: LinkedInfo = {};
+  let current = url;
+  for (let hop = 0; hop <= (opts.maxRedirects ?? 10); hop++) {
+    const res = await requestOnce(current, opts, new URL(current).origin === origin ? opts.token : undefined);
+    const h = res.body.headers;
+    const linkedEtag = unquoteEtag(header(h, 'x-linked-etag'));
+    if (linkedEtag && /^[0-9a-f]{64}$/i.test(linkedEtag)) linked.sha256 ??= linkedEtag.toLowerCase();
+    const linkedSize = Number(header(h, 'x-linked-size'));
+    if (header(h, 'x-linked-size') !== undefined && Number.isSafeInteger(linkedSize) && linkedSize >= 0) linked.size ??= linkedSize;
+    linked.commit ??= header(h, 'x-repo-commit');
+    const status = res.body.statusCode ?? 0;
+    const location = header(h, 'location');
+    if (REDIRECTS.has(status) && location) {
+      res.body.resume();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    return { status, headers: h, url: current, linked, body: res.body, failure: res.failure };
+  }
+  throw new HubTooManyRedirectsError(url);
+}
+
+function requestOnce(
+  url: string,
+  opts: HubRequestOptions,
+  token: string | undefined,
+): Promise<{ body: http.IncomingMessage; failure: HubResponse['failure'] }> {
+  if (opts.signal?.aborted) return Promise.reject(new CancelledError());
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
+  if (!mod) return Promise.reject(new HubBadResponseError(url, `unsupported protocol ${u.protocol}`));
+  const headers: Record<string, string> = {
+    'user-agent': USER_AGENT,
+    // The size and hash checks are of the stored bytes: no transparent compression.
+    'accept-encoding': 'identity',
+    ...opts.headers,
+  };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
+  let failure: HubError | CancelledError | undefined;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, { method: opts.method ?? 'GET', headers, signal: opts.signal }, (res) => {
+      resolve({ body: res, failure: () => failure ?? (opts.signal?.aborted ? new CancelledError() : undefined) });
+    });
+    req.setTimeout(idleMs, () => {
+      failure = new HubTimeoutError(u.host, Math.round(idleMs / 1000));
+      req.destroy(failure);
+    });
+    req.on('error', (e) => reject(failure ?? networkError(e, url, opts.signal)));
+    req.end();
+  });
+}
+
+/** The typed error for a non-success status, using the hub's X-Error-Code/X-Error-Message headers. */
+export function statusError(res: Pick<HubResponse, 'status' | 'headers' | 'url'>, repo: string, what: string, hubOrigin?: string): HubError {
+  const code = header(res.headers, 'x-error-code');
+  const message = header(res.headers, 'x-error-message');
+  const fromStorage = hubOrigin !== undefined && new URL(res.url).origin !== hubOrigin;
+  switch (res.status) {
+    case 401:
+    case 403:
+      return new HubUnauthorizedError(
+        repo,
+        res.status,
+        fromStorage
+          ? 'the storage server refused the download link (it may have expired): try again.'
+          : code === 'GatedRepo' || /gated|accept/i.test(message ?? '')
+          ? 'the repository is gated: accept its terms on its hub page and set an access token (HF_TOKEN).'
+          : code === 'RepoNotFound'
+            ? 'it does not exist, or it is private and needs an access token (HF_TOKEN).'
+            : 'it may be private or gated and need an access token (HF_TOKEN), or the token is wrong.',
+      );
+    case 404:
+      return new HubNotFoundError(
+        code === 'RevisionNotFound' ? `Revision of ${repo}` : code === 'EntryNotFound' ? `${what} in ${repo}` : code === 'RepoNotFound' ? `Repository ${repo}` : what,
+      );
+    case 429: {
+      const ra = Number(header(res.headers, 'retry-after'));
+      return new HubRateLimitedError(Number.isFinite(ra) && ra >= 0 ? Math.ceil(ra) : undefined);
+    }
+    default:
+      if (res.status >= 500) return new HubServerError(res.status, res.url);
+      return new HubHttpError(res.status, res.url, message);
+  }
+}
+
+export function isHtml(headers: http.IncomingHttpHeaders, firstBytes: Uint8Array): boolean {
+  if (/text\/html|application\/xhtml/i.test(header(headers, 'content-type') ?? '')) return true;
+  const head = Buffer.from(firstBytes.subarray(0, 256)).toString('latin1').trimStart().toLowerCase();
+  return head.startsWith('<!doctype html') || head.startsWith('<html') || head.startsWith('<head') || head.startsWith('<body');
+}
+
+/** Reads a whole (small) body, refusing more than `limit` bytes; a cut connection is a typed error. */
+export async function readAll(res: HubResponse, limit: number, file: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > limit) {
+        res.body.destroy();
+        throw new HubBadResponseError(file, `larger than ${limit} bytes`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof HubError) throw e;
+    throw res.failure() ?? networkError(e, res.url);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** GET of a small file or API answer: the typed status error, HTML detection, whole body. */
+export async function getSmall(url: string, repo: string, file: string, opts: HubRequestOptions, limit = 64 * 1024 * 1024): Promise<{ bytes: Buffer; res: HubResponse }> {
+  const res = await hubRequest(url, opts);
+  if (res.status !== 200) {
+    res.body.resume();
+    throw statusError(res, repo, file);
+  }
+  const bytes = await readAll(res, limit, file);
+  if (isHtml(res.headers, bytes)) throw new HubHtmlPageError(file, url);
+  return { bytes, res };
+}
+
+export function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (e) {
+    throw new HubBadResponseError(what, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+}

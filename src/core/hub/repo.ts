@@ -1,0 +1,113 @@
+// What a repository revision holds, from the hub's API: its commit, its files with their LFS sizes and
+// SHA-256, the ONNX variants under onnx/, and whether its config.json is a GPT-2-family model.
+import { HubBadResponseError, HubUnsupportedModelError, HubVariantError } from './errors';
+import { getSmall, parseJson, type HubRequestOptions } from './http';
+import { apiRevisionUrl } from './urls';
+
+/** One file of the revision as the API lists it (`siblings`); sizes and `lfs` only with `?blobs=true`. */
+export interface Sibling {
+  rfilename: string;
+  size?: number;
+  blobId?: string;
+  lfs?: { sha256: string; size: number; pointerSize?: number };
+}
+
+export interface RevisionInfo {
+  repo: string;
+  revision: string;
+  /** The commit the revision points at now; later files are fetched at this commit so they all match. */
+  commit?: string;
+  siblings: Sibling[];
+}
+
+export interface OnnxVariant {
+  /** File name under onnx/ without `.onnx`: `model`, `model_quantized`, `decoder_model_merged`, ... */
+  name: string;
+  /** `onnx/<name>.onnx` */
+  file: Sibling;
+  /** External-data companions (`<name>.onnx_data`, `<name>.onnx_data_1`, ...), fetched with it. */
+  data: Sibling[];
+  /** Bytes of the graph and its external data, when the API gave sizes. */
+  size?: number;
+}
+
+// Which config.json model_type values the inference core reads. Kept here until src/core/model/ exports its own list.
+export const SUPPORTED_MODEL_TYPES: readonly string[] = ['gpt2'];
+
+export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+export const OPTIONAL_FILES = ['generation_config.json'] as const;
+
+export function siblingSize(s: Sibling): number | undefined {
+  return s.lfs?.size ?? s.size;
+}
+
+export async function fetchRevisionInfo(endpoint: string, repo: string, revision: string, opts: HubRequestOptions): Promise<RevisionInfo> {
+  const url = apiRevisionUrl(endpoint, repo, revision);
+  const { bytes } = await getSmall(url, repo, `Repository ${repo} at revision ${revision}`, opts, 32 * 1024 * 1024);
+  const json = parseJson<{ sha?: unknown; siblings?: unknown }>(bytes, `the file list of ${repo}`);
+  if (!json || !Array.isArray(json.siblings)) throw new HubBadResponseError(`the file list of ${repo}`, 'no "siblings" array');
+  const siblings: Sibling[] = [];
+  for (const s of json.siblings as Record<string, unknown>[]) {
+    if (!s || typeof s.rfilename !== 'string') continue;
+    const lfs = s.lfs as Record<string, unknown> | undefined;
+    siblings.push({
+      rfilename: s.rfilename,
+      size: typeof s.size === 'number' ? s.size : undefined,
+      blobId: typeof s.blobId === 'string' ? s.blobId : undefined,
+      lfs:
+        lfs && typeof lfs.sha256 === 'string' && typeof lfs.size === 'number'
+          ? { sha256: lfs.sha256.toLowerCase(), size: lfs.size, pointerSize: typeof lfs.pointerSize === 'number' ? lfs.pointerSize : undefined }
+          : undefined,
+    });
+  }
+  const commit = typeof json.sha === 'string' && /^[0-9a-f]{40}$/i.test(json.sha) ? json.sha : undefined;
+  return { repo, revision, commit, siblings };
+}
+
+/** The ONNX graphs directly under onnx/, each with its external-data files, sorted by name. */
+export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
+  const variants: OnnxVariant[] = [];
+  for (const s of siblings) {
+    const m = /^onnx\/([^/]+)\.onnx$/.exec(s.rfilename);
+    if (!m) continue;
+    const data = siblings.filter((d) => d.rfilename.startsWith(`${s.rfilename}_data`) || d.rfilename.startsWith(`${s.rfilename}.data`));
+    const sizes = [s, ...data].map(siblingSize);
+    variants.push({ name: m[1], file: s, data, size: sizes.every((n) => n !== undefined) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined });
+  }
+  return variants.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+// Full precision first: the lens shows activations, which quantization distorts.
+const PREFERRED = ['model', 'decoder_model_merged', 'decoder_model'];
+
+/** The variant asked for (`model_quantized`, `model_quantized.onnx` or `onnx/model_quantized.onnx`), or the default. */
+export function pickVariant(repo: string, variants: readonly OnnxVariant[], asked?: string): OnnxVariant {
+  const names = variants.map((v) => v.name);
+  if (asked) {
+    const want = asked.replace(/^onnx\//, '').replace(/\.onnx$/, '');
+    const hit = variants.find((v) => v.name === want);
+    if (!hit) throw new HubVariantError(repo, asked, names);
+    return hit;
+  }
+  if (!variants.length) throw new HubVariantError(repo, '', []);
+  for (const p of PREFERRED) {
+    const hit = variants.find((v) => v.name === p);
+    if (hit) return hit;
+  }
+  return variants[0];
+}
+
+export interface ModelConfigSummary {
+  modelType: string;
+  architectures: string[];
+}
+
+/** Refuses a config.json that is not a GPT-2-family model, before any large file is fetched. */
+export function checkSupportedConfig(repo: string, config: unknown, supported: readonly string[] = SUPPORTED_MODEL_TYPES): ModelConfigSummary {
+  const c = (config && typeof config === 'object' ? config : {}) as Record<string, unknown>;
+  const modelType = typeof c.model_type === 'string' ? c.model_type : '';
+  const architectures = Array.isArray(c.architectures) ? c.architectures.filter((a): a is string => typeof a === 'string') : [];
+  const ok = modelType ? supported.includes(modelType) : architectures.some((a) => /^GPT2(LMHead)?Model$/.test(a));
+  if (!ok) throw new HubUnsupportedModelError(repo, modelType, architectures, supported);
+  return { modelType, architectures };
+}

@@ -1,0 +1,80 @@
+// `llm-lens download` against the local fake hub: the folder on stdout, progress and one clear line on stderr, exit codes.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { downloadCommand, type DownloadIo } from '../../src/cliDownload';
+import { startFakeHub, type FakeHub } from './support/fakeHub';
+
+describe('llm-lens download', function () {
+  this.timeout(20000);
+  let hub: FakeHub;
+  let dir: string;
+  let out: string[];
+  let err: string[];
+  const io: DownloadIo = { out: (s) => out.push(s), err: (s) => err.push(s) };
+  const run = (...args: string[]) => downloadCommand([...args, '--endpoint', hub.endpoint, '--dir', dir], io);
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-hubcli-'));
+    out = [];
+    err = [];
+    hub = await startFakeHub();
+  });
+  afterEach(async () => {
+    await hub.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    delete process.env.HF_TOKEN;
+  });
+
+  it('prints progress on stderr and the model folder on stdout', async () => {
+    assert.equal(await run(hub.repo, '--variant', 'model_quantized'), 0);
+    const folder = path.join(dir, 'lens-test--lens-tiny@main');
+    assert.deepEqual(out, [folder]);
+    assert.ok(fs.existsSync(path.join(folder, 'onnx', 'model.onnx')));
+    assert.ok(err.some((l) => /^onnx\/model_quantized\.onnx {2}[\d.]+ [KM]?i?B \/ [\d.]+ [KM]iB {2}100% {2}[\d.]+ [KM]?i?B\/s$/.test(l)), err.join('\n'));
+    assert.match(err[err.length - 1], /^Downloaded lens-test\/lens-tiny@main \(variant model_quantized, [\d.]+ [KM]iB\) into:$/);
+  });
+
+  it('--list shows the variants with sizes and the default', async () => {
+    assert.equal(await run(hub.repo, '--list'), 0);
+    assert.equal(out.length, 2);
+    assert.match(out[0], /^model +[\d.]+ MiB {2}\(default\)$/);
+    assert.match(out[1], /^model_quantized +200 KiB$/);
+    assert.ok(!fs.readdirSync(dir).length, 'nothing downloaded');
+  });
+
+  it('fails with one line and status 1, and resumes when run again', async () => {
+    assert.equal(await run(hub.repo, '--revision', 'nope'), 1);
+    assert.deepEqual(err, ['llm-lens: Revision of lens-test/lens-tiny was not found on the hub (HTTP 404): check the repository id, the revision and the endpoint.']);
+
+    err = [];
+    hub.faults.cut = { file: 'onnx/model.onnx', times: Infinity };
+    assert.equal(await run(hub.repo), 1);
+    assert.match(err[err.length - 1], /^llm-lens: The download of onnx\/model\.onnx was interrupted after .*: run the download again to resume\.$/);
+    hub.faults.cut = undefined;
+    err = [];
+    assert.equal(await run(hub.repo), 0);
+    assert.match(err[err.length - 1], /resumed after [\d.]+ [KM]iB\) into:$/);
+  });
+
+  it('uses HF_TOKEN for a private repository', async () => {
+    await hub.close();
+    hub = await startFakeHub({ token: 'hf_cli' });
+    assert.equal(await run(hub.repo), 1);
+    assert.match(err[0], /^llm-lens: The hub refused access .*HTTP 401/);
+    process.env.HF_TOKEN = 'hf_cli';
+    assert.equal(await run(hub.repo), 0);
+    assert.equal(hub.authLeaks, 0);
+  });
+
+  it('usage errors exit with status 2', async () => {
+    assert.equal(await downloadCommand([], io), 2);
+    assert.equal(await downloadCommand(['a/b', '--bogus'], io), 2);
+    assert.equal(await downloadCommand(['a/b', '--endpoint', 'ftp://x'], io), 2);
+    assert.equal(await downloadCommand(['not a repo'], io), 2);
+    assert.ok(err.every((l) => l.startsWith('llm-lens: ')));
+    assert.equal(await downloadCommand(['--help'], io), 0);
+    assert.match(out[0], /llm-lens download <owner\/name>/);
+  });
+});

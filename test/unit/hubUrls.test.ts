@@ -1,0 +1,71 @@
+// Hub addresses, repository ids, ONNX variant listing and the architecture check, without a network.
+import * as assert from 'node:assert/strict';
+import { HubBadRepoIdError, HubUnsupportedModelError, HubVariantError } from '../../src/core/hub/errors';
+import { checkSupportedConfig, listOnnxVariants, pickVariant, type Sibling } from '../../src/core/hub/repo';
+import { apiRevisionUrl, modelFolderName, parseRepoInput, resolveUrl } from '../../src/core/hub/urls';
+
+describe('hub addresses', () => {
+  it('builds the resolve and API URLs the hub serves', () => {
+    assert.equal(resolveUrl('https://huggingface.co/', 'Xenova/gpt2', 'main', 'onnx/model.onnx'), 'https://huggingface.co/Xenova/gpt2/resolve/main/onnx/model.onnx');
+    assert.equal(resolveUrl('https://hf.example', 'a/b', 'refs/pr/1', 'config.json'), 'https://hf.example/a/b/resolve/refs%2Fpr%2F1/config.json');
+    assert.equal(apiRevisionUrl('https://huggingface.co', 'Xenova/gpt2', 'main'), 'https://huggingface.co/api/models/Xenova/gpt2/revision/main?blobs=true');
+  });
+
+  it('names the folder owner--name@rev, safe on every OS', () => {
+    assert.equal(modelFolderName('Xenova/gpt2', 'main'), 'Xenova--gpt2@main');
+    assert.equal(modelFolderName('gpt2', 'refs/pr/1'), 'gpt2@refs_pr_1');
+  });
+
+  it('accepts ids, id@rev and hub page URLs, and refuses anything else', () => {
+    assert.deepEqual(parseRepoInput(' Xenova/distilgpt2 '), { repo: 'Xenova/distilgpt2', revision: undefined });
+    assert.deepEqual(parseRepoInput('Xenova/gpt2@v1.0'), { repo: 'Xenova/gpt2', revision: 'v1.0' });
+    assert.deepEqual(parseRepoInput('https://huggingface.co/Xenova/gpt2/tree/dev'), { repo: 'Xenova/gpt2', revision: 'dev' });
+    assert.deepEqual(parseRepoInput('https://huggingface.co/Xenova/gpt2'), { repo: 'Xenova/gpt2', revision: undefined });
+    assert.deepEqual(parseRepoInput('gpt2'), { repo: 'gpt2', revision: undefined });
+    for (const bad of ['', 'a/b/c', '../etc', 'a/..', 'owner/na me', 'a--b/c', '-a/b', 'a/b.']) {
+      assert.throws(() => parseRepoInput(bad), HubBadRepoIdError, bad);
+    }
+  });
+});
+
+describe('hub repository contents', () => {
+  const siblings: Sibling[] = [
+    { rfilename: 'config.json', size: 10 },
+    { rfilename: 'onnx/model.onnx', lfs: { sha256: 'a'.repeat(64), size: 1000 } },
+    { rfilename: 'onnx/model_fp16.onnx', lfs: { sha256: 'b'.repeat(64), size: 100 } },
+    { rfilename: 'onnx/model_fp16.onnx_data', lfs: { sha256: 'c'.repeat(64), size: 400 } },
+    { rfilename: 'onnx/model_quantized.onnx', lfs: { sha256: 'd'.repeat(64), size: 250 } },
+    { rfilename: 'onnx/sub/other.onnx', size: 5 },
+  ];
+
+  it('lists the ONNX variants under onnx/ with their sizes, external data included', () => {
+    const v = listOnnxVariants(siblings);
+    assert.deepEqual(
+      v.map((x) => [x.name, x.size, x.data.map((d) => d.rfilename)]),
+      [
+        ['model', 1000, []],
+        ['model_fp16', 500, ['onnx/model_fp16.onnx_data']],
+        ['model_quantized', 250, []],
+      ],
+    );
+  });
+
+  it('picks the full-precision graph by default and a named one on request', () => {
+    const v = listOnnxVariants(siblings);
+    assert.equal(pickVariant('r', v).name, 'model');
+    assert.equal(pickVariant('r', v, 'model_quantized').name, 'model_quantized');
+    assert.equal(pickVariant('r', v, 'onnx/model_fp16.onnx').name, 'model_fp16');
+    assert.equal(pickVariant('r', listOnnxVariants([{ rfilename: 'onnx/decoder_model.onnx' }, { rfilename: 'onnx/decoder_model_merged.onnx' }])).name, 'decoder_model_merged');
+    assert.throws(() => pickVariant('r', v, 'q4'), (e: Error) => e instanceof HubVariantError && /model, model_fp16, model_quantized/.test(e.message));
+    assert.throws(() => pickVariant('r', []), HubVariantError);
+  });
+
+  it('accepts GPT-2-family configs and refuses others by name', () => {
+    assert.deepEqual(checkSupportedConfig('r', { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }), { modelType: 'gpt2', architectures: ['GPT2LMHeadModel'] });
+    assert.throws(
+      () => checkSupportedConfig('org/llama', { model_type: 'llama', architectures: ['LlamaForCausalLM'] }),
+      (e: Error) => e instanceof HubUnsupportedModelError && /"llama" model \(LlamaForCausalLM\)/.test(e.message),
+    );
+    assert.throws(() => checkSupportedConfig('r', 'not an object'), HubUnsupportedModelError);
+  });
+});

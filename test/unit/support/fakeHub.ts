@@ -1,0 +1,314 @@
+// A stand-in for the Hugging Face hub on 127.0.0.1: resolve URLs (small files answered directly, large
+// ones redirected to a second "CDN" server on another port with X-Linked-Etag/X-Linked-Size), the
+// revision API with LFS sizes and hashes, and switchable faults (cut transfers, wrong checksums,
+// error statuses, HTML pages, stalls). It records every request, and whether a token reached the CDN.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+
+export type Where = 'api' | 'resolve' | 'cdn';
+
+export interface Faults {
+  /** Answer `code` (with the hub's X-Error-Code when given) to matching requests, `times` times (default always). */
+  status?: { code: number; where: Where; file?: string; errorCode?: string; retryAfter?: number; times?: number };
+  /** Answer 200 with an HTML page (a proxy or captive portal) instead of the content. */
+  html?: { where: Where; file?: string };
+  /** Close the connection once the transfer reaches byte `at` of the file (default half), `times` times. */
+  cut?: { file?: string; at?: number; times: number };
+  /** Publish a SHA-256 (API and X-Linked-Etag) that does not match the bytes served. */
+  wrongSha256?: { file: string };
+  /** Publish the right SHA-256 in the API but another in X-Linked-Etag. */
+  conflictingSha256?: { file: string };
+  /** Serve plain 200 for Range requests, as a server without range support would. */
+  ignoreRange?: boolean;
+  /** Send headers and `after` bytes, then nothing (a stalled connection). */
+  stall?: { file?: string; after?: number };
+  /** Serve config.json with this content instead of the real one. */
+  config?: unknown;
+}
+
+export interface LoggedRequest {
+  server: 'hub' | 'cdn';
+  method: string;
+  url: string;
+  range?: string;
+  authorization?: string;
+}
+
+export interface FakeHubOptions {
+  repo?: string;
+  /** Files of the repository by path; default: the built-in model's files (models/lens-tiny) or synthetic ones. */
+  files?: Map<string, Buffer>;
+  /** Files at least this large are served as LFS files through the CDN. ONNX files always are. */
+  lfsMinBytes?: number;
+  /** When set, the hub answers 401 unless `Authorization: Bearer <token>` is sent. */
+  token?: string;
+  /** Old repository ids that redirect (307, relative Location) to `repo`, as renamed repositories do. */
+  aliases?: string[];
+}
+
+export interface FakeHub {
+  endpoint: string;
+  cdnOrigin: string;
+  repo: string;
+  commit: string;
+  files: Map<string, Buffer>;
+  faults: Faults;
+  requests: LoggedRequest[];
+  /** Requests that reached the CDN with an Authorization header: must stay 0. */
+  authLeaks: number;
+  sha256(file: string): string;
+  close(): Promise<void>;
+}
+
+function findRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+/** The built-in model's files when they exist (models/lens-tiny), otherwise small synthetic stand-ins. */
+export function defaultModelFiles(): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const tiny = path.join(findRoot(), 'models', 'lens-tiny');
+  if (fs.existsSync(path.join(tiny, 'onnx', 'model.onnx')) && fs.existsSync(path.join(tiny, 'tokenizer.json'))) {
+    for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx']) {
+      if (fs.existsSync(path.join(tiny, f))) files.set(f, fs.readFileSync(path.join(tiny, f)));
+    }
+  } else {
+    files.set('config.json', json({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: 2, n_head: 2, n_embd: 64, vocab_size: 256 }));
+    files.set('generation_config.json', json({ bos_token_id: 0, eos_token_id: 0 }));
+    files.set('tokenizer.json', json({ version: '1.0', model: { type: 'BPE', vocab: { a: 0 }, merges: [] } }));
+    files.set('tokenizer_config.json', json({ model_max_length: 128 }));
+    files.set('onnx/model.onnx', pseudoRandom(512 * 1024, 1));
+  }
+  // A second, smaller variant, as transformers.js repositories have.
+  files.set('onnx/model_quantized.onnx', pseudoRandom(200 * 1024, 2));
+  files.set('README.md', Buffer.from('# lens-tiny\n'));
+  files.set('.gitattributes', Buffer.from('*.onnx filter=lfs diff=lfs merge=lfs -text\n'));
+  return files;
+}
+
+function json(v: unknown): Buffer {
+  return Buffer.from(JSON.stringify(v, null, 2));
+}
+
+/** Deterministic bytes that do not look like text or HTML. */
+export function pseudoRandom(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed * 2654435761 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  b[0] = 0x08; // an ONNX ModelProto starts with field 1 (ir_version), varint
+  return b;
+}
+
+const HTML = Buffer.from('<!DOCTYPE html>\n<html><head><title>Network login</title></head><body><h1>Please sign in to continue</h1></body></html>\n');
+
+export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> {
+  const repo = opts.repo ?? 'lens-test/lens-tiny';
+  const files = opts.files ?? defaultModelFiles();
+  const lfsMin = opts.lfsMinBytes ?? 10 * 1024 * 1024;
+  const commit = createHash('sha1').update(repo).digest('hex');
+  const isLfs = (f: string) => f.endsWith('.onnx') || f.includes('.onnx_data') || (files.get(f)?.length ?? 0) >= lfsMin;
+  const sha256 = (f: string) => createHash('sha256').update(files.get(f)!).digest('hex');
+  const gitBlob = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
+  const faults: Faults = {};
+  const requests: LoggedRequest[] = [];
+  let authLeaks = 0;
+
+  const publishedSha = (f: string, forHeader: boolean) => {
+    if (faults.wrongSha256?.file === f) return createHash('sha256').update('not the content').digest('hex');
+    if (forHeader && faults.conflictingSha256?.file === f) return createHash('sha256').update('another').digest('hex');
+    return sha256(f);
+  };
+  const content = (f: string) => (f === 'config.json' && faults.config !== undefined ? json(faults.config) : files.get(f)!);
+
+  const matches = (where: Where, file: string | undefined, fault?: { where?: Where; file?: string }) =>
+    !!fault && (fault.where === undefined || fault.where === where) && (fault.file === undefined || fault.file === file);
+
+  /** Applies the status and HTML faults; true when it answered. */
+  function injected(where: Where, file: string | undefined, res: http.ServerResponse): boolean {
+    const st = faults.status;
+    if (st && matches(where, file, st) && (st.times === undefined || st.times > 0)) {
+      if (st.times !== undefined) st.times--;
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (st.errorCode) headers['x-error-code'] = st.errorCode;
+      if (st.retryAfter !== undefined) headers['retry-after'] = String(st.retryAfter);
+      res.writeHead(st.code, headers).end(JSON.stringify({ error: `fake hub: ${st.code}` }));
+      return true;
+    }
+    if (matches(where, file, faults.html)) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': HTML.length }).end(HTML);
+      return true;
+    }
+    return false;
+  }
+
+  // --- CDN: serves blobs by key, with Range, cuts and stalls -------------------------------------
+  const blobKeys = new Map<string, string>();
+  for (const f of files.keys()) blobKeys.set(createHash('sha256').update(`${commit}/${f}`).digest('hex'), f);
+
+  const cdn = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://cdn');
+    requests.push({ server: 'cdn', method: req.method ?? '', url: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization });
+    if (req.headers.authorization) {
+      authLeaks++;
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Authorization must not be sent to the storage host');
+      return;
+    }
+    const m = /^\/repos\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(url.pathname);
+    const file = m ? blobKeys.get(m[1]) : undefined;
+    if (!file || !url.searchParams.get('X-Amz-Signature')) {
+      res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AccessDenied</Code></Error>');
+      return;
+    }
+    if (injected('cdn', file, res)) return;
+    const body = files.get(file)!;
+    let start = 0;
+    let end = body.length - 1;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && !faults.ignoreRange) {
+      start = Number(range[1]);
+      if (range[2]) end = Math.min(end, Number(range[2]));
+      if (start >= body.length) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+        return;
+      }
+    }
+    const partial = !!range && !faults.ignoreRange;
+    res.writeHead(partial ? 206 : 200, {
+      'content-type': 'application/octet-stream',
+      'content-length': end - start + 1,
+      'accept-ranges': 'bytes',
+      etag: `"${sha256(file)}"`,
+      ...(partial ? { 'content-range': `bytes ${start}-${end}/${body.length}` } : {}),
+    });
+    if (req.method === 'HEAD') return void res.end();
+
+    const cut = faults.cut && (faults.cut.file === undefined || faults.cut.file === file) && faults.cut.times > 0 ? faults.cut : undefined;
+    const cutAt = cut ? (cut.at ?? Math.floor(body.length / 2)) : Infinity;
+    const stall = faults.stall && (faults.stall.file === undefined || faults.stall.file === file) ? faults.stall : undefined;
+    if (stall) {
+      res.write(body.subarray(start, start + (stall.after ?? 1024)));
+      return; // and never more; the client's idle timeout must fire
+    }
+    if (cut && cutAt > start && cutAt <= end) {
+      cut.times--;
+      res.write(body.subarray(start, cutAt), () => res.socket?.destroy());
+      return;
+    }
+    res.end(body.subarray(start, end + 1));
+  });
+
+  // --- Hub: API and resolve URLs -----------------------------------------------------------------
+  let cdnOrigin = '';
+  const hub = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://hub');
+    requests.push({ server: 'hub', method: req.method ?? '', url: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization });
+    const p = decodeURIComponent(url.pathname);
+
+    for (const alias of opts.aliases ?? []) {
+      if (url.pathname.startsWith(`/${alias}/`) || url.pathname.startsWith(`/api/models/${alias}/`)) {
+        const to = url.pathname.replace(`/${alias}/`, `/${repo}/`) + url.search;
+        res.writeHead(307, { location: to, 'content-type': 'text/plain' }).end(`Temporary Redirect. Redirecting to ${to}`);
+        return;
+      }
+    }
+
+    const authorized = !opts.token || req.headers.authorization === `Bearer ${opts.token}`;
+    const api = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(p);
+    const resolve = api ? null : /^\/(.+?)\/resolve\/([^/]+)\/(.+)$/.exec(p);
+    const where: Where = api ? 'api' : 'resolve';
+    const [, reqRepo, rev, file] = api ?? resolve ?? [];
+    if (!reqRepo) {
+      res.writeHead(404, { 'content-type': 'text/html' }).end(HTML);
+      return;
+    }
+    if (injected(where, file, res)) return;
+    if (reqRepo !== repo || !authorized) {
+      // The real hub does not tell anonymous users whether a private repository exists.
+      res.writeHead(401, { 'x-error-code': 'RepoNotFound', 'x-error-message': 'Repository not found', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'Repository not found' }));
+      return;
+    }
+    if (rev !== 'main' && rev !== commit) {
+      res.writeHead(404, { 'x-error-code': 'RevisionNotFound', 'x-error-message': 'Invalid rev id', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'Invalid rev id' }));
+      return;
+    }
+    if (api) {
+      const blobs = url.searchParams.get('blobs') === 'true';
+      const siblings = [...files.keys()].sort().map((f) => {
+        const b = files.get(f)!;
+        if (!blobs) return { rfilename: f };
+        return isLfs(f)
+          ? { rfilename: f, blobId: gitBlob(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f)}\nsize ${b.length}\n`)), size: b.length, lfs: { sha256: publishedSha(f, false), size: b.length, pointerSize: 134 } }
+          : { rfilename: f, blobId: gitBlob(content(f)), size: content(f).length };
+      });
+      const cfg = JSON.parse(content('config.json').toString()) as { model_type?: string; architectures?: string[] };
+      const body = json({ _id: '0'.repeat(24), id: repo, modelId: repo, sha: commit, private: !!opts.token, config: { model_type: cfg.model_type, architectures: cfg.architectures }, library_name: 'transformers.js', siblings });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }).end(body);
+      return;
+    }
+    if (!files.has(file)) {
+      res.writeHead(404, { 'x-error-code': 'EntryNotFound', 'x-error-message': 'Entry not found', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'Entry not found' }));
+      return;
+    }
+    if (isLfs(file)) {
+      const key = createHash('sha256').update(`${commit}/${file}`).digest('hex');
+      const location = `${cdnOrigin}/repos/${key.slice(0, 2)}/${key}?X-Amz-Signature=fake&X-Amz-Expires=3600`;
+      res.writeHead(302, {
+        location,
+        'x-linked-etag': `"${publishedSha(file, true)}"`,
+        'x-linked-size': String(files.get(file)!.length),
+        'x-repo-commit': commit,
+        etag: `"${publishedSha(file, true)}"`,
+        'content-type': 'text/plain; charset=utf-8',
+      });
+      res.end(`Found. Redirecting to ${location}`);
+      return;
+    }
+    const body = content(file);
+    res.writeHead(200, {
+      'content-type': file.endsWith('.json') ? 'application/json' : 'text/plain; charset=utf-8',
+      'content-length': body.length,
+      etag: `"${gitBlob(body)}"`,
+      'x-repo-commit': commit,
+      'accept-ranges': 'bytes',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+
+  const listen = (s: http.Server) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
+  const cdnPort = await listen(cdn);
+  cdnOrigin = `http://127.0.0.1:${cdnPort}`;
+  const hubPort = await listen(hub);
+
+  return {
+    endpoint: `http://127.0.0.1:${hubPort}`,
+    cdnOrigin,
+    repo,
+    commit,
+    files,
+    faults,
+    requests,
+    get authLeaks() {
+      return authLeaks;
+    },
+    sha256,
+    async close() {
+      for (const s of [hub, cdn]) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    },
+  };
+}
