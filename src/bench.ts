@@ -6,9 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Tokenizer } from './core/tokenizer';
 import { silentLogger } from './core/logger';
 import { WorkerClient } from './worker/client';
+import type { Analysis, AnalyzeOptions } from './protocol/analysis';
 
 export interface BenchRow {
   /** What was measured, e.g. "analysis, 512 tokens". */
@@ -114,10 +116,156 @@ const tokenizerSection: BenchSection = {
   },
 };
 
+/** The worker with the benchmark's model loaded (once per run, shared by sections). */
+export async function loadedClient(ctx: BenchContext): Promise<WorkerClient> {
+  const client = ctx.client();
+  if (!ctx.shared.has('loaded')) {
+    const t0 = performance.now();
+    await workerLoad(client, ctx.modelDir);
+    ctx.shared.set('loaded', performance.now() - t0);
+  }
+  return client;
+}
+
+// The worker requests by name; typed by the protocol in src/protocol/worker.ts.
+type LooseRequest = (method: string, params: unknown, signal?: AbortSignal) => Promise<unknown>;
+function workerLoad(client: WorkerClient, folder: string): Promise<unknown> {
+  return (client.request as unknown as LooseRequest).call(client, 'loadModel', { folder });
+}
+function workerAnalyze(client: WorkerClient, text: string, options: AnalyzeOptions): Promise<Analysis> {
+  return (client.request as unknown as LooseRequest).call(client, 'analyze', { text, options }) as Promise<Analysis>;
+}
+
+/** Samples the process's RSS (main thread, worker and its WASM heap together) every few ms. */
+function rssSampler(everyMs = 5): { stop(): { baseline: number; peak: number } } {
+  const baseline = process.memoryUsage.rss();
+  let peak = baseline;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage.rss());
+      return { baseline, peak };
+    },
+  };
+}
+
+/** The largest gap between ticks of a 1 ms timer on this thread while `f` runs. */
+export async function largestGap(f: () => Promise<unknown>): Promise<{ gapMs: number; delayMaxMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  let last = performance.now();
+  let gap = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    gap = Math.max(gap, now - last);
+    last = now;
+  }, 1);
+  try {
+    await f();
+  } finally {
+    clearInterval(timer);
+    h.disable();
+  }
+  gap = Math.max(gap, performance.now() - last);
+  return { gapMs: gap, delayMaxMs: h.max / 1e6 };
+}
+
+const LENGTHS = [128, 512, 1024];
+
+const analysisSection: BenchSection = {
+  id: 'analysis',
+  title: 'Analysis in the worker (onnxruntime-web, 1 thread) vs onnxruntime-node on the plain graph (1 thread)',
+  async run(ctx) {
+    const tok = ctx.tokenizer();
+    const inputs = LENGTHS.map((n) => ({ n, ...prefixOfTokens(tok, ctx.heldOutText, n) }));
+    const options: AnalyzeOptions = { maxTokens: 1024, topK: 5 };
+
+    // Worker side first, while RSS says what the worker costs (onnxruntime-node comes later).
+    const rss = rssSampler();
+    const client = await loadedClient(ctx);
+    const loadMs = ctx.shared.get('loaded') as number;
+    const lens: number[] = [];
+    for (const input of inputs) {
+      lens.push(await timeMedian(ctx.runs, () => workerAnalyze(client, input.text, options)));
+      ctx.log(`worker analyze ${input.ids.length} tokens: ${lens[lens.length - 1].toFixed(1)} ms`);
+    }
+    const longest = inputs[inputs.length - 1];
+    let gap = { gapMs: 0, delayMaxMs: 0 };
+    for (let i = 0; i < ctx.runs; i++) {
+      const g = await largestGap(() => workerAnalyze(client, longest.text, options));
+      gap = { gapMs: Math.max(gap.gapMs, g.gapMs), delayMaxMs: Math.max(gap.delayMaxMs, g.delayMaxMs) };
+    }
+    const full = inputs.find((i) => i.n === 512)!;
+    const spec = (await workerAnalyze(client, full.text, options)).model;
+    const allLayers = Array.from({ length: spec.nLayer }, (_, i) => i);
+    const fullOptions: AnalyzeOptions = { ...options, attentionLayers: allLayers, attentionThumbnails: true, chosenToken: full.ids.length - 1 };
+    const fullMs = await timeMedian(ctx.runs, () => workerAnalyze(client, full.text, fullOptions));
+    const mem = rss.stop();
+
+    // The anchor: onnxruntime-node running the plain model file on the same ids.
+    const ort = loadOnnxruntimeNode();
+    const session = await ort.InferenceSession.create(path.join(ctx.modelDir, 'onnx', 'model.onnx'), {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    const native: number[] = [];
+    try {
+      for (const input of inputs) {
+        const feeds = plainFeeds(ort, session, input.ids);
+        native.push(await timeMedian(ctx.runs, () => session.run(feeds)));
+        ctx.log(`onnxruntime-node ${input.ids.length} tokens: ${native[native.length - 1].toFixed(1)} ms`);
+      }
+    } finally {
+      await session.release();
+    }
+    const rows: BenchRow[] = [{ name: 'load model in the worker (first request)', value: loadMs, unit: 'ms' }];
+    inputs.forEach((input, i) => {
+      rows.push({ name: `onnxruntime-node forward, ${input.ids.length} tokens`, value: native[i], unit: 'ms' });
+      rows.push({
+        name: `analysis, ${input.ids.length} tokens`,
+        value: lens[i],
+        unit: 'ms',
+        ratio: lens[i] / native[i],
+        ratioTo: 'onnxruntime-node',
+        ...(input.n === 512 ? { target: '<= 3x', ok: lens[i] / native[i] <= 3 } : {}),
+      });
+    });
+    const i512 = inputs.indexOf(full);
+    rows.push({ name: `analysis, ${full.ids.length} tokens, all attention + thumbnails + chosen token`, value: fullMs, unit: 'ms', ratio: fullMs / native[i512], ratioTo: 'onnxruntime-node' });
+    rows.push({ name: `largest event-loop gap, analyzing ${longest.ids.length} tokens`, value: gap.gapMs, unit: 'ms', target: '<= 16 ms', ok: gap.gapMs <= 16, note: `perf_hooks delay max ${gap.delayMaxMs.toFixed(1)} ms` });
+    rows.push({ name: 'peak RSS over baseline (worker load + analyses)', value: (mem.peak - mem.baseline) / 2 ** 20, unit: 'MiB', note: `peak ${(mem.peak / 2 ** 20).toFixed(0)} MiB, process-wide` });
+    return rows;
+  },
+};
+
+type Ort = ReturnType<typeof loadOnnxruntimeNode>;
+type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/** Feeds for a GPT-2 export: ids, an all-ones mask, positions, and empty past key/values. */
+export function plainFeeds(ort: Ort, session: OrtSession, ids: number[]): Record<string, InstanceType<Ort['Tensor']>> {
+  const T = ids.length;
+  const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
+  const meta = new Map((session.inputMetadata as unknown as { name: string; shape?: (number | string)[] }[]).map((m) => [m.name, m]));
+  for (const name of session.inputNames) {
+    if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, T]);
+    else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
+    else if (name === 'position_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
+    else if (name.startsWith('past_key_values')) {
+      // [batch, heads, past, headDim] with past = 0; the numeric dims come from the graph.
+      const shape = (meta.get(name)?.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 0));
+      feeds[name] = new ort.Tensor('float32', new Float32Array(0), shape);
+    } else throw new Error(`the plain graph wants an input the benchmark does not know: ${name}`);
+  }
+  return feeds;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running and printing
 
-export const SECTIONS: BenchSection[] = [tokenizerSection];
+export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection];
 
 export function machine(): { cpu: string; cpus: number; node: string; platform: string; memoryGiB: number } {
   const cpus = os.cpus();
@@ -233,7 +381,7 @@ export function loadOnnxruntimeNode(): typeof import('onnxruntime-node') {
   return createRequire(__filename)('onnxruntime-node') as typeof import('onnxruntime-node');
 }
 
-if (require.main === module) {
+if (require.main === module && path.basename(__filename) === 'bench.js') {
   main().then(
     (code) => (process.exitCode = code),
     (e) => {

@@ -4,13 +4,16 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from './core/tokenizer';
 import { LensError } from './core/errors';
-import type { InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from './protocol/analysis';
+import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from './protocol/analysis';
+import { WorkerClient } from './worker/client';
+import type { Logger } from './core/logger';
 
 export const USAGE = `LLM Lens command line: the same core as the extension.
 
 Usage:
-  llm-lens inspect <modelFolder> [--json]
+  llm-lens inspect <modelFolder> [--json] [--no-graph]
       The model's spec, its parameter breakdown and what graph instrumentation found.
+      --no-graph reads only config.json and tokenizer.json (GPT-2 formula for the parameters).
   llm-lens analyze <modelFolder> (--text "..." | --file F) [--top-k K] [--max-tokens N] [--json]
       Tokens, the model's top-k next tokens at each position with the surprisal of the token
       that actually follows, and a per-layer summary. --json prints the whole analysis.
@@ -46,6 +49,7 @@ export interface CliOptions {
   topK: number;
   maxTokens: number;
   threads: number;
+  noGraph: boolean;
 }
 
 export interface ParsedArgs {
@@ -68,6 +72,7 @@ export function parseCli(argv: string[]): ParsedArgs {
         'top-k': { type: 'string' },
         'max-tokens': { type: 'string' },
         threads: { type: 'string' },
+        'no-graph': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -88,6 +93,7 @@ export function parseCli(argv: string[]): ParsedArgs {
     topK: int('top-k', values['top-k'], 5, 1, 100),
     maxTokens: int('max-tokens', values['max-tokens'], 1024, 1, 1 << 20),
     threads: int('threads', values.threads, 1, 1, 16),
+    noGraph: values['no-graph'] ?? false,
   };
   const [command, target, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { command: 'help', options };
@@ -317,6 +323,111 @@ export function formatInspect(r: InspectReport): string {
   return lines.join('\n');
 }
 
+/** The mean of each row (e.g. a layer's norms over tokens). */
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+export function formatAnalysis(a: Analysis): string {
+  const T = a.tokens.length;
+  const lines: string[] = [];
+  const bits = a.predictions.map((p) => p.actual?.surprisalBits).filter((b): b is number => b !== undefined);
+  const avg = mean(bits);
+  lines.push(
+    `${a.model.name}: ${T} tokens; tokenize ${a.timings.tokenizeMs.toFixed(1)} ms, run ${a.timings.runMs.toFixed(1)} ms, reduce ${a.timings.reduceMs.toFixed(1)} ms`,
+    bits.length ? `Surprisal of the actual next token: mean ${avg.toFixed(2)} bits/token (perplexity ${Math.pow(2, avg).toFixed(1)}) over ${bits.length} predictions` : 'One token: nothing follows it to predict.',
+    '',
+    'Tokens and predictions (the actual next token: its probability, surprisal and rank; then the top-k):',
+  );
+  lines.push(
+    table(
+      a.tokens.map((t, i) => {
+        const p = a.predictions[i];
+        const next = a.tokens[i + 1];
+        return [
+          t.index,
+          t.id,
+          `${t.start}-${t.end}`,
+          showToken(t.text),
+          next ? showToken(next.text) : '',
+          p?.actual ? p.actual.prob.toFixed(3) : '',
+          p?.actual ? p.actual.surprisalBits.toFixed(2) : '',
+          p?.actual ? p.actual.rank : '',
+          (p?.top ?? []).map((c) => `${showToken(c.text)} ${c.prob.toFixed(2)}`).join(', '),
+        ];
+      }),
+      ['#', 'id', 'span', 'token', 'next', 'p(next)', 'bits', 'rank', 'top-k'],
+    ),
+  );
+  // Layer summary: how big the residual stream is, how much each layer turns it, and what the
+  // logit lens reads at the last token.
+  lines.push('', 'Layers (means over tokens; logit lens at the last token):');
+  const L = a.hiddenNorms.length - 1;
+  const rows: (string | number)[][] = [];
+  for (let l = 0; l <= L; l++) {
+    const lens = a.logitLens[l]?.[T - 1]?.[0];
+    rows.push([
+      l < L ? `${l}` : 'out',
+      mean(a.hiddenNorms[l] ?? []).toFixed(2),
+      l < L && a.layerCosine[l] ? mean(a.layerCosine[l]).toFixed(3) : '',
+      lens ? `${showToken(lens.text)} ${lens.prob.toFixed(2)}` : '',
+    ]);
+  }
+  lines.push(table(rows, ['layer', 'mean |h| in', 'mean cos(out, in)', 'logit lens top-1']));
+  return lines.join('\n');
+}
+
+const stderrLogger = (verbose: boolean): Logger => ({
+  trace() {},
+  debug() {},
+  info: (m) => verbose && process.stderr.write(`[worker] ${m}\n`),
+  warn: (m) => verbose && process.stderr.write(`[worker] ${m}\n`),
+  error: (m) => verbose && process.stderr.write(`[worker] ${m instanceof Error ? m.stack : m}\n`),
+});
+
+/** The worker bundle beside this one (dist/worker.js), with the onnxruntime-web wasm files in dist/. */
+function startWorker(threads: number): WorkerClient {
+  const dir = __dirname;
+  const file = path.join(dir, 'worker.js');
+  if (!fs.existsSync(file)) throw new LensError('missingFile', `${file} is missing; run "npm run build".`);
+  return new WorkerClient(file, { wasmDir: dir, numThreads: threads }, stderrLogger(!!process.env.LLM_LENS_DEBUG));
+}
+
+// The worker requests by name; their types live in src/protocol/worker.ts.
+type LooseRequest = (method: string, params: unknown, signal?: AbortSignal) => Promise<unknown>;
+function request<T>(client: WorkerClient, method: string, params: unknown): Promise<T> {
+  return (client.request as unknown as LooseRequest).call(client, method, params) as Promise<T>;
+}
+
+export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): Promise<void> {
+  if (o.noGraph) {
+    const report = inspectFromConfig(folder);
+    io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
+    return;
+  }
+  const client = startWorker(o.threads);
+  try {
+    const info = await request<{ spec: ModelSpec; parameters: ParameterBreakdown; instrumentation: InstrumentationReport }>(client, 'loadModel', { folder: path.resolve(folder) });
+    const report: InspectReport = { ...info, parameterSource: 'graph', notes: [] };
+    io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
+  } finally {
+    await client.dispose();
+  }
+}
+
+export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): Promise<void> {
+  const text = readInput(o);
+  const client = startWorker(o.threads);
+  try {
+    await request(client, 'loadModel', { folder: path.resolve(folder) });
+    const options: AnalyzeOptions = { topK: o.topK, maxTokens: o.maxTokens };
+    const a = await request<Analysis>(client, 'analyze', { text, options });
+    io.out(o.json ? JSON.stringify(a) : formatAnalysis(a));
+  } finally {
+    await client.dispose();
+  }
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     const args = parseCli(argv);
@@ -327,13 +438,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'tokenize':
         tokenizeCommand(args.target!, args.options, io);
         return 0;
-      case 'inspect': {
-        const report = inspectFromConfig(args.target!);
-        io.out(args.options.json ? JSON.stringify(report, null, 1) : formatInspect(report));
+      case 'inspect':
+        await inspectCommand(args.target!, args.options, io);
         return 0;
-      }
       case 'analyze':
-        throw new LensError('notImplemented', `${args.command} is not available yet.`);
+        await analyzeCommand(args.target!, args.options, io);
+        return 0;
     }
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -343,7 +453,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (require.main === module) {
+if (require.main === module && path.basename(__filename) === 'cli.js') {
   const io: CliIo = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
   main(process.argv.slice(2), io).then(
     (code) => (process.exitCode = code),

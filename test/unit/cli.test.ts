@@ -84,7 +84,7 @@ describe('cli: dist/cli.js end to end', function () {
   });
 
   it('a missing folder or file: one line on stderr, status 1', () => {
-    const r = run('inspect', path.join(folder, 'nope'));
+    const r = run('inspect', path.join(folder, 'nope'), '--no-graph');
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^llm-lens: No model folder at /);
@@ -114,12 +114,12 @@ describe('cli: dist/cli.js end to end', function () {
     );
   });
 
-  it('inspect prints the spec and the parameter breakdown', () => {
-    const r = run('inspect', folder);
+  it('inspect --no-graph prints the spec and the GPT-2 formula breakdown', () => {
+    const r = run('inspect', folder, '--no-graph');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /vector dimensions d {2}768/);
     assert.match(r.stdout, /Parameters: 124,439,808/);
-    const j = run('inspect', folder, '--json');
+    const j = run('inspect', folder, '--json', '--no-graph');
     assert.equal(j.code, 0, j.stderr);
     const report = JSON.parse(j.stdout) as { spec: { nLayer: number; eosTokenId: number }; parameters: { total: number } };
     assert.equal(report.spec.nLayer, 12);
