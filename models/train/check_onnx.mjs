@@ -1,22 +1,26 @@
-// Compares models/lens-tiny/onnx/model.onnx (onnxruntime-node) with PyTorch's logits at past
-// lengths 0, 4 and 100 (reference written by export.py to models/train/.cache/onnx-reference.json),
-// running the prompt first to fill the cache, as generation does. Exits non-zero past tolerance.
-//   node models/train/check_onnx.mjs [modelDir] [reference.json]
-import { readFileSync } from 'node:fs';
+// Checks models/lens-tiny/onnx/model.onnx in onnxruntime-node against what PyTorch computed
+// (test/fixtures/lens-tiny/): logits after 0, 4 and 100 cached tokens (kv-cache.json, the cache
+// filled by a first run, as generation does), and for each input fixture the full logits at its
+// listed positions and the top-5 at every position, in one pass and with all but the last token
+// cached. Exits non-zero past tolerance.
+//   node models/train/check_onnx.mjs [modelDir] [fixturesDir]
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const modelDir = process.argv[2] ?? join(root, 'models', 'lens-tiny');
-const refPath = process.argv[3] ?? join(root, 'models', 'train', '.cache', 'onnx-reference.json');
-const TOL = 1e-3;
+const fixDir = process.argv[3] ?? join(root, 'test', 'fixtures', 'lens-tiny');
+const TOL_LOGIT = 1e-3;
+const TOL_PROB = 1e-4;
 
 const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-const ref = JSON.parse(readFileSync(refPath, 'utf8'));
 const session = await ort.InferenceSession.create(join(modelDir, 'onnx', 'model.onnx'));
-const L = config.n_layer, H = config.n_head, hd = config.n_embd / config.n_head;
+const L = config.n_layer, H = config.n_head, hd = config.n_embd / config.n_head, V = config.vocab_size;
 const i64 = (arr, dims) => new ort.Tensor('int64', BigInt64Array.from(arr.map(BigInt)), dims);
+let failures = 0;
+const fail = (m) => { failures++; console.error('FAIL ' + m); };
 
 async function run(ids, start, past) {
   const t = ids.length, p = start;
@@ -34,21 +38,57 @@ async function run(ids, start, past) {
   return session.run(feeds);
 }
 
-let worst = 0;
-for (const c of ref.cases) {
-  const P = c.past;
-  const past = P ? await run(c.ids.slice(0, P), 0, null) : null;
-  const out = await run(c.ids.slice(P), P, past);
-  const logits = out.logits.data;
-  if (logits.length !== c.logits.length) throw new Error(`logits length ${logits.length} vs ${c.logits.length}`);
-  let max = 0;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, Math.abs(logits[i] - c.logits[i]));
-  const present = out['present.0.key'].dims;
-  console.log(`past ${P}: max abs diff ${max.toExponential(2)} over ${ref.new_tokens} tokens; present.0.key dims [${present}]`);
-  worst = Math.max(worst, max);
+// Logits of ids[start..] after caching ids[..start].
+async function logitsAfter(ids, start) {
+  const past = start ? await run(ids.slice(0, start), 0, null) : null;
+  const out = await run(ids.slice(start), start, past);
+  const dims = out['present.0.key'].dims;
+  if (dims[2] !== ids.length) fail(`present length ${dims[2]} != ${ids.length}`);
+  return out.logits.data;
 }
-if (!(worst <= TOL)) {
-  console.error(`FAIL: max abs diff ${worst} > ${TOL}`);
+
+function maxDiff(a, aOff, b) {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[aOff + i] - b[i]));
+  return m;
+}
+
+const kv = JSON.parse(readFileSync(join(fixDir, 'kv-cache.json'), 'utf8'));
+for (const c of kv.cases) {
+  const logits = await logitsAfter(c.ids, c.past);
+  const m = Math.max(...c.logits.map((row, j) => maxDiff(logits, j * V, row)));
+  console.log(`past ${c.past}: max abs logit diff ${m.toExponential(2)} (${c.logits.length} new tokens)`);
+  if (!(m <= TOL_LOGIT)) fail(`past ${c.past}: ${m}`);
+}
+
+for (const f of readdirSync(fixDir).filter((f) => f.endsWith('.json') && f !== 'kv-cache.json')) {
+  const fx = JSON.parse(readFileSync(join(fixDir, f), 'utf8'));
+  const t = fx.ids.length;
+  for (const start of [0, t - 1]) {
+    const logits = await logitsAfter(fx.ids, start);
+    let worstLogit = 0, worstProb = 0, topMismatch = 0;
+    for (const [pos, ref] of Object.entries(fx.logits)) {
+      if (+pos >= start) worstLogit = Math.max(worstLogit, maxDiff(logits, (+pos - start) * V, ref));
+    }
+    for (let p = start; p < t; p++) {
+      const row = logits.subarray((p - start) * V, (p - start + 1) * V);
+      let mx = -Infinity;
+      for (const v of row) mx = Math.max(mx, v);
+      let z = 0;
+      for (const v of row) z += Math.exp(v - mx);
+      const ref = fx.top5[p];
+      ref.ids.forEach((id, k) => {
+        worstProb = Math.max(worstProb, Math.abs(Math.exp(row[id] - mx) / z - ref.probs[k]));
+      });
+      const best = row.indexOf(mx);
+      if (best !== ref.ids[0] && Math.abs(ref.probs[0] - ref.probs[1]) > 1e-4) topMismatch++;
+    }
+    console.log(`${f} (${t} tokens, ${start} cached): max abs logit diff ${worstLogit.toExponential(2)}, top-5 prob diff ${worstProb.toExponential(2)}`);
+    if (!(worstLogit <= TOL_LOGIT) || !(worstProb <= TOL_PROB) || topMismatch) fail(`${f} start ${start}: top-1 mismatches ${topMismatch}`);
+  }
+}
+if (failures) {
+  console.error(`${failures} failures`);
   process.exit(1);
 }
 console.log('onnx OK');

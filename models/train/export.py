@@ -6,7 +6,7 @@
 
 ONNX opset 17 with the legacy (TorchScript) exporter; inputs input_ids, attention_mask,
 position_ids, past_key_values.{i}.key/value; outputs logits, present.{i}.key/value.
-Also writes reference logits for check_onnx.mjs (PyTorch at past lengths 0, 4 and 100).
+Also writes test/fixtures/lens-tiny/kv-cache.json: PyTorch logits at past lengths 0, 4 and 100.
 
     /usr/bin/python3 models/train/export.py --ckpt models/train/work/ckpt.pt [--random]
 """
@@ -128,11 +128,12 @@ def export_onnx(model, path):
 
 
 def reference_logits(model, tok, out_path):
-    """PyTorch logits for check_onnx.mjs: for past length P in (0, 4, 100), the logits of T new
-    tokens after P cached ones; also checks PyTorch's own past path against a full pass."""
+    """PyTorch logits for check_onnx.mjs (test/fixtures/lens-tiny/kv-cache.json): for past length
+    P in (0, 4, 100), the full logits of T new tokens after P cached ones. Also checks PyTorch's
+    own past path against one full pass."""
     text = open(os.path.join(HERE, "bpe.py")).read()
-    ids_all = tok.encode(text)[:120]
-    T = 8
+    ids_all = tok.encode(text)[:110]
+    T = 2
     cases = []
     with torch.no_grad():
         for P in (0, 4, 100):
@@ -146,8 +147,10 @@ def reference_logits(model, tok, out_path):
             diff = (full[:, P:] - new).abs().max().item()
             assert diff < 1e-4, f"PyTorch past path differs by {diff} at past {P}"
             cases.append({"past": P, "ids": ids_all[:P + T],
-                          "logits": [round(v, 6) for v in new[0].reshape(-1).tolist()]})
-    json.dump({"vocab": model.cfg.vocab_size, "new_tokens": T, "cases": cases}, open(out_path, "w"))
+                          "logits": [[float(f"{v:.7g}") for v in row] for row in new[0].tolist()]})
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    json.dump({"model": "models/lens-tiny", "new_tokens": T, "cases": cases}, open(out_path, "w"),
+              separators=(",", ":"))
 
 
 def main():
@@ -166,8 +169,7 @@ def main():
                "max_length": cfg.n_positions, "do_sample": False},
               open(os.path.join(args.out, "generation_config.json"), "w"), indent=2)
     export_onnx(model, os.path.join(args.out, "onnx", "model.onnx"))
-    os.makedirs(os.path.join(HERE, ".cache"), exist_ok=True)
-    reference_logits(model, tok, os.path.join(HERE, ".cache", "onnx-reference.json"))
+    reference_logits(model, tok, os.path.join(ROOT, "test", "fixtures", "lens-tiny", "kv-cache.json"))
     print(f"exported step {ck.get('step')} ({ck.get('tokens_seen')} tokens seen) -> {args.out}",
           file=sys.stderr)
 
