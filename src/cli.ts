@@ -7,6 +7,7 @@ import { LensError } from './core/errors';
 import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from './protocol/analysis';
 import { WorkerClient } from './worker/client';
 import type { Logger } from './core/logger';
+import { downloadCommand } from './cliDownload';
 
 export const USAGE = `LLM Lens command line: the same core as the extension.
 
@@ -19,6 +20,9 @@ Usage:
       that actually follows, and a per-layer summary. --json prints the whole analysis.
   llm-lens tokenize <modelFolder | tokenizer.json> (--text "..." | --file F) [--json]
       Tokens with ids, bytes and UTF-16 spans.
+
+  llm-lens download <owner/name> [...]
+      Fetches a GPT-2-family ONNX model from the Hugging Face hub (download --help).
 
 Options:
   --json            machine-readable output on stdout
@@ -40,6 +44,8 @@ export class UsageError extends LensError {
 export interface CliIo {
   out(s: string): void;
   err(s: string): void;
+  /** A progress line replacing the previous one (a terminal only). */
+  status?(s: string): void;
 }
 
 export interface CliOptions {
@@ -429,6 +435,8 @@ export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): 
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  // download has its own options and progress output (src/cliDownload.ts).
+  if (argv[0] === 'download') return downloadCommand(argv.slice(1), io);
   try {
     const args = parseCli(argv);
     switch (args.command) {
@@ -454,7 +462,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 if (require.main === module && path.basename(__filename) === 'cli.js') {
-  const io: CliIo = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
+  const io: CliIo = {
+    out: (s) => process.stdout.write(s + '\n'),
+    err: (s) => process.stderr.write(s + '\n'),
+    status: process.stderr.isTTY ? (s) => process.stderr.write(`\r${s}\x1b[K`) : undefined,
+  };
   main(process.argv.slice(2), io).then(
     (code) => (process.exitCode = code),
     (e) => {
