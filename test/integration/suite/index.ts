@@ -1,0 +1,11 @@
+// Entry of the integration suite, loaded inside a real VS Code extension host: by the test-only
+// runner extension under code-server (runServer.js) or by @vscode/test-electron (runDesktop.js).
+// setup must come first (it installs describe/it); then one import per *.test.ts in this folder.
+import { runRegistered, type TestReport } from './setup';
+import './extension.test';
+import './runtimePanel.test';
+import './suiteFiles.test';
+
+export function run(): Promise<TestReport> {
+  return runRegistered();
+}
