@@ -87,6 +87,26 @@ for (const f of readdirSync(fixDir).filter((f) => f.endsWith('.json') && f !== '
     if (!(worstLogit <= TOL_LOGIT) || !(worstProb <= TOL_PROB) || topMismatch) fail(`${f} start ${start}: top-1 mismatches ${topMismatch}`);
   }
 }
+// Batch of two with left padding: the padded row's real tokens must give the logits they give alone.
+{
+  const fx = JSON.parse(readFileSync(join(fixDir, 'english.json'), 'utf8'));
+  const a = fx.ids.slice(0, 10), b = fx.ids.slice(0, 6), pad = a.length - b.length;
+  const hdEmpty = () => new ort.Tensor('float32', new Float32Array(0), [2, H, 0, hd]);
+  const feeds = {
+    input_ids: i64([...a, ...new Array(pad).fill(config.pad_token_id ?? 0), ...b], [2, a.length]),
+    attention_mask: i64([...a.map(() => 1), ...new Array(pad).fill(0), ...b.map(() => 1)], [2, a.length]),
+    position_ids: i64([...a.map((_, i) => i), ...new Array(pad).fill(0), ...b.map((_, i) => i)], [2, a.length]),
+  };
+  for (let i = 0; i < L; i++) for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = hdEmpty();
+  const both = (await session.run(feeds)).logits.data;
+  const alone = (await run(b, 0, null)).logits.data;
+  // Row 1 starts at a.length * V; its real tokens start after the pads.
+  const m = maxDiff(both, (a.length + pad) * V, Array.from(alone));
+  const mA = maxDiff(both, 0, Array.from((await run(a, 0, null)).logits.data));
+  console.log(`batch of 2, left padding: max abs logit diff ${Math.max(m, mA).toExponential(2)}`);
+  if (!(Math.max(m, mA) <= TOL_LOGIT)) fail(`batched/padded logits differ by ${Math.max(m, mA)}`);
+}
+
 if (failures) {
   console.error(`${failures} failures`);
   process.exit(1);

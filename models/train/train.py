@@ -104,6 +104,8 @@ def main():
             setattr(args, k, saved[k])
         if steps is not None:
             args.steps = steps
+        # Each resume is recorded in the checkpoint's args, so the model card can say so.
+        args.resumed = saved.get("resumed", []) + [{"at_step": ck["step"], "steps": args.steps}]
         cfg = Config(**ck["config"])
     else:
         args.steps = args.steps or 1500

@@ -59,13 +59,17 @@ def main():
     held = [p["spec"] for p in man["packages"] if p["split"] == "heldout"]
     excluded = json.load(open(os.path.join(HERE, "packages.json"))).get("excluded", {})
 
+    resumed = "".join(f"\n- The run was stopped and resumed at step {r['at_step']} (total steps then "
+                      f"{r['steps']}; the cosine decay continues over that total)."
+                      for r in targs.get("resumed", []))
+
     def m(x):
         return f"{x/1e6:.2f} M"
 
     lines = f"""# lens-tiny: a TOY code model trained on a CPU
 
 **This is a toy.** A {m(pb['total'])}-parameter GPT-2 trained for {train_s/60:.0f} minutes on one CPU
-core, on {targs['steps'] * targs['batch'] * targs['seq'] / 1e6:.1f} M tokens. It exists to prove the
+core, on {ck['tokens_seen'] / 1e6:.1f} M tokens. It exists to prove the
 pipeline in `models/train/` end to end and to give LLM Lens a real model to open up offline: real
 tokens, embeddings, layers, attention heads and next-token predictions. Its completions are
 mostly wrong; do not judge the extension's completion feature by it. The same pipeline trains
@@ -152,7 +156,7 @@ round trip of all held-out files.
 - Objective: next-token prediction; FIM in StarCoder's PSM order
   (`<fim_prefix>pre<fim_suffix>suf<fim_middle>mid<|endoftext|>`, character-level split points)
   on {ds['fim_rate']*100:.0f} % of training pieces.
-- {targs['steps']} steps of {targs['batch']} x {targs['seq']} tokens = {ck['tokens_seen']:,} tokens
+- {ck['step']} steps of {targs['batch']} x {targs['seq']} tokens = {ck['tokens_seen']:,} tokens
   ({ck['tokens_seen']/ds['train']['tokens']:.2f} epochs); AdamW (beta 0.9/0.95, weight decay
   {targs['weight_decay']} on matrices), peak learning rate {targs['lr']}, {targs['warmup']} warm-up steps, cosine
   decay to 10 %, gradient clipping 1.0, float32.
@@ -161,7 +165,7 @@ round trip of all held-out files.
   (N parameters, D tokens), attention aside.
 - Held-out loss during training (nats/token, 8 x {targs['batch']} x {targs['seq']} tokens):
   {', '.join(f"step {r['step']}: {r['heldout_loss']}" for r in evals)}.
-  Final training loss (last step): {log[-1]['loss']}.
+  Final training loss (last step): {log[-1]['loss']}.{resumed}
 
 ## Held-out metrics
 
