@@ -196,6 +196,11 @@ const analysisSection: BenchSection = {
       const g = await largestGap(() => workerAnalyze(client, longest.text, options));
       gap = { gapMs: Math.max(gap.gapMs, g.gapMs), delayMaxMs: Math.max(gap.delayMaxMs, g.delayMaxMs) };
     }
+    // What crosses to this thread: the reply's size, and what copying it costs here (a proxy for the
+    // deserialisation that happens on the host's event loop).
+    const reply = await workerAnalyze(client, longest.text, options);
+    const replyMiB = Buffer.byteLength(JSON.stringify(reply)) / 2 ** 20;
+    const cloneMs = await timeMedian(ctx.runs, () => structuredClone(reply));
     const full = inputs.find((i) => i.n === 512)!;
     const spec = (await workerAnalyze(client, full.text, options)).model;
     const allLayers = Array.from({ length: spec.nLayer }, (_, i) => i);
@@ -236,6 +241,8 @@ const analysisSection: BenchSection = {
     const i512 = inputs.indexOf(full);
     rows.push({ name: `analysis, ${full.ids.length} tokens, all attention + thumbnails + chosen token`, value: fullMs, unit: 'ms', ratio: fullMs / native[i512], ratioTo: 'onnxruntime-node' });
     rows.push({ name: `largest event-loop gap, analyzing ${longest.ids.length} tokens`, value: gap.gapMs, unit: 'ms', target: '<= 16 ms', ok: gap.gapMs <= 16, note: `perf_hooks delay max ${gap.delayMaxMs.toFixed(1)} ms` });
+    rows.push({ name: `reply of ${longest.ids.length} tokens as JSON`, value: replyMiB, unit: 'MiB' });
+    rows.push({ name: `structuredClone of that reply on this thread`, value: cloneMs, unit: 'ms', note: 'what the host pays to receive it' });
     rows.push({ name: 'peak RSS over baseline (worker load + analyses)', value: (mem.peak - mem.baseline) / 2 ** 20, unit: 'MiB', note: `peak ${(mem.peak / 2 ** 20).toFixed(0)} MiB, process-wide` });
     return rows;
   },
@@ -315,11 +322,12 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       runs: { type: 'string', default: '5' },
       model: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder]`);
+    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose]`);
     return 0;
   }
   const root = path.resolve(__dirname, '..');
@@ -332,7 +340,7 @@ async function main(): Promise<number> {
   let tokenizer: Tokenizer | undefined;
   let client: WorkerClient | undefined;
   const log = (m: string) => {
-    if (!values.json) process.stderr.write(`  ${m}\n`);
+    if (values.verbose) process.stderr.write(`  ${m}\n`);
   };
   const ctx: BenchContext = {
     root,

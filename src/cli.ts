@@ -329,6 +329,11 @@ export function formatInspect(r: InspectReport): string {
   return lines.join('\n');
 }
 
+/** A probability readable at any size: 0.42, 0.031, 2.1e-5. */
+export function formatProb(p: number): string {
+  return p >= 0.1 ? p.toFixed(2) : p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
+}
+
 /** The mean of each row (e.g. a layer's norms over tokens). */
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
@@ -356,10 +361,10 @@ export function formatAnalysis(a: Analysis): string {
           `${t.start}-${t.end}`,
           showToken(t.text),
           next ? showToken(next.text) : '',
-          p?.actual ? p.actual.prob.toFixed(3) : '',
+          p?.actual ? formatProb(p.actual.prob) : '',
           p?.actual ? p.actual.surprisalBits.toFixed(2) : '',
           p?.actual ? p.actual.rank : '',
-          (p?.top ?? []).map((c) => `${showToken(c.text)} ${c.prob.toFixed(2)}`).join(', '),
+          (p?.top ?? []).map((c) => `${showToken(c.text)} ${formatProb(c.prob)}`).join(', '),
         ];
       }),
       ['#', 'id', 'span', 'token', 'next', 'p(next)', 'bits', 'rank', 'top-k'],
@@ -376,7 +381,7 @@ export function formatAnalysis(a: Analysis): string {
       l < L ? `${l}` : 'out',
       mean(a.hiddenNorms[l] ?? []).toFixed(2),
       l < L && a.layerCosine[l] ? mean(a.layerCosine[l]).toFixed(3) : '',
-      lens ? `${showToken(lens.text)} ${lens.prob.toFixed(2)}` : '',
+      lens ? `${showToken(lens.text)} ${formatProb(lens.prob)}` : '',
     ]);
   }
   lines.push(table(rows, ['layer', 'mean |h| in', 'mean cos(out, in)', 'logit lens top-1']));
@@ -413,7 +418,8 @@ export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): 
   }
   const client = startWorker(o.threads);
   try {
-    const info = await request<{ spec: ModelSpec; parameters: ParameterBreakdown; instrumentation: InstrumentationReport }>(client, 'loadModel', { folder: path.resolve(folder) });
+    // inspect reads the folder and the graph without creating a session.
+    const info = await request<{ spec: ModelSpec; parameters: ParameterBreakdown; instrumentation: InstrumentationReport }>(client, 'inspect', { folder: path.resolve(folder) });
     const report: InspectReport = { ...info, parameterSource: 'graph', notes: [] };
     io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
   } finally {
