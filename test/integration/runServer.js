@@ -9,6 +9,7 @@
 //              LLM_LENS_UI=runtime          only UI steps whose file name contains this
 //              LLM_LENS_GREP=pattern        only suite tests whose full title matches
 //              LLM_LENS_KEEP=1              keep the temporary profile (its path is printed)
+//              LLM_LENS_PORT=8123           serve on this port instead of a free one
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 'use strict';
 const fs = require('node:fs');
@@ -30,21 +31,32 @@ const STEP_TIMEOUT_MS = 90_000;
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-const log = (s) => console.log(s);
-const step = (s) => console.log(`[integration ${elapsed()}] ${s}`);
+// Quiet once interrupted: main() may still be unwinding while the signal handler cleans up.
+const log = (s) => void (state.interrupted || console.log(s));
+const step = (s) => log(`[integration ${elapsed()}] ${s}`);
 
 // Everything that must die with us, however we leave: see cleanup().
-const state = { server: undefined, browser: undefined, tmp: undefined, cleaned: false };
+const state = { server: undefined, browser: undefined, tmp: undefined, cleaning: undefined, interrupted: false };
 
-async function cleanup() {
-  if (state.cleaned) return;
-  state.cleaned = true;
-  if (state.browser) await state.browser.close().catch(() => {});
-  if (state.server) state.server.stop();
-  if (state.tmp && !process.env.LLM_LENS_KEEP) fs.rmSync(state.tmp, { recursive: true, force: true });
+/** Closes Chromium, kills code-server, removes the profile; every caller awaits the same run. */
+function cleanup() {
+  state.cleaning ??= (async () => {
+    if (state.browser) await state.browser.close().catch(() => {});
+    if (state.server) state.server.stop();
+    if (state.tmp && !process.env.LLM_LENS_KEEP) {
+      try {
+        fs.rmSync(state.tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      } catch (e) {
+        console.error(`[integration] could not remove ${state.tmp}: ${e.message}`);
+      }
+    }
+  })();
+  return state.cleaning;
 }
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
+    if (state.interrupted) return;
+    state.interrupted = true;
     console.error(`\n[integration] ${sig}: stopping code-server and Chromium`);
     cleanup().finally(() => process.exit(130));
   });
@@ -106,8 +118,10 @@ function collectLogs(userDataDir, serverLog, print) {
     if (!fs.existsSync(f)) continue;
     const name = path.relative(userDataDir, f).replace(/[\\/]/g, '__');
     fs.copyFileSync(f, path.join(dest, name.startsWith('..') ? path.basename(f) : name));
-    if (print) {
-      const text = fs.readFileSync(f, 'utf8').trim();
+    if (print && /(code-server|remoteagent|remoteexthost|LLM Lens)\.log$/.test(f)) {
+      // Without the extension host's list of every extension path (its warning about the suite's
+      // require('vscode') from outside an extension folder is expected and harmless).
+      const text = fs.readFileSync(f, 'utf8').split('\n').filter((l) => !/^\s+file:\/\/\//.test(l)).join('\n').trim();
       if (text) console.error(`\n----- ${path.basename(f)} (last lines) -----\n${tail(text)}`);
     }
   }
@@ -238,6 +252,7 @@ async function main() {
       ...profile,
       folder: SAMPLES,
       logFile: serverLog,
+      port: process.env.LLM_LENS_PORT ? Number(process.env.LLM_LENS_PORT) : undefined,
       env: {
         LLM_LENS_TEST_SUITE: SUITE,
         LLM_LENS_TEST_RESULTS: resultsFile,
@@ -257,6 +272,10 @@ async function main() {
   state.browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    // Our signal handlers close it (and code-server) in order; playwright's own would race them.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
   const context = await state.browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
@@ -294,11 +313,13 @@ async function main() {
 
 main()
   .then(async (failures) => {
+    if (state.interrupted) return;
     await cleanup();
     step(failures ? `FAILED (${failures} failing part(s))` : 'passed');
     process.exit(failures ? 1 : 0);
   })
   .catch(async (e) => {
+    if (state.interrupted) return; // the signal handler is cleaning up and exits with 130
     console.error(`\n[integration] ${e.expected ? e.message : e.stack ?? e}`);
     if (state.tmp && state.server) {
       try {

@@ -95,9 +95,11 @@ class Workbench {
     let last = '';
     for (;;) {
       for (const frame of this.page.frames()) {
-        const found = await frame
-          .evaluate((v) => (document.body && document.body.dataset.view === v ? document.body.innerText : null), view)
-          .catch(() => null);
+        // A frame that is loading or going away may never answer: give each look 2 s.
+        const found = await Promise.race([
+          frame.evaluate((v) => (document.body && document.body.dataset.view === v ? document.body.innerText : null), view).catch(() => null),
+          sleep(2_000).then(() => null),
+        ]);
         if (found === null) continue;
         last = found;
         const ok = expected === undefined || (expected instanceof RegExp ? expected.test(found) : found.includes(expected));
