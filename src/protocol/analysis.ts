@@ -33,6 +33,8 @@ export interface ParameterGroup {
   biases: number;
   /** The GPT-2 formula behind the count, e.g. "4d² + 4d". */
   formula?: string;
+  /** The formula's value for this model; differs from weights + biases when the model is not plain GPT-2. */
+  formulaValue?: number;
   /** Initializer names that make up the group (for the curious). */
   tensors: string[];
 }
@@ -44,6 +46,11 @@ export interface ParameterBreakdown {
   groups: ParameterGroup[];
   /** True when the LM head reuses the token embedding matrix (counted once). */
   tiedLmHead: boolean;
+  /** The whole-model GPT-2 formula with this model's numbers, and its value (equal to `total` for plain GPT-2). */
+  formula?: string;
+  formulaValue?: number;
+  /** Initializers that are not parameters (causal-mask buffers, shape constants, scalars): not counted in `total`. */
+  constants?: { tensors: number; elements: number };
 }
 
 /** What graph instrumentation found, and what it could not find (said plainly, not guessed). */
@@ -57,6 +64,12 @@ export interface InstrumentationReport {
   finalNorm?: string;
   lmHead?: string;
   missing: string[];
+  /** Default-domain ONNX opset of the graph. */
+  opset?: number;
+  /** How the graph writes its layer norms. */
+  layerNorm?: 'fused' | 'decomposed' | 'mixed';
+  /** Layers found in the graph. */
+  layers?: number;
 }
 
 export interface TokenInfo {

@@ -1,5 +1,6 @@
 // Messages between the extension host and the inference worker: one map of request types,
 // each request answered exactly once with Reply<T>.
+import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown } from './analysis';
 
 /** What the worker reports about its runtime; proves the wasm files load. */
 export interface RuntimeInfo {
@@ -12,10 +13,40 @@ export interface RuntimeInfo {
   nodeVersion: string;
 }
 
+/** Which model folder to read; the worker checks it before anything runs. */
+export interface LoadModelParams {
+  /** Absolute path of a model folder (transformers.js layout). */
+  folder: string;
+  /** Largest ONNX file (and external data file) accepted, in bytes. Default: no limit below 2 GB. */
+  maxModelBytes?: number;
+  /** What ModelSpec.source says ("built-in", "hf:owner/repo@rev"); default: the folder. */
+  source?: string;
+}
+
+/** What a model is: the model card's data. */
+export interface ModelInfo {
+  spec: ModelSpec;
+  parameters: ParameterBreakdown;
+  instrumentation: InstrumentationReport;
+}
+
+export interface AnalyzeParams {
+  text: string;
+  options?: AnalyzeOptions;
+}
+
 /** Request name -> [params, result]. The only place request types are declared. */
 export interface WorkerRequests {
   ping: [Record<string, never>, { pong: true; at: number }];
   version: [Record<string, never>, RuntimeInfo];
+  /** Loads (or keeps, when already loaded with the same params) the model the next analyses use. */
+  loadModel: [LoadModelParams, ModelInfo];
+  /** Reads a model folder and its graph without creating a session (nothing is kept). */
+  inspect: [LoadModelParams, ModelInfo];
+  /** Analyzes text with the loaded model; the reply is already reduced to what panels draw. */
+  analyze: [AnalyzeParams, Analysis];
+  /** Releases the loaded model's session and memory. */
+  unloadModel: [Record<string, never>, { unloaded: boolean }];
 }
 
 export type WorkerRequestName = keyof WorkerRequests;

@@ -1,12 +1,31 @@
 // What the worker does for each request; the dispatcher in worker.ts stays free of model logic.
-import type { WorkerParams, WorkerRequestName, WorkerResult, WorkerStartOptions, RuntimeInfo } from '../protocol/worker';
+import type { WorkerParams, WorkerRequestName, WorkerResult, WorkerStartOptions, RuntimeInfo, LoadModelParams, ModelInfo } from '../protocol/worker';
 import { configureRuntime, probeRuntime, runtimeSettings } from '../core/onnx/runtime';
+import { CancelledError, LensError } from '../core/errors';
+import { LoadedModel, inspectModel } from '../core/modelSession';
+import { analyze } from '../core/analysis';
+import { NoModelError } from '../core/analysisErrors';
 
 export type Handler<K extends WorkerRequestName> = (params: WorkerParams<K>, signal: AbortSignal) => Promise<WorkerResult<K>>;
 export type Handlers = { [K in WorkerRequestName]: Handler<K> };
 
+function checkLoadParams(p: LoadModelParams): void {
+  if (typeof p?.folder !== 'string' || p.folder.length === 0) throw new LensError('invalidRequest', 'loadModel needs "folder", an absolute path.');
+  if (p.maxModelBytes !== undefined && !(typeof p.maxModelBytes === 'number' && p.maxModelBytes > 0)) {
+    throw new LensError('invalidRequest', '"maxModelBytes" must be a positive number of bytes.');
+  }
+}
+
 export function createHandlers(options: WorkerStartOptions): Handlers {
   let info: Promise<RuntimeInfo> | undefined;
+  let loaded: { key: string; model: LoadedModel } | undefined;
+  const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null]);
+  const unload = async () => {
+    const m = loaded?.model;
+    loaded = undefined;
+    await m?.dispose();
+    return m !== undefined;
+  };
   return {
     ping: async () => ({ pong: true, at: Date.now() }),
     version: () => {
@@ -27,5 +46,30 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
       info.catch(() => (info = undefined));
       return info;
     },
+    loadModel: async (params, signal): Promise<ModelInfo> => {
+      checkLoadParams(params);
+      const key = keyOf(params);
+      if (loaded?.key === key) return loaded.model.info;
+      configureRuntime(options.wasmDir, options.numThreads);
+      // The old model goes first: two models at once may not fit.
+      await unload();
+      const model = await LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, signal });
+      if (signal.aborted) {
+        await model.dispose();
+        throw new CancelledError();
+      }
+      loaded = { key, model };
+      return model.info;
+    },
+    inspect: async (params) => {
+      checkLoadParams(params);
+      const { spec, parameters, instrumentation } = inspectModel(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source });
+      return { spec, parameters, instrumentation };
+    },
+    analyze: async (params, signal) => {
+      if (!loaded) throw new NoModelError();
+      return analyze(loaded.model, params?.text, params?.options ?? {}, signal);
+    },
+    unloadModel: async () => ({ unloaded: await unload() }),
   };
 }

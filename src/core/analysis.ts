@@ -1,0 +1,243 @@
+// text -> Analysis: tokenize, run the instrumented graph once (past length 0), and reduce in the worker to what the
+// panels draw (top-k, norms, cosines, the requested attention, thumbnails, neighbours, a 2-D PCA).
+import type { Analysis, AnalyzeOptions, AttentionMatrix, PositionPrediction, Prediction, TokenInfo } from '../protocol/analysis';
+import { BinaryTextError, EmptyTextError, InvalidOptionError, TooManyTokensError } from './analysisErrors';
+import { CancelledError } from './errors';
+import type { LoadedModel, RunResult } from './modelSession';
+import { pca2d } from './pca';
+
+export const DEFAULT_MAX_TOKENS = 1024;
+export const DEFAULT_TOP_K = 5;
+export const DEFAULT_NEIGHBOURS = 8;
+const MAX_TOP_K = 100;
+const LN2 = Math.LN2;
+
+/** Refuses text that is empty or binary: before tokenizing, so nothing is spent on it. */
+export function checkText(text: string): void {
+  if (typeof text !== 'string' || text.length === 0) throw new EmptyTextError();
+  let bad = 0;
+  let nul = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0) nul = true;
+    // Control characters other than tab, line feed, vertical tab, form feed, carriage return; DEL; U+FFFD.
+    if ((c < 0x20 && (c < 0x09 || c > 0x0d)) || c === 0x7f || c === 0xfffd) bad++;
+  }
+  if (nul || bad > Math.max(2, text.length * 0.1)) throw new BinaryTextError(bad + (nul && bad === 0 ? 1 : 0), text.length);
+}
+
+function check(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+export async function analyze(model: LoadedModel, text: string, options: AnalyzeOptions = {}, signal?: AbortSignal): Promise<Analysis> {
+  checkText(text);
+  const limits = tokenLimits(model, options);
+  // A cheap lower bound first: a text far over the limit is refused without tokenizing it.
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const atLeast = Math.ceil(bytes / model.maxTokenBytes);
+  if (atLeast > limits.limit) throw new TooManyTokensError(atLeast, limits.limit, true, limits.reason);
+  const t0 = performance.now();
+  // A long text: count the tokens of a prefix first, and stop there if the prefix alone is over the limit.
+  const prefixChars = limits.limit * 8;
+  if (text.length > prefixChars) {
+    const n = model.tokenizer.ids(text.slice(0, prefixChars)).length;
+    if (n > limits.limit + 1) throw new TooManyTokensError(n - 1, limits.limit, true, limits.reason);
+  }
+  const tokens = model.tokenizer.encode(text);
+  const tokenizeMs = performance.now() - t0;
+  if (tokens.length > limits.limit) throw new TooManyTokensError(tokens.length, limits.limit, false, limits.reason);
+  if (tokens.length === 0) throw new EmptyTextError();
+  check(signal);
+  const a = await analyzeTokens(model, text, tokens, options, signal);
+  a.timings.tokenizeMs = tokenizeMs;
+  return a;
+}
+
+function tokenLimits(model: LoadedModel, options: AnalyzeOptions): { limit: number; reason: 'setting' | 'context' } {
+  const max = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (!Number.isInteger(max) || max < 1) throw new InvalidOptionError(`maxTokens must be a positive integer, not ${JSON.stringify(max)}.`);
+  return max <= model.spec.nCtx ? { limit: max, reason: 'setting' } : { limit: model.spec.nCtx, reason: 'context' };
+}
+
+/** The analysis of already tokenized text (the fixtures' ids, or tokens from `analyze`). */
+export async function analyzeTokens(model: LoadedModel, text: string, tokens: TokenInfo[], options: AnalyzeOptions = {}, signal?: AbortSignal): Promise<Analysis> {
+  const T = tokens.length;
+  const L = model.nLayers;
+  const d = model.dModel;
+  const topK = options.topK ?? DEFAULT_TOP_K;
+  if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new InvalidOptionError(`topK must be an integer from 1 to ${MAX_TOP_K}, not ${JSON.stringify(topK)}.`);
+  const attentionLayers = [...new Set(options.attentionLayers ?? [])];
+  for (const l of attentionLayers) {
+    if (!Number.isInteger(l) || l < 0 || l >= L) throw new InvalidOptionError(`attentionLayers: ${JSON.stringify(l)} is not a layer (0..${L - 1}).`);
+  }
+  const chosen = options.chosenToken;
+  if (chosen !== undefined && (!Number.isInteger(chosen) || chosen < 0 || chosen >= T)) throw new InvalidOptionError(`chosenToken ${JSON.stringify(chosen)} is not a token index (0..${T - 1}).`);
+  const pcaLayer = options.pcaLayer ?? -1;
+  if (!Number.isInteger(pcaLayer) || pcaLayer < -1 || pcaLayer > L) throw new InvalidOptionError(`pcaLayer must be -1 (token embeddings) or a layer 0..${L}, not ${JSON.stringify(pcaLayer)}.`);
+  const neighbours = options.neighbours ?? DEFAULT_NEIGHBOURS;
+  if (!Number.isInteger(neighbours) || neighbours < 0 || neighbours > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
+
+  const ids = tokens.map((t) => t.id);
+  const t1 = performance.now();
+  const r = await model.run({ ids, topK, attentionLayers, thumbnails: !!options.attentionThumbnails, signal });
+  const runMs = performance.now() - t1;
+  check(signal);
+  const t2 = performance.now();
+  const text16 = (id: number) => model.tokenizer.tokenText(id);
+
+  const h = r.hidden;
+  const rows = (a: Float32Array, n: number, w: number) => Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * w, (i + 1) * w)));
+  const embeddings = rows(h[0], T, d);
+  const norm = (a: Float32Array, o: number) => {
+    let s = 0;
+    for (let j = o; j < o + d; j++) s += a[j] * a[j];
+    return Math.sqrt(s);
+  };
+  const hiddenNorms = h.map((a) => Array.from({ length: T }, (_, t) => norm(a, t * d)));
+  const layerCosine = Array.from({ length: L }, (_, l) =>
+    Array.from({ length: T }, (_, t) => {
+      let dot = 0;
+      const a = h[l];
+      const b = h[l + 1];
+      for (let j = t * d; j < t * d + d; j++) dot += a[j] * b[j];
+      const den = hiddenNorms[l][t] * hiddenNorms[l + 1][t];
+      return den > 0 ? dot / den : 0;
+    }),
+  );
+  const embeddingNorms = ids.map((id) => model.embeddingNorms[id]);
+  check(signal);
+
+  const k = r.k;
+  const topOf = (v: Float32Array, ix: Int32Array, lse: Float32Array, row: number): Prediction[] =>
+    Array.from({ length: k }, (_, j) => {
+      const id = ix[row * k + j];
+      return { id, text: text16(id), prob: Math.exp(v[row * k + j] - lse[row]) };
+    });
+  const predictions: PositionPrediction[] = Array.from({ length: T }, (_, t) => {
+    const p: PositionPrediction = { top: topOf(r.predTopV, r.predTopI, r.predLse, t) };
+    if (t + 1 < T) {
+      const logp = r.predActual[t] - r.predLse[t];
+      p.actual = { id: ids[t + 1], prob: Math.exp(logp), surprisalBits: -logp / LN2, rank: r.predRank[t] + 1 };
+    }
+    return p;
+  });
+  const logitLens: Prediction[][][] = [];
+  for (let l = 0; l < L; l++) {
+    logitLens.push(r.lensTopV ? Array.from({ length: T }, (_, t) => topOf(r.lensTopV!, r.lensTopI!, r.lensLse!, l * T + t)) : []);
+  }
+  logitLens.push(predictions.map((p) => p.top));
+  check(signal);
+
+  const similarity = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => clamp1(r.similarity[i * T + j])));
+  const attention = attentionMatrices(model, r, attentionLayers, T);
+  const attentionThumbnails = r.thumbnails ? thumbnails(model, r, T) : undefined;
+  check(signal);
+
+  let chosenOut: Analysis['chosen'];
+  if (chosen !== undefined) {
+    chosenOut = {
+      index: chosen,
+      hidden: h.map((a) => Array.from(a.subarray(chosen * d, (chosen + 1) * d))),
+      neighbours: nearest(model, ids[chosen], neighbours).map(({ id, cosine }) => ({ id, text: text16(id), cosine })),
+    };
+  }
+  let pcaData: Float32Array;
+  if (pcaLayer === -1) {
+    pcaData = new Float32Array(T * d);
+    ids.forEach((id, t) => pcaData.set(model.embedding.subarray(id * d, (id + 1) * d), t * d));
+  } else pcaData = h[pcaLayer];
+  const proj = pca2d(pcaData, T, d);
+  const reduceMs = performance.now() - t2;
+
+  const a: Analysis = {
+    model: model.spec,
+    text,
+    tokens,
+    embeddings,
+    embeddingNorms,
+    hiddenNorms,
+    layerCosine,
+    logitLens,
+    predictions,
+    similarity,
+    attention,
+    pca: { layer: pcaLayer, points: proj.points, explained: proj.explained },
+    timings: { tokenizeMs: 0, runMs, reduceMs },
+  };
+  if (attentionThumbnails) a.attentionThumbnails = attentionThumbnails;
+  if (chosenOut) a.chosen = chosenOut;
+  return a;
+}
+
+function clamp1(x: number): number {
+  return x > 1 ? 1 : x < -1 ? -1 : x;
+}
+
+/** Per requested layer: every head, then the average over heads (head -1). Rows are full length, zeros above the diagonal. */
+function attentionMatrices(model: LoadedModel, r: RunResult, layers: number[], T: number): AttentionMatrix[] {
+  const H = model.nHeads;
+  const out: AttentionMatrix[] = [];
+  for (const layer of layers) {
+    const a = r.attention.get(layer);
+    if (!a) continue;
+    const avg = new Float64Array(T * T);
+    for (let head = 0; head < H; head++) {
+      const base = head * T * T;
+      const weights: number[][] = new Array(T);
+      for (let q = 0; q < T; q++) {
+        const row = a.subarray(base + q * T, base + (q + 1) * T);
+        weights[q] = Array.from(row);
+        for (let key = 0; key <= q; key++) avg[q * T + key] += row[key] / H;
+      }
+      out.push({ layer, head, weights });
+    }
+    out.push({ layer, head: -1, weights: Array.from({ length: T }, (_, q) => Array.from(avg.subarray(q * T, (q + 1) * T))) });
+  }
+  return out;
+}
+
+/** [L][H][n][n]: block sums of each attention matrix divided by the query rows in the block, so rows still sum to 1. */
+function thumbnails(model: LoadedModel, r: RunResult, T: number): number[][][][] {
+  const { n, b, data } = r.thumbnails!;
+  const H = model.nHeads;
+  return Array.from({ length: model.nLayers }, (_, layer) => {
+    const a = data.get(layer);
+    if (!a) return [];
+    return Array.from({ length: H }, (_, head) =>
+      Array.from({ length: n }, (_, i) => {
+        const rowsInBlock = Math.max(1, Math.min(b, T - i * b));
+        return Array.from({ length: n }, (_, j) => a[head * n * n + i * n + j] / rowsInBlock);
+      }),
+    );
+  });
+}
+
+/** The `count` tokens whose embeddings are nearest (cosine) to token `id`'s, itself excluded. */
+export function nearest(model: LoadedModel, id: number, count: number): { id: number; cosine: number }[] {
+  const E = model.embedding;
+  const norms = model.embeddingNorms;
+  const d = model.dModel;
+  const V = norms.length;
+  const q = E.subarray(id * d, (id + 1) * d);
+  const qn = norms[id] || 1;
+  // A small sorted list beats sorting the whole vocabulary.
+  const best: { id: number; cosine: number }[] = [];
+  for (let v = 0; v < V; v++) {
+    if (v === id) continue;
+    let dot = 0;
+    const o = v * d;
+    for (let j = 0; j < d; j++) dot += q[j] * E[o + j];
+    const c = dot / (qn * (norms[v] || 1));
+    if (best.length < count || c > best[best.length - 1].cosine) {
+      let i = best.length < count ? best.length : best.length - 1;
+      if (best.length < count) best.push({ id: v, cosine: c });
+      while (i > 0 && best[i - 1].cosine < c) {
+        best[i] = best[i - 1];
+        i--;
+      }
+      best[i] = { id: v, cosine: c };
+    }
+  }
+  return best;
+}

@@ -1,0 +1,90 @@
+// Typed errors for model folders and ONNX files: each says what is wrong and where, so a person can fix it.
+import { LensError } from '../errors';
+
+/** The model folder does not exist or is not a folder. */
+export class ModelNotFoundError extends LensError {
+  constructor(readonly folder: string) {
+    super('modelNotFound', `The model folder ${folder} does not exist or is not a folder.`);
+  }
+}
+
+/** A file the layout requires is absent. */
+export class ModelFileMissingError extends LensError {
+  constructor(
+    readonly folder: string,
+    readonly file: string,
+    detail?: string,
+  ) {
+    super('modelFileMissing', `The model folder ${folder} has no ${file}${detail ? ` (${detail})` : ''}. A model folder needs config.json, tokenizer.json and onnx/model.onnx (the transformers.js layout).`);
+  }
+}
+
+/** config.json is unreadable, not JSON, or lacks a field the GPT-2 family needs. */
+export class ModelConfigError extends LensError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super('modelConfig', `${file} cannot be used: ${detail}`);
+  }
+}
+
+/** The model is not of the GPT-2 family, or its graph uses a structure the lens cannot read. */
+export class UnsupportedModelError extends LensError {
+  constructor(
+    readonly where: string,
+    detail: string,
+  ) {
+    super('unsupportedModel', `${where}: ${detail}`);
+  }
+}
+
+/** The tokenizer knows more tokens than the model has embeddings for. */
+export class VocabMismatchError extends LensError {
+  constructor(
+    readonly folder: string,
+    readonly tokenizerSize: number,
+    readonly modelSize: number,
+  ) {
+    super(
+      'vocabMismatch',
+      `The tokenizer in ${folder} has ${tokenizerSize} tokens but the model has ${modelSize} token embeddings: they do not belong together.`,
+    );
+  }
+}
+
+/** A model file is larger than the configured limit. */
+export class ModelTooLargeError extends LensError {
+  constructor(
+    readonly file: string,
+    readonly bytes: number,
+    readonly limitBytes: number,
+  ) {
+    super('modelTooLarge', `${file} is ${mb(bytes)}, more than the limit of ${mb(limitBytes)}. Raise the model size limit in the settings to load it.`);
+  }
+}
+
+/** ONNX external data that points outside the model folder or through a symbolic link. */
+export class UnsafeExternalDataError extends LensError {
+  constructor(
+    readonly file: string,
+    readonly location: string,
+    detail: string,
+  ) {
+    super('unsafeExternalData', `${file} refers to external data "${location}" that ${detail}; only plain files inside the model folder are read.`);
+  }
+}
+
+/** The ONNX file is empty, truncated or not an ONNX model at all. */
+export class ModelFormatError extends LensError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super('modelFormat', `${file} is not a usable ONNX model: ${detail}`);
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

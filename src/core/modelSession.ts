@@ -1,0 +1,315 @@
+// A loaded model: the folder checked, the tokenizer, the graph read and instrumented, and one onnxruntime-web
+// session for it, created once and reused; each run's tensors are disposed in `finally`.
+import type { onnx } from 'onnx-proto';
+import type { InstrumentationReport, ModelSpec, ParameterBreakdown } from '../protocol/analysis';
+import { CancelledError } from './errors';
+import { silentLogger, type Logger } from './logger';
+import { openModelFolder, toModelSpec, type ModelFolder } from './model/folder';
+import { ModelConfigError, UnsupportedModelError, VocabMismatchError } from './model/errors';
+import { parameterBreakdown } from './model/parameters';
+import { GraphIndex, findStructure, type GraphStructure } from './onnx/graph';
+import { instrument, LENS, type InstrumentedGraph } from './onnx/instrument';
+import { floatData, num, readModelFile, type Int64 } from './onnx/proto';
+import { createSession, ort } from './onnx/runtime';
+import { encodeModel } from './onnx/build';
+import { Tokenizer } from './tokenizer';
+
+export interface LoadOptions {
+  /** Largest ONNX file (and external data file) accepted. */
+  maxModelBytes?: number;
+  /** What ModelSpec.source says: "built-in", the folder, "hf:owner/repo@rev". */
+  source?: string;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+export interface ModelInfo {
+  spec: ModelSpec;
+  parameters: ParameterBreakdown;
+  instrumentation: InstrumentationReport;
+}
+
+/** What one instrumented run returns, as plain typed arrays (the ort tensors are already disposed). */
+export interface RunResult {
+  T: number;
+  k: number;
+  /** hidden[i]: [T*d], the residual stream entering layer i; hidden[L] enters the final norm. */
+  hidden: Float32Array[];
+  predTopV: Float32Array;
+  predTopI: Int32Array;
+  predLse: Float32Array;
+  predActual: Float32Array;
+  predRank: Float32Array;
+  /** [L*T*k] for layers 0..L-1, when the graph has the lens branch. */
+  lensTopV?: Float32Array;
+  lensTopI?: Int32Array;
+  lensLse?: Float32Array;
+  similarity: Float32Array;
+  /** layer -> [H*T*T] */
+  attention: Map<number, Float32Array>;
+  /** layer -> [H*n*n] block sums, with the block geometry. */
+  thumbnails?: { n: number; b: number; data: Map<number, Float32Array> };
+}
+
+export interface RunRequest {
+  ids: number[];
+  topK: number;
+  attentionLayers?: number[];
+  thumbnails?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Inspects a model folder without creating a session: spec, parameters, what instrumentation finds. */
+export function inspectModel(folder: string, options: LoadOptions = {}): ModelInfo & { structure: GraphStructure } {
+  const parts = readParts(folder, options);
+  return { spec: parts.spec, parameters: parts.parameters, instrumentation: parts.report, structure: parts.structure };
+}
+
+interface Parts {
+  folder: ModelFolder;
+  tokenizer: Tokenizer;
+  model: onnx.ModelProto;
+  graph: GraphIndex;
+  structure: GraphStructure;
+  spec: ModelSpec;
+  parameters: ParameterBreakdown;
+  report: InstrumentationReport;
+}
+
+function readParts(folderPath: string, options: LoadOptions): Parts {
+  const folder = openModelFolder(folderPath, { maxModelBytes: options.maxModelBytes });
+  const tokenizer = Tokenizer.fromFile(folder.tokenizerPath);
+  const cfg = folder.config;
+  if (tokenizer.vocabSize > cfg.vocabSize) throw new VocabMismatchError(folder.folder, tokenizer.vocabSize, cfg.vocabSize);
+  const model = readModelFile(folder.onnxPath, { folder: folder.folder, maxBytes: options.maxModelBytes ?? Number.MAX_SAFE_INTEGER });
+  const graph = new GraphIndex(model);
+  const structure = findStructure(graph, { nLayer: cfg.nLayer, vocabSize: cfg.vocabSize });
+  const emb = structure.tokenEmbedding;
+  if (emb) {
+    if (emb.vocab !== cfg.vocabSize) throw new ModelConfigError(folder.configPath, `vocab_size is ${cfg.vocabSize} but the graph's token embedding has ${emb.vocab} rows.`);
+    if (emb.d !== cfg.dModel) throw new ModelConfigError(folder.configPath, `n_embd is ${cfg.dModel} but the graph's token embedding has ${emb.d} columns.`);
+    if (tokenizer.vocabSize > emb.vocab) throw new VocabMismatchError(folder.folder, tokenizer.vocabSize, emb.vocab);
+  }
+  if (structure.finalNorm && structure.layers.length !== cfg.nLayer) {
+    throw new ModelConfigError(folder.configPath, `n_layer is ${cfg.nLayer} but the graph has ${structure.layers.length} layers.`);
+  }
+  const special = tokenizer.specialTokens();
+  const fim = special.fimPrefix !== undefined && special.fimMiddle !== undefined && special.fimSuffix !== undefined ? { prefix: special.fimPrefix, middle: special.fimMiddle, suffix: special.fimSuffix } : undefined;
+  const spec = toModelSpec(folder, options.source ?? folder.folder, { eosTokenId: cfg.eosTokenId ?? special.eos, fim });
+  const parameters = parameterBreakdown(graph, structure, cfg.nCtx);
+  return { folder, tokenizer, model, graph, structure, spec, parameters, report: reportOf(structure, graph) };
+}
+
+function reportOf(s: GraphStructure, g: GraphIndex): InstrumentationReport {
+  const kinds = new Set([...s.layers.flatMap((l) => [l.norm1.kind, l.norm2.kind]), ...(s.finalNorm ? [s.finalNorm.kind] : [])]);
+  return {
+    tokenEmbedding: s.tokenEmbedding?.initializer,
+    positionEmbedding: s.positionEmbedding?.initializer,
+    layerInputs: s.layers.map((l) => l.input),
+    attentionProbs: s.layers.map((l) => l.softmax ?? ''),
+    finalNorm: s.finalNorm?.output,
+    lmHead: s.lmHead ? `${s.lmHead.weight}${s.lmHead.tied === 'same' ? ' (the token embedding, tied)' : s.lmHead.tied === 'copy' ? ' (a transposed copy of the token embedding, tied)' : ''}` : undefined,
+    missing: s.missing.slice(),
+    opset: g.opset,
+    layerNorm: kinds.size === 1 ? [...kinds][0] : kinds.size > 1 ? 'mixed' : undefined,
+    layers: s.layers.length,
+  };
+}
+
+export class LoadedModel {
+  /** Longest token in bytes: a cheap lower bound on a text's token count before tokenizing. */
+  readonly maxTokenBytes: number;
+
+  private constructor(
+    readonly info: ModelInfo,
+    readonly tokenizer: Tokenizer,
+    /** Token embedding matrix [V*d] and its row norms. */
+    readonly embedding: Float32Array,
+    readonly embeddingNorms: Float32Array,
+    readonly nLayers: number,
+    readonly dModel: number,
+    readonly nHeads: number,
+    private readonly session: ort.InferenceSession,
+    private readonly graph: InstrumentedGraph,
+    private readonly feeds: FeedPlan,
+    readonly attentionLayers: number[],
+    readonly thumbnailsAvailable: boolean,
+  ) {
+    let m = 1;
+    for (let id = 0; id < tokenizer.vocabSize; id++) m = Math.max(m, tokenizer.tokenBytes(id).length);
+    this.maxTokenBytes = m;
+  }
+
+  get spec(): ModelSpec {
+    return this.info.spec;
+  }
+
+  get hasLens(): boolean {
+    return this.graph.hasLens;
+  }
+
+  static async load(folderPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
+    const log = options.logger ?? silentLogger;
+    const t0 = performance.now();
+    const p = readParts(folderPath, options);
+    if (options.signal?.aborted) throw new CancelledError();
+    const s = p.structure;
+    const where = p.folder.onnxPath;
+    const feeds = planFeeds(p.model, p.graph, p.spec, where);
+    const embT = p.graph.initializers.get(s.tokenEmbedding?.initializer ?? '');
+    const embedding = embT ? floatData(embT) : undefined;
+    if (!embedding) throw new UnsupportedModelError(where, 'the token embedding is not a float tensor.');
+    const d = p.spec.dModel;
+    const V = embedding.length / d;
+    const norms = new Float32Array(V);
+    for (let v = 0; v < V; v++) {
+      let acc = 0;
+      for (let j = v * d; j < v * d + d; j++) acc += embedding[j] * embedding[j];
+      norms[v] = Math.sqrt(acc);
+    }
+    const instrumented = instrument(p.model, p.graph, s, where);
+    const bytes = encodeModel(instrumented.model);
+    const t1 = performance.now();
+    const session = await createSession(bytes);
+    log.info(`model ${p.spec.name}: read and instrumented in ${(t1 - t0).toFixed(0)} ms, session created in ${(performance.now() - t1).toFixed(0)} ms`);
+    const info: ModelInfo = { spec: p.spec, parameters: p.parameters, instrumentation: p.report };
+    const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true);
+    await model.probe(info.instrumentation);
+    return model;
+  }
+
+  /**
+   * One tiny run at load: proves the graph runs, and checks that each softmax really is
+   * [batch, heads, q, k]; layers where it is not are reported and not offered.
+   */
+  private async probe(report: InstrumentationReport): Promise<void> {
+    const r = await this.run({ ids: [0, 0, 0], topK: 1, attentionLayers: this.attentionLayers, thumbnails: false });
+    const bad: number[] = [];
+    for (const layer of this.attentionLayers) {
+      const a = r.attention.get(layer);
+      if (!a || a.length !== this.nHeads * 9) {
+        bad.push(layer);
+        report.missing.push(`layer ${layer} attention probabilities: the softmax output is not [1, ${this.nHeads}, q, k]`);
+        report.attentionProbs[layer] = '';
+      }
+    }
+    if (bad.length) {
+      (this as { attentionLayers: number[] }).attentionLayers = this.attentionLayers.filter((l) => !bad.includes(l));
+      (this as { thumbnailsAvailable: boolean }).thumbnailsAvailable = false;
+    }
+  }
+
+  /** Runs the instrumented graph once, past length 0. */
+  async run(req: RunRequest): Promise<RunResult> {
+    const T = req.ids.length;
+    const k = Math.max(1, Math.min(req.topK, this.spec.vocabSize));
+    const wanted = new Set((req.attentionLayers ?? []).filter((l) => this.attentionLayers.includes(l)));
+    const thumbs = !!req.thumbnails && this.thumbnailsAvailable && this.attentionLayers.length > 0;
+    const n = Math.min(T, 32);
+    const b = Math.ceil(T / n);
+    const pad = n * b - T;
+    const feeds: Record<string, ort.Tensor> = {};
+    const L = this.nLayers;
+    try {
+      Object.assign(feeds, this.feeds.model(req.ids));
+      feeds[LENS.k] = new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]);
+      const next = new BigInt64Array(T);
+      for (let t = 0; t + 1 < T; t++) next[t] = BigInt(req.ids[t + 1]);
+      feeds[LENS.nextIds] = new ort.Tensor('int64', next, [T, 1]);
+      for (const l of this.graph.attentionLayers) feeds[LENS.attnOn(l)] = boolTensor(wanted.has(l));
+      feeds[LENS.thumbOn] = boolTensor(thumbs);
+      feeds[LENS.thumbPads] = new ort.Tensor('int64', BigInt64Array.from([0, 0, 0, 0, 0, 0, pad, pad].map(BigInt)), [8]);
+      feeds[LENS.thumbShape] = new ort.Tensor('int64', BigInt64Array.from([this.nHeads, n, b, n, b].map(BigInt)), [5]);
+      const fetches = [
+        ...Array.from({ length: L + 1 }, (_, i) => LENS.hidden(i)),
+        LENS.predTopV,
+        LENS.predTopI,
+        LENS.predLse,
+        LENS.predActual,
+        LENS.predRank,
+        LENS.similarity,
+        ...(this.graph.hasLens ? [LENS.lensTopV, LENS.lensTopI, LENS.lensLse] : []),
+        ...[...wanted].map((l) => LENS.attn(l)),
+        ...(thumbs ? this.attentionLayers.map((l) => LENS.thumb(l)) : []),
+      ];
+      if (req.signal?.aborted) throw new CancelledError();
+      const out = await this.session.run(feeds, fetches);
+      try {
+        const f32 = (name: string) => copyF32(out[name]);
+        const i32 = (name: string) => Int32Array.from(out[name].data as BigInt64Array, (x) => Number(x));
+        const result: RunResult = {
+          T,
+          k,
+          hidden: Array.from({ length: L + 1 }, (_, i) => f32(LENS.hidden(i))),
+          predTopV: f32(LENS.predTopV),
+          predTopI: i32(LENS.predTopI),
+          predLse: f32(LENS.predLse),
+          predActual: f32(LENS.predActual),
+          predRank: f32(LENS.predRank),
+          similarity: f32(LENS.similarity),
+          attention: new Map([...wanted].map((l) => [l, f32(LENS.attn(l))])),
+        };
+        if (this.graph.hasLens) {
+          result.lensTopV = f32(LENS.lensTopV);
+          result.lensTopI = i32(LENS.lensTopI);
+          result.lensLse = f32(LENS.lensLse);
+        }
+        if (thumbs) result.thumbnails = { n, b, data: new Map(this.attentionLayers.map((l) => [l, f32(LENS.thumb(l))])) };
+        return result;
+      } finally {
+        for (const t of Object.values(out)) t.dispose();
+      }
+    } finally {
+      for (const t of Object.values(feeds)) t.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function boolTensor(v: boolean): ort.Tensor {
+  return new ort.Tensor('bool', Uint8Array.from([v ? 1 : 0]), []);
+}
+
+function copyF32(t: ort.Tensor | undefined): Float32Array {
+  if (!t) return new Float32Array(0);
+  return Float32Array.from(t.data as Float32Array);
+}
+
+/** How to feed the model's own inputs for a run with no past. */
+interface FeedPlan {
+  model(ids: number[]): Record<string, ort.Tensor>;
+}
+
+const KNOWN_INPUT = /^(input_ids|attention_mask|position_ids|past_key_values\.\d+\.(key|value))$/;
+
+function planFeeds(model: onnx.ModelProto, g: GraphIndex, spec: ModelSpec, where: string): FeedPlan {
+  const decl = new Map((model.graph?.input ?? []).map((v) => [v.name ?? '', v]));
+  const unknown = g.inputs.filter((n) => !KNOWN_INPUT.test(n));
+  if (unknown.length) throw new UnsupportedModelError(where, `the graph has inputs the lens does not know how to feed: ${unknown.join(', ')} (a merged decoder or an encoder-decoder?).`);
+  if (!g.inputs.includes('input_ids')) throw new UnsupportedModelError(where, 'the graph has no "input_ids" input.');
+  const elem = (name: string) => decl.get(name)?.type?.tensorType?.elemType ?? 7;
+  const intTensor = (name: string, values: number[], dims: number[]): ort.Tensor =>
+    elem(name) === 6 ? new ort.Tensor('int32', Int32Array.from(values), dims) : new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+  const pastDims = (name: string): number[] => {
+    const dims = decl.get(name)?.type?.tensorType?.shape?.dim ?? [];
+    // [batch, heads, past, head_dim]: keep the fixed sizes the graph declares, past = 0.
+    if (dims.length === 4) return [1, num(dims[1].dimValue as Int64) || spec.nHead, 0, num(dims[3].dimValue as Int64) || spec.headDim];
+    return [1, spec.nHead, 0, spec.headDim];
+  };
+  return {
+    model(ids: number[]) {
+      const T = ids.length;
+      const f: Record<string, ort.Tensor> = {};
+      for (const name of g.inputs) {
+        if (name === 'input_ids') f[name] = intTensor(name, ids, [1, T]);
+        else if (name === 'attention_mask') f[name] = intTensor(name, new Array(T).fill(1), [1, T]);
+        else if (name === 'position_ids') f[name] = intTensor(name, Array.from({ length: T }, (_, i) => i), [1, T]);
+        else f[name] = new ort.Tensor('float32', new Float32Array(0), pastDims(name));
+      }
+      return f;
+    },
+  };
+}

@@ -1,0 +1,194 @@
+// Reads ONNX files into onnx-proto objects: typed errors for bad bytes, external data checked to stay inside the model folder.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { onnx } from 'onnx-proto';
+import { ModelFormatError, ModelTooLargeError, UnsafeExternalDataError } from '../model/errors';
+
+/** An int64 field as protobufjs decodes it: a number or a Long. */
+export type Int64 = number | { toNumber(): number };
+
+export function num(x: Int64 | null | undefined): number {
+  if (x === null || x === undefined) return 0;
+  return typeof x === 'number' ? x : x.toNumber();
+}
+
+/** Decodes ModelProto bytes; `file` names the source in error messages. */
+export function decodeModel(bytes: Uint8Array, file: string): onnx.ModelProto {
+  if (bytes.length === 0) throw new ModelFormatError(file, 'the file is empty.');
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const truncated = /index out of range/.test(msg);
+    throw new ModelFormatError(file, truncated ? `the file is truncated (${msg}).` : `the file is corrupt or not ONNX (${msg}).`);
+  }
+  // Protobuf decoding accepts many byte strings; a real model has a graph, nodes and an opset.
+  const g = model.graph;
+  if (!g || !g.node || g.node.length === 0) throw new ModelFormatError(file, 'it has no graph (is it an ONNX model?).');
+  if (!model.opsetImport || model.opsetImport.length === 0) throw new ModelFormatError(file, 'it declares no operator set.');
+  return model;
+}
+
+export interface ReadModelOptions {
+  /** The model folder: external data must stay inside it. */
+  folder: string;
+  /** Largest model file, and largest external data file, in bytes. */
+  maxBytes: number;
+}
+
+/**
+ * Reads an ONNX file and inlines any external data, so that the result is one self-contained
+ * ModelProto. External data locations must be relative, inside `folder`, and reached without
+ * symbolic links.
+ */
+export function readModelFile(file: string, options: ReadModelOptions): onnx.ModelProto {
+  const size = fs.statSync(file).size;
+  if (size > options.maxBytes) throw new ModelTooLargeError(file, size, options.maxBytes);
+  const model = decodeModel(fs.readFileSync(file), file);
+  inlineExternalData(model, file, options);
+  return model;
+}
+
+const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
+
+function inlineExternalData(model: onnx.ModelProto, file: string, options: ReadModelOptions): void {
+  const tensors = model.graph?.initializer ?? [];
+  const external = tensors.filter((t) => t.dataLocation === EXTERNAL);
+  if (external.length === 0) return;
+  const folder = fs.realpathSync(options.folder);
+  const dir = path.dirname(path.resolve(file));
+  const files = new Map<string, Buffer>();
+  for (const t of external) {
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = kv.get('location');
+    if (!location) throw new ModelFormatError(file, `tensor "${t.name}" is stored externally but names no location.`);
+    let data = files.get(location);
+    if (!data) {
+      const target = checkLocation(file, folder, dir, location);
+      const size = fs.statSync(target).size;
+      if (size > options.maxBytes) throw new ModelTooLargeError(target, size, options.maxBytes);
+      data = fs.readFileSync(target);
+      files.set(location, data);
+    }
+    const offset = Number(kv.get('offset') ?? 0);
+    const length = kv.has('length') ? Number(kv.get('length')) : data.length - offset;
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > data.length) {
+      throw new ModelFormatError(file, `tensor "${t.name}" reads bytes ${offset}..${offset + length} of "${location}", which has ${data.length}.`);
+    }
+    t.rawData = data.subarray(offset, offset + length);
+    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+    t.externalData = [];
+  }
+}
+
+/** Resolves an external data location; refuses absolute paths, escapes from the folder and links. */
+function checkLocation(file: string, folder: string, dir: string, location: string): string {
+  if (path.isAbsolute(location) || /^[a-zA-Z]:/.test(location)) {
+    throw new UnsafeExternalDataError(file, location, 'is an absolute path');
+  }
+  const realDir = fs.realpathSync(dir);
+  const target = path.resolve(realDir, location);
+  const rel = path.relative(folder, target);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UnsafeExternalDataError(file, location, 'lies outside the model folder');
+  // Walk every component below the folder: none may be a symbolic link.
+  let cur = folder;
+  for (const part of rel.split(path.sep)) {
+    cur = path.join(cur, part);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(cur);
+    } catch {
+      throw new ModelFormatError(file, `its external data file "${location}" does not exist.`);
+    }
+    if (st.isSymbolicLink()) throw new UnsafeExternalDataError(file, location, 'goes through a symbolic link');
+  }
+  if (!fs.statSync(target).isFile()) throw new UnsafeExternalDataError(file, location, 'is not a regular file');
+  return target;
+}
+
+const DT = onnx.TensorProto.DataType;
+
+/** Element count of a tensor from its dims. */
+export function tensorSize(t: onnx.ITensorProto): number {
+  return (t.dims ?? []).reduce<number>((a, d) => a * num(d as Int64), 1);
+}
+
+export function tensorDims(t: onnx.ITensorProto): number[] {
+  return (t.dims ?? []).map((d) => num(d as Int64));
+}
+
+/** A float tensor's values as Float32Array (float16 and double converted); undefined for other types. */
+export function floatData(t: onnx.ITensorProto): Float32Array | undefined {
+  const n = tensorSize(t);
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  switch (t.dataType) {
+    case DT.FLOAT:
+      if (raw) {
+        const out = new Float32Array(n);
+        new Uint8Array(out.buffer).set(raw.subarray(0, n * 4));
+        return out;
+      }
+      return Float32Array.from(t.floatData ?? []);
+    case DT.DOUBLE:
+      if (raw) {
+        const copy = new Uint8Array(n * 8);
+        copy.set(raw.subarray(0, n * 8));
+        return Float32Array.from(new Float64Array(copy.buffer));
+      }
+      return Float32Array.from(t.doubleData ?? []);
+    case DT.FLOAT16: {
+      const out = new Float32Array(n);
+      if (raw) {
+        const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        for (let i = 0; i < n; i++) out[i] = halfToFloat(dv.getUint16(i * 2, true));
+      } else {
+        // float16 without raw data lives in int32_data, one value per element.
+        const d = t.int32Data ?? [];
+        for (let i = 0; i < n; i++) out[i] = halfToFloat(d[i] ?? 0);
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Integer tensor values (int64/int32/uint8/bool...) as numbers; undefined for float types. */
+export function intData(t: onnx.ITensorProto): number[] | undefined {
+  const n = tensorSize(t);
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  const dv = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
+  const out: number[] = [];
+  switch (t.dataType) {
+    case DT.INT64:
+      if (dv) for (let i = 0; i < n; i++) out.push(Number(dv.getBigInt64(i * 8, true)));
+      else for (const v of t.int64Data ?? []) out.push(num(v as Int64));
+      return out;
+    case DT.INT32:
+      if (dv) for (let i = 0; i < n; i++) out.push(dv.getInt32(i * 4, true));
+      else out.push(...(t.int32Data ?? []));
+      return out;
+    case DT.UINT8:
+    case DT.BOOL:
+    case DT.INT8:
+      if (raw) for (let i = 0; i < n; i++) out.push(t.dataType === DT.INT8 ? (raw[i] << 24) >> 24 : raw[i]);
+      else out.push(...(t.int32Data ?? []));
+      return out;
+    default:
+      return undefined;
+  }
+}
+
+export function isFloatType(dataType: number | null | undefined): boolean {
+  return dataType === DT.FLOAT || dataType === DT.FLOAT16 || dataType === DT.DOUBLE || dataType === DT.BFLOAT16;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * Math.pow(2, -14) * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * Math.pow(2, e - 15) * (1 + f / 1024);
+}
