@@ -127,3 +127,64 @@ describe('cli: dist/cli.js end to end', function () {
     assert.equal(report.parameters.total, 124439808);
   });
 });
+
+describe('cli: inspect and analyze models/lens-tiny through the worker', function () {
+  this.timeout(180000);
+  const model = path.join(root, 'models/lens-tiny');
+  before(function () {
+    if (!fs.existsSync(path.join(model, 'onnx/model.onnx'))) this.skip();
+    // Until the worker serves the model requests, there is nothing to check end to end.
+    if (/Unknown request/.test(run('inspect', model).stderr)) this.skip();
+  });
+
+  it('inspect --json: the graph count equals the GPT-2 formula on the config', () => {
+    const r = run('inspect', model, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { spec: { dModel: number; nLayer: number; vocabSize: number }; parameters: { total: number }; instrumentation: { layerInputs: string[]; attentionProbs: string[] } };
+    const config = JSON.parse(fs.readFileSync(path.join(model, 'config.json'), 'utf8')) as { n_embd: number; n_layer: number; vocab_size: number; n_positions: number };
+    assert.equal(report.spec.dModel, config.n_embd);
+    assert.equal(report.spec.nLayer, config.n_layer);
+    assert.equal(report.parameters.total, formulaBreakdown(config.vocab_size, config.n_positions, config.n_embd, config.n_layer).total);
+    assert.equal(report.instrumentation.layerInputs.length, config.n_layer);
+    assert.equal(report.instrumentation.attentionProbs.length, config.n_layer);
+  });
+
+  it('analyze --json: tokens with spans, top-k and the surprisal of the actual next token', () => {
+    const text = 'const x = 1;\r\n\tconst y = "café 😀";\n';
+    const r = run('analyze', model, '--text', text, '--top-k', '3', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const a = JSON.parse(r.stdout) as {
+      tokens: { id: number; start: number; end: number }[];
+      predictions: { top: { prob: number }[]; actual?: { id: number; prob: number; surprisalBits: number } }[];
+    };
+    const T = a.tokens.length;
+    assert.equal(a.tokens[0].start, 0);
+    assert.equal(a.tokens[T - 1].end, text.length);
+    assert.equal(a.predictions.length, T);
+    a.predictions.forEach((p, i) => {
+      assert.equal(p.top.length, 3);
+      if (i < T - 1) {
+        assert.equal(p.actual?.id, a.tokens[i + 1].id);
+        assert.ok(Math.abs(p.actual!.surprisalBits + Math.log2(p.actual!.prob)) < 1e-3);
+      }
+    });
+  });
+
+  it('analyze prints tokens, predictions and the layer summary', () => {
+    const r = run('analyze', model, '--text', 'export function add(a, b) {\n  return a + b;\n}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Surprisal of the actual next token: mean [\d.]+ bits\/token/);
+    assert.match(r.stdout, /" function"/);
+    assert.match(r.stdout, /^layer +mean \|h\| in/m);
+  });
+
+  it('analyze over --max-tokens or of empty text: one line on stderr, status 1', () => {
+    const over = run('analyze', model, '--text', 'a b c d e f g h i j k l', '--max-tokens', '4');
+    assert.equal(over.code, 1);
+    assert.equal(over.stderr.trim().split('\n').length, 1, over.stderr);
+    assert.match(over.stderr, /^llm-lens: .*4/);
+    const empty = run('analyze', model, '--text', '');
+    assert.equal(empty.code, 1);
+    assert.equal(empty.stderr.trim().split('\n').length, 1, empty.stderr);
+  });
+});
