@@ -127,13 +127,11 @@ export async function loadedClient(ctx: BenchContext): Promise<WorkerClient> {
   return client;
 }
 
-// The worker requests by name; typed by the protocol in src/protocol/worker.ts.
-type LooseRequest = (method: string, params: unknown, signal?: AbortSignal) => Promise<unknown>;
 function workerLoad(client: WorkerClient, folder: string): Promise<unknown> {
-  return (client.request as unknown as LooseRequest).call(client, 'loadModel', { folder });
+  return client.request('loadModel', { folder });
 }
 function workerAnalyze(client: WorkerClient, text: string, options: AnalyzeOptions): Promise<Analysis> {
-  return (client.request as unknown as LooseRequest).call(client, 'analyze', { text, options }) as Promise<Analysis>;
+  return client.request('analyze', { text, options });
 }
 
 /** Samples the process's RSS (main thread, worker and its WASM heap together) every few ms. */

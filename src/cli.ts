@@ -289,6 +289,11 @@ export function formatInspect(r: InspectReport): string {
     '',
     `Parameters: ${p.total.toLocaleString('en-US')} (${formatCount(p.total)}): ${p.weights.toLocaleString('en-US')} weights, ${p.biases.toLocaleString('en-US')} biases; LM head ${p.tiedLmHead ? 'tied to the token embeddings (counted once)' : 'separate'}; from the ${r.parameterSource}.`,
   ];
+  if (p.formula) {
+    const same = p.formulaValue === undefined || p.formulaValue === p.total;
+    lines.push(`GPT-2 formula: ${p.formula}${p.formulaValue !== undefined ? ` = ${p.formulaValue.toLocaleString('en-US')}` : ''}${same ? '' : ` (differs from the graph's count by ${(p.total - p.formulaValue!).toLocaleString('en-US')})`}`);
+  }
+  if (p.constants?.tensors) lines.push(`Not counted: ${p.constants.tensors} constant tensors (${p.constants.elements.toLocaleString('en-US')} elements: masks, shapes, scalars).`);
   // By role, layers summed; then one line per layer.
   const byRole = new Map<string, { weights: number; biases: number; formula?: string; layers: number }>();
   for (const g of p.groups) {
@@ -404,12 +409,6 @@ function startWorker(threads: number): WorkerClient {
   return new WorkerClient(file, { wasmDir: dir, numThreads: threads }, stderrLogger(!!process.env.LLM_LENS_DEBUG));
 }
 
-// The worker requests by name; their types live in src/protocol/worker.ts.
-type LooseRequest = (method: string, params: unknown, signal?: AbortSignal) => Promise<unknown>;
-function request<T>(client: WorkerClient, method: string, params: unknown): Promise<T> {
-  return (client.request as unknown as LooseRequest).call(client, method, params) as Promise<T>;
-}
-
 export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): Promise<void> {
   if (o.noGraph) {
     const report = inspectFromConfig(folder);
@@ -419,7 +418,7 @@ export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): 
   const client = startWorker(o.threads);
   try {
     // inspect reads the folder and the graph without creating a session.
-    const info = await request<{ spec: ModelSpec; parameters: ParameterBreakdown; instrumentation: InstrumentationReport }>(client, 'inspect', { folder: path.resolve(folder) });
+    const info = await client.request('inspect', { folder: path.resolve(folder) });
     const report: InspectReport = { ...info, parameterSource: 'graph', notes: [] };
     io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
   } finally {
@@ -431,9 +430,9 @@ export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): 
   const text = readInput(o);
   const client = startWorker(o.threads);
   try {
-    await request(client, 'loadModel', { folder: path.resolve(folder) });
+    await client.request('loadModel', { folder: path.resolve(folder) });
     const options: AnalyzeOptions = { topK: o.topK, maxTokens: o.maxTokens };
-    const a = await request<Analysis>(client, 'analyze', { text, options });
+    const a = await client.request('analyze', { text, options });
     io.out(o.json ? JSON.stringify(a) : formatAnalysis(a));
   } finally {
     await client.dispose();
