@@ -22,6 +22,7 @@ import {
   HubUnsupportedModelError,
   HubVariantError,
 } from '../../src/core/hub/errors';
+import { ModelConfigError, ModelTooLargeError } from '../../src/core/model/errors';
 import { defaultModelFiles, startFakeHub, type FakeHub } from './support/fakeHub';
 
 describe('hub download faults', function () {
@@ -213,6 +214,27 @@ describe('hub download faults', function () {
     hub.faults.config = { model_type: 'llama', architectures: ['LlamaForCausalLM'] };
     await failsWith(downloadModel(opts()), HubUnsupportedModelError, /"llama" model \(LlamaForCausalLM\); LLM Lens reads GPT-2-family models.*Nothing large was downloaded/);
     assert.equal(hub.requests.filter((r) => r.server === 'cdn').length, 0);
+    assert.ok(!fs.existsSync(path.join(dir, STAGING_DIR)));
+  });
+
+  it('a config.json the model folder check refuses (no n_embd): refused before the large file, naming the file', async () => {
+    const config = JSON.parse(hub.files.get('config.json')!.toString());
+    delete config.n_embd;
+    hub.faults.config = config;
+    await failsWith(downloadModel(opts()), ModelConfigError, /config\.json cannot be used: it has no "n_embd"/);
+    assert.equal(hub.requests.filter((r) => r.server === 'cdn').length, 0);
+    assert.ok(!fs.existsSync(path.join(dir, STAGING_DIR)));
+  });
+
+  it('an ONNX file over the size limit: refused before the transfer', async () => {
+    await failsWith(downloadModel(opts({ maxModelBytes: 1000 })), ModelTooLargeError, /lens-test\/lens-tiny\/onnx\/model\.onnx is [\d.]+ MB, more than the limit/);
+    assert.equal(hub.requests.filter((r) => r.server === 'cdn').length, 0);
+  });
+
+  it('a further validation failure after the transfer: nothing moved into place, staging removed', async () => {
+    const broken = new Error('onnx/model.onnx could not be loaded');
+    await assert.rejects(downloadModel(opts({ validate: async () => Promise.reject(broken) })), (e) => e === broken);
+    assert.ok(!fs.existsSync(finalModel()));
     assert.ok(!fs.existsSync(path.join(dir, STAGING_DIR)));
   });
 

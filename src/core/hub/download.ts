@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError } from '../errors';
 import { silentLogger, type Logger } from '../logger';
+import { ModelTooLargeError } from '../model/errors';
+import { DEFAULT_MAX_MODEL_BYTES, openModelFolder, readConfig } from '../model/folder';
 import {
   HubChecksumError,
   HubDiskFullError,
@@ -54,7 +56,9 @@ export interface DownloadOptions {
   /** Automatic resumes of an interrupted large file before giving up (default 3). */
   retries?: number;
   idleTimeoutMs?: number;
-  /** Checks the finished folder before it is moved into place (the model folder validator); a throw aborts the download. */
+  /** Largest ONNX file accepted (the model folder check's limit), refused before the transfer. */
+  maxModelBytes?: number;
+  /** A further check of the finished folder, after the model folder check, before it is moved into place; a throw aborts the download. */
   validate?: (folder: string) => Promise<void>;
 }
 
@@ -117,6 +121,9 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
     ...variant.data.map((d) => ({ sibling: d, target: d.rfilename })),
   ];
   log.info(`hub: ${repo}@${revision} (${info.commit ?? 'commit unknown'}), variant ${variant.name} ${variant.size !== undefined ? formatBytes(variant.size) : ''}`);
+  const maxModelBytes = opts.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES;
+  const graphBytes = siblingSize(variant.file);
+  if (graphBytes !== undefined && graphBytes > maxModelBytes) throw new ModelTooLargeError(`${repo}/${variant.file.rfilename}`, graphBytes, maxModelBytes);
 
   const folderName = modelFolderName(repo, revision);
   const finalDir = path.join(opts.dir, folderName);
@@ -146,6 +153,8 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
     if (s.rfilename === 'config.json') {
       try {
         checkSupportedConfig(repo, parseJson(bytes, `${repo}/config.json`));
+        // The model folder check's reading of config.json: missing sizes are refused now, not after the large file.
+        readConfig(path.join(staging, 'config.json'));
       } catch (e) {
         await removeStaging(staging);
         throw e;
@@ -157,13 +166,13 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   manifest.complete = true;
   manifest.downloadedAt = new Date().toISOString();
   await writeFileChecked(path.join(staging, MANIFEST_FILE), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), opts.dir);
-  if (opts.validate) {
-    try {
-      await opts.validate(staging);
-    } catch (e) {
-      await removeStaging(staging);
-      throw e;
-    }
+  // The same check a model folder gets when it loads: a folder that would not load is never moved into place.
+  try {
+    openModelFolder(staging, { maxModelBytes });
+    await opts.validate?.(staging);
+  } catch (e) {
+    await removeStaging(staging);
+    throw e;
   }
   await moveIntoPlace(staging, finalDir, path.join(opts.dir, STAGING_DIR));
   log.info(`hub: ${repo}@${revision} saved to ${finalDir}`);

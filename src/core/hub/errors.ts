@@ -137,7 +137,7 @@ export class HubUnsupportedModelError extends HubError {
   constructor(repo: string, modelType: string, architectures: readonly string[], supported: readonly string[]) {
     super(
       'hubUnsupportedModel',
-      `${repo} is a "${modelType || 'unknown'}" model${architectures.length ? ` (${architectures.join(', ')})` : ''}; LLM Lens reads GPT-2-family models (model_type ${supported.join(', ')}). Nothing large was downloaded.`,
+      `${repo} is ${modelType ? `a "${modelType}" model` : 'a model without a model_type in its config.json'}${architectures.length ? ` (${architectures.join(', ')})` : ''}; LLM Lens reads GPT-2-family models (model_type ${supported.join(', ')}). Nothing large was downloaded.`,
     );
   }
 }

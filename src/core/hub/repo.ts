@@ -1,5 +1,6 @@
 // What a repository revision holds, from the hub's API: its commit, its files with their LFS sizes and
 // SHA-256, the ONNX variants under onnx/, and whether its config.json is a GPT-2-family model.
+import { SUPPORTED_MODEL_TYPES } from '../model/folder';
 import { HubBadResponseError, HubUnsupportedModelError, HubVariantError } from './errors';
 import { getSmall, parseJson, type HubRequestOptions } from './http';
 import { apiRevisionUrl } from './urls';
@@ -30,9 +31,6 @@ export interface OnnxVariant {
   /** Bytes of the graph and its external data, when the API gave sizes. */
   size?: number;
 }
-
-// Which config.json model_type values the inference core reads. Kept here until src/core/model/ exports its own list.
-export const SUPPORTED_MODEL_TYPES: readonly string[] = ['gpt2'];
 
 export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
 export const OPTIONAL_FILES = ['generation_config.json'] as const;
@@ -107,7 +105,7 @@ export function checkSupportedConfig(repo: string, config: unknown, supported: r
   const c = (config && typeof config === 'object' ? config : {}) as Record<string, unknown>;
   const modelType = typeof c.model_type === 'string' ? c.model_type : '';
   const architectures = Array.isArray(c.architectures) ? c.architectures.filter((a): a is string => typeof a === 'string') : [];
-  const ok = modelType ? supported.includes(modelType) : architectures.some((a) => /^GPT2(LMHead)?Model$/.test(a));
-  if (!ok) throw new HubUnsupportedModelError(repo, modelType, architectures, supported);
+  // The same list the model folder check (src/core/model/folder.ts) applies when the model loads.
+  if (!supported.includes(modelType)) throw new HubUnsupportedModelError(repo, modelType, architectures, supported);
   return { modelType, architectures };
 }

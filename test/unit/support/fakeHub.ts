@@ -78,7 +78,7 @@ export function defaultModelFiles(): Map<string, Buffer> {
       if (fs.existsSync(path.join(tiny, f))) files.set(f, fs.readFileSync(path.join(tiny, f)));
     }
   } else {
-    files.set('config.json', json({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: 2, n_head: 2, n_embd: 64, vocab_size: 256 }));
+    files.set('config.json', json({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_layer: 2, n_head: 2, n_embd: 64, n_positions: 128, vocab_size: 256 }));
     files.set('generation_config.json', json({ bos_token_id: 0, eos_token_id: 0 }));
     files.set('tokenizer.json', json({ version: '1.0', model: { type: 'BPE', vocab: { a: 0 }, merges: [] } }));
     files.set('tokenizer_config.json', json({ model_max_length: 128 }));
