@@ -2,9 +2,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { createLog, showError } from './host/log';
-import { Config } from './host/config';
+import { AnalysisConfig, Config } from './host/config';
 import { PanelController } from './host/panelController';
 import { runtimeView } from './host/runtimeView';
+import { ModelService, workerBackend } from './host/modelService';
+import { AnalysisView } from './host/analysisView';
+import { ModelCardView } from './host/modelCardView';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
 import type { PanelView } from './host/panelController';
@@ -19,14 +22,30 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const config = new Config();
   const dist = path.join(context.extensionUri.fsPath, 'dist');
   const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads }, logger);
-  const views = new Map<ViewId, PanelView>([['runtime', runtimeView(client)]]);
+  const models = new ModelService(workerBackend(client), context.extensionUri, logger);
+  const analysis = new AnalysisView(models, new AnalysisConfig(), context.workspaceState, logger);
+  const modelCard = new ModelCardView(models, logger);
+  const views = new Map<ViewId, PanelView>([
+    ['runtime', runtimeView(client)],
+    ['analysis', analysis],
+    ['modelCard', modelCard],
+  ]);
   const panels = new PanelController(context.extensionUri, logger, views);
 
   context.subscriptions.push(
     channel,
     panels,
+    analysis,
+    modelCard,
+    models,
     { dispose: () => void client.dispose() },
     vscode.commands.registerCommand('llmLens.showRuntimeInfo', () => panels.show('runtime')),
+    vscode.commands.registerCommand('llmLens.analyzeSelection', () => {
+      const run = analysis.analyzeEditor();
+      panels.show('analysis', true);
+      return run;
+    }),
+    vscode.commands.registerCommand('llmLens.showModelCard', () => panels.show('modelCard')),
     vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
   );
 

@@ -13,3 +13,35 @@ export class Config {
     return n > 0 ? n : Math.min(4, Math.max(1, Math.ceil(os.cpus().length / 2)));
   }
 }
+
+/** Settings of the analysis panel (llmLens.analysis.*), read when used. */
+export class AnalysisConfig {
+  private get section(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration('llmLens.analysis');
+  }
+
+  /** Texts with more tokens are refused before the model runs. */
+  get maxTokens(): number {
+    return Math.max(1, Math.floor(this.section.get<number>('maxTokens', 1024)));
+  }
+
+  /** Next-token and logit-lens candidates shown per position. */
+  get topK(): number {
+    return Math.min(20, Math.max(1, Math.floor(this.section.get<number>('topK', 5))));
+  }
+
+  /** Nearest vocabulary neighbours shown for the chosen token. */
+  get neighbours(): number {
+    return Math.min(50, Math.max(1, Math.floor(this.section.get<number>('neighbours', 8))));
+  }
+
+  /** Whether the panel re-analyses when the editor's selection moves elsewhere (unless pinned). */
+  get followSelection(): boolean {
+    return this.section.get<boolean>('followSelection', true);
+  }
+
+  /** Milliseconds the selection must rest before the panel follows it. */
+  get followDelay(): number {
+    return Math.min(5000, Math.max(50, this.section.get<number>('followDelay', 400)));
+  }
+}

@@ -11,6 +11,9 @@ export interface PanelView {
   title(): string;
   state(): Promise<ViewState>;
   onMessage?(message: WebviewToHostMessage, panel: OpenPanel): void | Promise<void>;
+  /** The view's panel opened (or was restored after a reload); the view may post to it until detached. */
+  attached?(panel: OpenPanel): void;
+  detached?(): void;
 }
 
 export interface OpenPanel {
@@ -39,16 +42,16 @@ export class PanelController implements vscode.Disposable {
     }
   }
 
-  /** Opens (or reveals) the panel of a view. */
-  show(id: ViewId): OpenPanel {
+  /** Opens (or reveals) the panel of a view; with preserveFocus the editor keeps the keyboard. */
+  show(id: ViewId, preserveFocus = false): OpenPanel {
     const existing = this.open.get(id);
     if (existing) {
-      existing.panel.reveal(undefined, false);
+      existing.panel.reveal(undefined, preserveFocus);
       void existing.refresh();
       return existing;
     }
     const view = this.view(id);
-    const panel = vscode.window.createWebviewPanel(viewType(id), view.title(), vscode.ViewColumn.Beside, this.options());
+    const panel = vscode.window.createWebviewPanel(viewType(id), view.title(), { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, this.options());
     return this.attach(id, panel);
   }
 
@@ -102,15 +105,17 @@ export class PanelController implements vscode.Disposable {
         }
         if (raw.type === 'ready') return open.refresh();
         if (raw.type === 'log') return this.log[raw.level](`[${id} panel] ${raw.message}`);
-        if (raw.type === 'command' && raw.command === 'refresh') return open.refresh();
+        if (raw.type === 'command' && raw.command === 'refresh' && !view.onMessage) return open.refresh();
         await view.onMessage?.(raw, open);
       }),
       panel.onDidDispose(() => {
-        this.open.delete(id);
+        if (this.open.get(id) === open) this.open.delete(id);
         for (const s of subs) s.dispose();
+        view.detached?.();
       }),
     );
     this.open.set(id, open);
+    view.attached?.(open);
     return open;
   }
 

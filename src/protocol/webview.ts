@@ -1,20 +1,178 @@
 // Messages between the host's panel controller and the webviews. Each panel starts with `ready`.
 import type { RuntimeInfo } from './worker';
+import type { InstrumentationReport, ModelSpec, ParameterBreakdown, PositionPrediction, Prediction, TokenInfo } from './analysis';
 
-export type ViewId = 'runtime';
+export type ViewId = 'runtime' | 'analysis' | 'modelCard';
+
+export type AnalysisTab = 'tokens' | 'embeddings' | 'layers' | 'attention';
+export const ANALYSIS_TABS: readonly AnalysisTab[] = ['tokens', 'embeddings', 'layers', 'attention'];
+
+/** What a person chose in the analysis panel; the host keeps it (and restores it after a reload). */
+export interface AnalysisUi {
+  tab: AnalysisTab;
+  /** Index of the chosen token. */
+  chosen: number;
+  showIds: boolean;
+  colorBy: 'token' | 'surprisal';
+  /** Attention layer shown. */
+  layer: number;
+  /** Attention head shown; -1 is the average over heads. */
+  head: number;
+  /** -1: PCA of the input embeddings; otherwise of the hidden states entering that layer. */
+  pcaLayer: number;
+  /** When pinned the panel no longer follows the editor's selection. */
+  pinned: boolean;
+}
+
+/**
+ * A matrix quantized to one byte per cell for the trip to the webview (a 1024 x 1024 attention
+ * matrix is 1 MiB instead of ~10 MiB of JSON). 'unsigned': v = byte / 255 * max;
+ * 'signed': v = (byte - 128) / 127 * max. Row-major, base64.
+ */
+export interface Grid {
+  rows: number;
+  cols: number;
+  kind: 'unsigned' | 'signed';
+  max: number;
+  data: string;
+}
+
+/** The analysis as the panel draws it: the worker's Analysis with its big matrices quantized. */
+export interface PanelAnalysis {
+  /** Changes with every analysis the host receives. */
+  seq: number;
+  model: ModelSpec;
+  text: string;
+  tokens: TokenInfo[];
+  /** Input embeddings (token + position), [T][d]. */
+  embeddings: Grid;
+  /** Norm of each input embedding row (exact, before quantization). */
+  inputNorms: number[];
+  embeddingNorms: number[];
+  hiddenNorms: number[][];
+  layerCosine: number[][];
+  logitLens: Prediction[][][];
+  predictions: PositionPrediction[];
+  similarity: Grid;
+  /** The attention of one layer: each head (null when left out to keep the message small) and the average. */
+  attention?: { layer: number; heads: (Grid | null)[]; average: Grid | null };
+  /** [L][H] small matrices for the model view. */
+  thumbnails?: Grid[][];
+  chosen?: { index: number; hidden: Grid; neighbours: { id: number; text: string; cosine: number }[] };
+  pca: { layer: number; points: [number, number][]; explained: [number, number] };
+  timings: { tokenizeMs: number; runMs: number; reduceMs: number };
+}
+
+/** What the analysis panel shows instead of charts, and the action that helps. */
+export interface PanelNotice {
+  kind: 'info' | 'error';
+  message: string;
+  action?: { label: string; command: PanelCommand };
+}
+
+export type PanelCommand = 'refresh' | 'analyzeSelection' | 'showModelCard' | 'showLog' | 'openSettings';
+const PANEL_COMMANDS: readonly PanelCommand[] = ['refresh', 'analyzeSelection', 'showModelCard', 'showLog', 'openSettings'];
+
+export interface AnalysisState {
+  view: 'analysis';
+  strings: Record<string, string>;
+  locale: string;
+  ui: AnalysisUi;
+  busy: boolean;
+  notice?: PanelNotice;
+  /** Where the text came from, e.g. "app.ts:12-18"; stale once the document changed under it. */
+  source?: { label: string; stale: boolean };
+  data?: PanelAnalysis;
+  /** Set when the model's graph has no attention probabilities the core could find. */
+  attentionMissing?: string;
+}
+
+export interface ModelCardRow {
+  /** Key into the strings: tokenEmbedding, positionEmbedding, attention, mlp, layerNorms, finalNorm, lmHead, other. */
+  part: string;
+  formula?: string;
+  /** The formula with this model's numbers, e.g. "4·128² + 4·128". */
+  formulaFilled?: string;
+  /** True when the formula gives exactly the counted parameters. */
+  formulaMatches?: boolean;
+  /** Parameters in one layer, for per-layer parts. */
+  perLayer?: number;
+  layers?: number;
+  weights: number;
+  biases: number;
+  total: number;
+  share: number;
+}
+
+export interface ModelCardState {
+  view: 'modelCard';
+  strings: Record<string, string>;
+  locale: string;
+  busy: boolean;
+  notice?: PanelNotice;
+  card?: {
+    spec: ModelSpec;
+    parameters: ParameterBreakdown;
+    instrumentation: InstrumentationReport;
+    rows: ModelCardRow[];
+    /** Plain-language paragraphs, already filled with this model's numbers. */
+    concepts: { title: string; text: string }[];
+    /** What instrumentation found ([label, detail]) and what it missed. */
+    found: [string, string][];
+    missing: string[];
+  };
+}
+
+export type RuntimeState = { view: 'runtime'; info: RuntimeInfo | undefined; error?: string; strings: Record<string, string> };
+
+export type ViewState = RuntimeState | AnalysisState | ModelCardState;
 
 /** webview -> host */
 export type WebviewToHostMessage =
   | { type: 'ready' }
-  | { type: 'command'; command: 'refresh' }
-  | { type: 'log'; level: 'warn' | 'error'; message: string };
+  | { type: 'command'; command: PanelCommand }
+  | { type: 'log'; level: 'warn' | 'error'; message: string }
+  /** A token was chosen in the panel; the host reveals it in the editor. */
+  | { type: 'choose'; index: number }
+  | { type: 'setUi'; ui: Partial<AnalysisUi> };
 
 /** host -> webview */
 export type HostToWebviewMessage =
   | { type: 'init'; view: ViewId; state: ViewState }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** A token was chosen in the editor. */
+  | { type: 'choose'; index: number }
+  | { type: 'busy'; busy: boolean };
 
-export type ViewState = { view: 'runtime'; info: RuntimeInfo | undefined; error?: string; strings: Record<string, string> };
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= -1 && v <= 1_000_000;
+
+/** Checks each field a webview may set; anything unknown or mistyped rejects the whole message. */
+export function isAnalysisUiPatch(v: unknown): v is Partial<AnalysisUi> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  for (const [k, x] of Object.entries(v)) {
+    switch (k) {
+      case 'tab':
+        if (!ANALYSIS_TABS.includes(x as AnalysisTab)) return false;
+        break;
+      case 'chosen':
+      case 'layer':
+      case 'head':
+      case 'pcaLayer':
+        if (!isIndex(x)) return false;
+        break;
+      case 'showIds':
+      case 'pinned':
+        if (typeof x !== 'boolean') return false;
+        break;
+      case 'colorBy':
+        if (x !== 'token' && x !== 'surprisal') return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
 
 export function isWebviewToHostMessage(m: unknown): m is WebviewToHostMessage {
   if (typeof m !== 'object' || m === null) return false;
@@ -23,9 +181,13 @@ export function isWebviewToHostMessage(m: unknown): m is WebviewToHostMessage {
     case 'ready':
       return true;
     case 'command':
-      return o.command === 'refresh';
+      return PANEL_COMMANDS.includes(o.command as PanelCommand);
     case 'log':
       return (o.level === 'warn' || o.level === 'error') && typeof o.message === 'string';
+    case 'choose':
+      return isIndex(o.index) && o.index >= 0;
+    case 'setUi':
+      return isAnalysisUiPatch(o.ui);
     default:
       return false;
   }

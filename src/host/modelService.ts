@@ -1,0 +1,158 @@
+// The host's one handle on "the model": loads the built-in model folder lazily (with progress the
+// first time), caches what the worker reports about it, adapts VS Code cancellation to AbortSignal,
+// and turns failures into messages a person can act on.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown } from '../protocol/analysis';
+import type { Logger } from '../core/logger';
+import { CancelledError, LensError } from '../core/errors';
+import type { WorkerClient } from '../worker/client';
+
+export interface ModelInfo {
+  spec: ModelSpec;
+  parameters: ParameterBreakdown;
+  instrumentation: InstrumentationReport;
+}
+
+export interface LoadedModel extends ModelInfo {
+  folder: string;
+}
+
+/** What the service needs from the worker; one adapter, so the rest of the host never names requests. */
+export interface ModelBackend {
+  /** @param source what ModelSpec.source should say, e.g. "built-in" */
+  load(folder: string, source: string | undefined, signal?: AbortSignal): Promise<ModelInfo>;
+  analyze(text: string, options: AnalyzeOptions, signal?: AbortSignal): Promise<Analysis>;
+}
+
+export function workerBackend(client: WorkerClient): ModelBackend {
+  return {
+    load: (folder, source, signal) => client.request('loadModel', source ? { folder, source } : { folder }, signal),
+    analyze: (text, options, signal) => client.request('analyze', { text, options }, signal),
+  };
+}
+
+/** An AbortSignal that aborts when the token is cancelled; dispose it when the request ends. */
+export function toAbortSignal(token: vscode.CancellationToken | undefined): { signal: AbortSignal | undefined; dispose(): void } {
+  if (!token) return { signal: undefined, dispose() {} };
+  const ac = new AbortController();
+  if (token.isCancellationRequested) ac.abort();
+  const sub = token.onCancellationRequested(() => ac.abort());
+  return { signal: ac.signal, dispose: () => sub.dispose() };
+}
+
+export function isCancelled(e: unknown): boolean {
+  return e instanceof CancelledError || (e instanceof LensError && e.code === 'cancelled');
+}
+
+export class ModelService implements vscode.Disposable {
+  private loaded: LoadedModel | undefined;
+  private loading: Promise<LoadedModel> | undefined;
+  private chosenFolder: string | undefined;
+  /** Bumped when the folder changes, so a load of the old folder that finishes late is dropped. */
+  private generation = 0;
+  private readonly didLoad = new vscode.EventEmitter<LoadedModel>();
+  private readonly didChange = new vscode.EventEmitter<void>();
+  /** Fires when a model has been loaded (first use, or after a reload). */
+  readonly onDidLoad = this.didLoad.event;
+  /** Fires when another model folder was chosen; the next use loads it. */
+  readonly onDidChangeModel = this.didChange.event;
+
+  constructor(
+    private readonly backend: ModelBackend,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Logger,
+  ) {}
+
+  /** The model shipped with the extension. */
+  get builtinFolder(): string {
+    return path.join(this.extensionUri.fsPath, 'models', 'lens-tiny');
+  }
+
+  /** The folder of the model in use: the chosen one, else the built-in one. */
+  get folder(): string {
+    return this.chosenFolder ?? this.builtinFolder;
+  }
+
+  /** Uses another model folder (undefined: the built-in one) from the next use on. */
+  setFolder(folder: string | undefined): void {
+    const next = folder && path.resolve(folder) !== path.resolve(this.builtinFolder) ? folder : undefined;
+    if (next === this.chosenFolder) return;
+    this.chosenFolder = next;
+    this.reset();
+    this.didChange.fire();
+  }
+
+  /** The loaded model, if any; never starts a load. */
+  get current(): LoadedModel | undefined {
+    return this.loaded;
+  }
+
+  /**
+   * Loads the model on first use, with a progress notification; later calls share the same load.
+   * The token only stops this caller waiting: a load others wait for goes on.
+   */
+  async ensureLoaded(token?: vscode.CancellationToken): Promise<LoadedModel> {
+    if (this.loaded) return this.loaded;
+    this.loading ??= this.load();
+    if (!token) return this.loading;
+    return new Promise<LoadedModel>((resolve, reject) => {
+      const sub = token.onCancellationRequested(() => reject(new CancelledError()));
+      this.loading!.then(resolve, reject).finally(() => sub.dispose());
+    });
+  }
+
+  async analyze(text: string, options: AnalyzeOptions, token?: vscode.CancellationToken): Promise<Analysis> {
+    await this.ensureLoaded(token);
+    const { signal, dispose } = toAbortSignal(token);
+    const t0 = Date.now();
+    try {
+      const a = await this.backend.analyze(text, options, signal);
+      this.log.debug(`analyze: ${a.tokens.length} tokens in ${Date.now() - t0} ms (run ${a.timings.runMs.toFixed(0)} ms)`);
+      return a;
+    } finally {
+      dispose();
+    }
+  }
+
+  /** Forgets the loaded model (e.g. when the worker restarted); the next use loads again. */
+  reset(): void {
+    this.generation++;
+    this.loaded = undefined;
+    this.loading = undefined;
+  }
+
+  dispose(): void {
+    this.didLoad.dispose();
+    this.didChange.dispose();
+  }
+
+  private load(): Promise<LoadedModel> {
+    const folder = this.folder;
+    const generation = this.generation;
+    const name = path.basename(folder);
+    const started = Date.now();
+    const p = vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('LLM Lens: loading the model "{0}"…', name) },
+      async () => {
+        const info = await this.backend.load(folder, folder === this.builtinFolder ? 'built-in' : undefined);
+        return { ...info, folder };
+      },
+    );
+    return Promise.resolve(p).then(
+      (m) => {
+        if (generation !== this.generation) return this.ensureLoaded();
+        this.loaded = m;
+        this.log.info(`Loaded model ${m.spec.name} from ${folder} in ${Date.now() - started} ms: ${m.parameters.total} parameters, d=${m.spec.dModel}, ${m.spec.nLayer} layers, ${m.spec.nHead} heads; missing: ${m.instrumentation.missing.join(', ') || 'nothing'}`);
+        this.didLoad.fire(m);
+        return m;
+      },
+      (e: unknown) => {
+        if (generation !== this.generation) return this.ensureLoaded();
+        this.loading = undefined;
+        this.log.error(e instanceof Error ? e : String(e));
+        throw e;
+      },
+    );
+  }
+}

@@ -1,0 +1,144 @@
+// Dev-only preview of the panels without VS Code: builds the view states (sample data, or the real
+// model with --real), serves dist/webview.js + media/panel.css under each theme's variables, and
+// takes screenshots of every view in headless Chromium. Usage: node test/preview/run.js [--real] [--only name]
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
+const esbuild = require('esbuild');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+const root = path.resolve(__dirname, '../..');
+const outDir = path.join(root, 'out/preview');
+const shots = path.join(root, 'test-results/preview');
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+
+async function main() {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.mkdirSync(shots, { recursive: true });
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', alias: { vscode: path.join(__dirname, 'vscodeStub.ts') } };
+  await esbuild.build({ ...common, entryPoints: [path.join(__dirname, 'buildStates.ts')], outfile: path.join(outDir, 'buildStates.js') });
+  await esbuild.build({ ...common, entryPoints: [path.join(__dirname, 'themes.ts')], outfile: path.join(outDir, 'themes.js') });
+  execFileSync(process.execPath, [path.join(outDir, 'buildStates.js'), path.join(outDir, 'states.json'), ...(args.includes('--real') ? ['--real'] : [])], { stdio: 'inherit' });
+  const states = JSON.parse(fs.readFileSync(path.join(outDir, 'states.json'), 'utf8'));
+  const { themes } = require(path.join(outDir, 'themes.js'));
+
+  const page = (name, theme) => {
+    const t = themes[theme];
+    const vars = Object.entries(t.vars).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
+    return `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/media/panel.css"><style>html { ${vars} }</style>
+<script>
+  window.__sent = [];
+  window.__alerts = 0;
+  window.alert = () => { window.__alerts++; };
+  const state = ${JSON.stringify(states[name]).replace(/</g, '\\u003c')};
+  window.acquireVsCodeApi = () => ({
+    postMessage(m) {
+      window.__sent.push(m);
+      if (m.type === 'ready') setTimeout(() => window.postMessage({ type: 'init', view: state.view, state }, '*'));
+      if (m.type === 'setUi') Object.assign(state.ui, m.ui);
+    },
+    getState() {}, setState() {},
+  });
+</script></head><body class="${t.bodyClass}" data-view="${states[name].view}"><main id="app"></main><script type="module" src="/dist/webview.js"></script></body></html>`;
+  };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const m = url.pathname.match(/^\/page\/(\w+)\/(\w+)$/);
+    if (m) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end(page(m[1], m[2]));
+    }
+    const file = path.join(root, url.pathname);
+    if (!file.startsWith(root) || !fs.existsSync(file)) return res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  if (args.includes('--serve')) {
+    console.log(`serving ${base}/page/<state>/<light|dark|hc>; states: ${Object.keys(states).join(', ')}`);
+    return;
+  }
+
+  const { chromium } = require('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const errors = [];
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 2 });
+    const plan = [];
+    for (const theme of ['light', 'dark', 'hc']) {
+      for (const tab of ['tokens', 'embeddings', 'layers', 'attention']) plan.push({ name: 'code', theme, tab });
+      plan.push({ name: 'card', theme });
+    }
+    plan.push({ name: 'hostile', theme: 'dark', tab: 'tokens' }, { name: 'hostile', theme: 'light', tab: 'embeddings' }, { name: 'codeLayer2', theme: 'dark', tab: 'attention' }, { name: 'notice', theme: 'light' });
+    for (const tab of ['tokens', 'embeddings', 'layers', 'attention']) plan.push({ name: 'long', theme: 'dark', tab });
+    for (const p of plan) {
+      if (only && p.name !== only) continue;
+      const pg = await ctx.newPage();
+      pg.on('pageerror', (e) => errors.push(`${p.name}/${p.theme}: ${e.message}`));
+      pg.on('console', (m) => m.type() === 'error' && errors.push(`${p.name}/${p.theme}: ${m.text()}`));
+      await pg.goto(`${base}/page/${p.name}/${p.theme}`);
+      await pg.waitForSelector('#app > :not(.progress)', { state: 'attached' });
+      if (p.tab) {
+        const t0 = Date.now();
+        await pg.click(`#tab-${p.tab}`).catch(() => {});
+        await pg.waitForTimeout(100);
+        const ms = await pg.evaluate(() => {
+          const t = performance.now();
+          window.dispatchEvent(new Event('resize'));
+          return performance.now() - t;
+        });
+        void ms;
+        void t0;
+      }
+      const file = path.join(shots, `${p.name}-${p.tab ?? 'view'}-${p.theme}.png`);
+      await pg.screenshot({ path: file, fullPage: true });
+      const alerts = await pg.evaluate(() => window.__alerts);
+      if (alerts) errors.push(`${p.name}: alert ran ${alerts} times`);
+      console.log(`  ${path.relative(root, file)}`);
+      await pg.close();
+    }
+    if (!only || only === 'long') await timings(browser, base);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  if (errors.length) {
+    console.error(errors.join('\n'));
+    process.exitCode = 1;
+  }
+}
+
+/** Render times in the page (synchronous rendering, so click-to-return is the whole redraw). */
+async function timings(browser, base) {
+  const pg = await browser.newPage({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 2 });
+  await pg.goto(`${base}/page/long/dark`);
+  await pg.waitForSelector('#tab-tokens');
+  const r = await pg.evaluate(() => {
+    const out = {};
+    const time = (name, f) => {
+      const t = performance.now();
+      f();
+      out[name] = Math.round((performance.now() - t) * 10) / 10;
+    };
+    const T = document.querySelectorAll('.tokens .tok').length;
+    out.tokens = T;
+    for (const tab of ['embeddings', 'layers', 'attention', 'tokens', 'embeddings']) time(`tab ${tab}`, () => document.getElementById(`tab-${tab}`).click());
+    document.getElementById('tab-attention').click();
+    const head = () => document.getElementById('att-head');
+    for (const h of ['0', '1', '2', '-1']) time(`head ${h}`, () => { head().value = h; head().dispatchEvent(new Event('change')); });
+    time('next token (attention)', () => document.querySelector('[data-key=next]').click());
+    document.getElementById('tab-embeddings').click();
+    time('next token (embeddings)', () => document.querySelector('[data-key=next]').click());
+    return out;
+  });
+  console.log('render times (ms):', JSON.stringify(r));
+  await pg.close();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
