@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds models/lens-tiny from nothing: corpus, tokenizer, data, training, export, checks,
 # fixtures, evaluation and model card. Defaults reproduce the committed CPU toy model.
-#   models/train/run_all.sh                 # toy: 1.5 MB per package, 1500 steps on CPU
+#   models/train/run_all.sh                 # toy: 1.5 MB per package, 900 steps on CPU
 #   RESUME=1 models/train/run_all.sh        # continue a killed training run, then the rest
 #   PER_PACKAGE_MB=6 TARGET_MB=300 STEPS=... N_EMBD=... models/train/run_all.sh   # larger runs
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
 PER_PACKAGE_MB=${PER_PACKAGE_MB:-1.5}
 TARGET_MB=${TARGET_MB:-300}
-STEPS=${STEPS:-1500}
+STEPS=${STEPS:-900}
 N_EMBD=${N_EMBD:-128}
 N_LAYER=${N_LAYER:-4}
 N_HEAD=${N_HEAD:-4}

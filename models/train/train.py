@@ -6,7 +6,7 @@ decay to 10 %; checkpoints to --work/ckpt.pt every --ckpt-every steps (atomicall
 SIGTERM/SIGINT, so a killed run resumes where it stopped with --resume. Half the windows get
 positions shifted by a random offset, so every position embedding up to n_positions trains.
 
-    /usr/bin/python3 models/train/train.py --steps 1500
+    /usr/bin/python3 models/train/train.py --steps 900
     /usr/bin/python3 models/train/train.py --resume          # after a crash or kill
 """
 import argparse
@@ -76,7 +76,7 @@ def main():
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=None,
-                    help="total steps (default 1500); with --resume, shortens or extends the "
+                    help="total steps (default 900); with --resume, shortens or extends the "
                          "saved schedule (the cosine decay is recomputed over the new total)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=60)
@@ -108,7 +108,7 @@ def main():
         args.resumed = saved.get("resumed", []) + [{"at_step": ck["step"], "steps": args.steps}]
         cfg = Config(**ck["config"])
     else:
-        args.steps = args.steps or 1500
+        args.steps = args.steps or 900
         cfg = Config(vocab_size=args.vocab, n_positions=args.n_positions, n_embd=args.n_embd,
                      n_layer=args.n_layer, n_head=args.n_head)
     torch.manual_seed(args.seed)
