@@ -26,8 +26,14 @@ export function checkText(text: string): void {
   if (nul || bad > Math.max(2, text.length * 0.1)) throw new BinaryTextError(bad + (nul && bad === 0 ? 1 : 0), text.length);
 }
 
-function check(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CancelledError();
+/**
+ * A cancellation point between stages. A run blocks the worker's thread, so a cancel message from the host is
+ * only delivered when the event loop turns: let it turn (one setImmediate), then look at the signal.
+ */
+async function check(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal.aborted) throw new CancelledError();
 }
 
 export async function analyze(model: LoadedModel, text: string, options: AnalyzeOptions = {}, signal?: AbortSignal): Promise<Analysis> {
@@ -48,7 +54,7 @@ export async function analyze(model: LoadedModel, text: string, options: Analyze
   const tokenizeMs = performance.now() - t0;
   if (tokens.length > limits.limit) throw new TooManyTokensError(tokens.length, limits.limit, false, limits.reason);
   if (tokens.length === 0) throw new EmptyTextError();
-  check(signal);
+  await check(signal);
   const a = await analyzeTokens(model, text, tokens, options, signal);
   a.timings.tokenizeMs = tokenizeMs;
   return a;
@@ -82,7 +88,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const t1 = performance.now();
   const r = await model.run({ ids, topK, attentionLayers, thumbnails: !!options.attentionThumbnails, signal });
   const runMs = performance.now() - t1;
-  check(signal);
+  await check(signal);
   const t2 = performance.now();
   const text16 = (id: number) => model.tokenizer.tokenText(id);
 
@@ -106,7 +112,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
     }),
   );
   const embeddingNorms = ids.map((id) => model.embeddingNorms[id]);
-  check(signal);
+  await check(signal);
 
   const k = r.k;
   const topOf = (v: Float32Array, ix: Int32Array, lse: Float32Array, row: number): Prediction[] =>
@@ -127,12 +133,12 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
     logitLens.push(r.lensTopV ? Array.from({ length: T }, (_, t) => topOf(r.lensTopV!, r.lensTopI!, r.lensLse!, l * T + t)) : []);
   }
   logitLens.push(predictions.map((p) => p.top));
-  check(signal);
+  await check(signal);
 
   const similarity = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => clamp1(r.similarity[i * T + j])));
   const attention = attentionMatrices(model, r, attentionLayers, T);
   const attentionThumbnails = r.thumbnails ? thumbnails(model, r, T) : undefined;
-  check(signal);
+  await check(signal);
 
   let chosenOut: Analysis['chosen'];
   if (chosen !== undefined) {

@@ -205,8 +205,9 @@ export class LoadedModel {
     const k = Math.max(1, Math.min(req.topK, this.spec.vocabSize));
     const wanted = new Set((req.attentionLayers ?? []).filter((l) => this.attentionLayers.includes(l)));
     const thumbs = !!req.thumbnails && this.thumbnailsAvailable && this.attentionLayers.length > 0;
-    const n = Math.min(T, 32);
-    const b = Math.ceil(T / n);
+    // Thumbnails: blocks of b x b tokens, at most 32 x 32 of them.
+    const b = Math.ceil(T / 32);
+    const n = Math.ceil(T / b);
     const pad = n * b - T;
     const feeds: Record<string, ort.Tensor> = {};
     const L = this.nLayers;
@@ -232,7 +233,10 @@ export class LoadedModel {
         ...[...wanted].map((l) => LENS.attn(l)),
         ...(thumbs ? this.attentionLayers.map((l) => LENS.thumb(l)) : []),
       ];
-      if (req.signal?.aborted) throw new CancelledError();
+      if (req.signal) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (req.signal.aborted) throw new CancelledError();
+      }
       const out = await this.session.run(feeds, fetches);
       try {
         const f32 = (name: string) => copyF32(out[name]);
