@@ -8,6 +8,9 @@ import { runtimeView } from './host/runtimeView';
 import { ModelService, workerBackend } from './host/modelService';
 import { AnalysisView } from './host/analysisView';
 import { ModelCardView } from './host/modelCardView';
+import { ModelConfig } from './host/modelConfig';
+import { ModelPicker } from './host/modelPicker';
+import { ModelStatusBar } from './host/modelStatusBar';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
 import type { PanelView } from './host/panelController';
@@ -31,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     ['modelCard', modelCard],
   ]);
   const panels = new PanelController(context.extensionUri, logger, views);
+  const picker = new ModelPicker(context, new ModelConfig(), models, channel, logger);
 
   context.subscriptions.push(
     channel,
@@ -38,6 +42,8 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     analysis,
     modelCard,
     models,
+    picker,
+    new ModelStatusBar(models),
     { dispose: () => void client.dispose() },
     vscode.commands.registerCommand('llmLens.showRuntimeInfo', () => panels.show('runtime')),
     vscode.commands.registerCommand('llmLens.analyzeSelection', () => {
@@ -46,8 +52,13 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
       return run;
     }),
     vscode.commands.registerCommand('llmLens.showModelCard', () => panels.show('modelCard')),
+    vscode.commands.registerCommand('llmLens.selectModel', () => picker.selectModel()),
+    vscode.commands.registerCommand('llmLens.manageModels', () => picker.manageModels()),
     vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
   );
+
+  // llmLens.model names the folder; nothing loads until first use.
+  void picker.applySetting();
 
   // Start-up check of the runtime in the background: a missing wasm file is reported once, clearly.
   client.request('version', {}).then(
