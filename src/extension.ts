@@ -9,7 +9,7 @@ import { ModelService, workerBackend } from './host/modelService';
 import { AnalysisView } from './host/analysisView';
 import { ModelCardView } from './host/modelCardView';
 import { ModelConfig } from './host/modelConfig';
-import { ModelPicker } from './host/modelPicker';
+import { ModelPicker, type SelectModelArgs } from './host/modelPicker';
 import { ModelStatusBar } from './host/modelStatusBar';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
@@ -52,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
       return run;
     }),
     vscode.commands.registerCommand('llmLens.showModelCard', () => panels.show('modelCard')),
-    vscode.commands.registerCommand('llmLens.selectModel', () => picker.selectModel()),
+    vscode.commands.registerCommand('llmLens.selectModel', (args?: SelectModelArgs) => picker.selectModel(args)),
     vscode.commands.registerCommand('llmLens.manageModels', () => picker.manageModels()),
     vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
   );

@@ -10,7 +10,7 @@ import { HubError, formatBytes } from '../core/hub/errors';
 import { deleteStoredModel, listStoredModels, type StoredModel } from '../core/hub/store';
 import { parseRepoInput } from '../core/hub/urls';
 import { openModelFolder } from '../core/model/folder';
-import type { OnnxVariant } from '../core/hub/repo';
+import { pickVariant, type OnnxVariant } from '../core/hub/repo';
 import type { ModelConfig } from './modelConfig';
 import { showError } from './log';
 import { isCancelled, toAbortSignal } from './modelService';
@@ -30,6 +30,16 @@ export interface SwitchableModel {
   /** Uses another folder (undefined: the built-in one) from the next use on; forgets the loaded model. */
   setFolder(folder: string | undefined): void;
   ensureLoaded(): Promise<unknown>;
+}
+
+/**
+ * Arguments of llmLens.selectModel for command links and tests: skip the pick and use the built-in
+ * model, a folder, or download a repository (the variant named, or the recommended one) and use it.
+ */
+export interface SelectModelArgs {
+  builtin?: boolean;
+  folder?: string;
+  download?: { repo: string; revision?: string; variant?: string };
 }
 
 interface FolderItem extends vscode.QuickPickItem {
@@ -127,7 +137,7 @@ export class ModelPicker implements vscode.Disposable {
     void vscode.window
       .showWarningMessage(
         vscode.l10n.t(
-          'This workspace sets llmLens.model to "{0}". LLM Lens ignores model paths from untrusted workspaces, because a model folder is code-like input read from disk; it uses {1} instead.',
+          'This workspace sets llmLens.model to "{0}". LLM Lens ignores model paths set by a workspace you have not trusted, so that opening a folder cannot make it read files from elsewhere; it uses {1} instead.',
           fromWorkspace,
           describeFolder(this.service.folder, this.service.builtinFolder),
         ),
@@ -136,8 +146,14 @@ export class ModelPicker implements vscode.Disposable {
       .then((choice) => choice === manage && vscode.commands.executeCommand('workbench.trust.manage'));
   }
 
-  /** "LLM Lens: Select Model". */
-  async selectModel(): Promise<void> {
+  /** "LLM Lens: Select Model"; true when another model is now in use. */
+  async selectModel(args?: SelectModelArgs): Promise<boolean> {
+    if (args?.builtin) return this.use(undefined);
+    if (typeof args?.folder === 'string') return this.use(args.folder);
+    if (args?.download && typeof args.download.repo === 'string') {
+      const folder = await this.downloadFromHub(args.download);
+      return folder ? this.use(folder) : false;
+    }
     const active = path.resolve(this.service.folder);
     const mark = (folder: string) => (path.resolve(folder) === active ? '$(check) ' : '');
     const stored = (await listStoredModels(this.modelsDir)).filter((m) => !m.partial);
@@ -170,26 +186,24 @@ export class ModelPicker implements vscode.Disposable {
     );
 
     const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('LLM Lens: Select Model'), placeHolder: vscode.l10n.t('The model LLM Lens reads your text with') });
-    if (!pick) return;
-    switch (pick.action) {
+    switch (pick?.action) {
       case 'builtin':
-        await this.use(undefined);
-        break;
+        return this.use(undefined);
       case 'folder':
-        await this.use(pick.folder);
-        break;
+        return this.use(pick.folder);
       case 'open': {
         const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: vscode.l10n.t('Use This Model') });
-        if (uri?.[0]) await this.use(uri[0].fsPath);
-        break;
+        return uri?.[0] ? this.use(uri[0].fsPath) : false;
       }
       case 'download': {
         const folder = await this.downloadFromHub();
-        if (folder) await this.use(folder);
-        break;
+        return folder ? this.use(folder) : false;
       }
+      default:
+        return false;
     }
   }
+
 
   /**
    * Switches to `folder` (undefined: the built-in model) by loading it now; on failure the previous
@@ -228,30 +242,26 @@ export class ModelPicker implements vscode.Disposable {
     return true;
   }
 
-  /** Asks for a repository and a variant, downloads it with a cancellable progress notification; the folder, or undefined. */
-  async downloadFromHub(): Promise<string | undefined> {
+  /**
+   * Asks for a repository and a variant (unless `preset` names them), downloads it with a
+   * cancellable progress notification; the folder, or undefined.
+   */
+  async downloadFromHub(preset?: SelectModelArgs['download']): Promise<string | undefined> {
     if (this.downloading) {
       void vscode.window.showInformationMessage(vscode.l10n.t('A model download is already running.'));
       return undefined;
     }
-    const input = await vscode.window.showInputBox({
-      title: vscode.l10n.t('Download from Hugging Face'),
-      prompt: vscode.l10n.t('Repository id, optionally with @revision (default main), or its hub URL'),
-      placeHolder: 'Xenova/distilgpt2',
-      ignoreFocusOut: true,
-      validateInput: (v) => {
-        if (!v.trim()) return undefined;
-        try {
-          parseRepoInput(v);
-          return undefined;
-        } catch (e) {
-          return e instanceof Error ? e.message : String(e);
-        }
-      },
-    });
-    if (!input?.trim()) return undefined;
-    const { repo, revision = 'main' } = parseRepoInput(input);
+    let ref: { repo: string; revision?: string };
+    try {
+      ref = preset ? { ...parseRepoInput(preset.repo), ...(preset.revision ? { revision: preset.revision } : {}) } : await this.askRepo();
+    } catch (e) {
+      void showError(this.channel, e instanceof Error ? e.message : String(e));
+      return undefined;
+    }
+    if (!ref.repo) return undefined;
+    const { repo, revision = 'main' } = ref;
     const endpoint = this.config.hubEndpoint;
+    // Sent to the endpoint's host only (never to the storage host a download redirects to).
     const token = process.env.HF_TOKEN || undefined;
 
     this.downloading = true;
@@ -268,7 +278,7 @@ export class ModelPicker implements vscode.Disposable {
         },
       );
       if (!listed.variants.length) throw new HubError('hubVariant', vscode.l10n.t('{0} has no ONNX files under onnx/: LLM Lens needs the transformers.js layout.', repo));
-      const variant = await this.pickVariant(repo, listed.variants, listed.defaultVariant);
+      const variant = preset ? pickVariant(repo, listed.variants, preset.variant) : await this.pickVariant(repo, listed.variants, listed.defaultVariant);
       if (!variant) return undefined;
 
       const result = await vscode.window.withProgress(
@@ -312,6 +322,26 @@ export class ModelPicker implements vscode.Disposable {
     } finally {
       this.downloading = false;
     }
+  }
+
+  /** The repository (and optional @revision) to download; an empty repo when the user backs out. */
+  private async askRepo(): Promise<{ repo: string; revision?: string }> {
+    const input = await vscode.window.showInputBox({
+      title: vscode.l10n.t('Download from Hugging Face'),
+      prompt: vscode.l10n.t('Repository id, optionally with @revision (default main), or its hub URL'),
+      placeHolder: 'Xenova/distilgpt2',
+      ignoreFocusOut: true,
+      validateInput: (v) => {
+        if (!v.trim()) return undefined;
+        try {
+          parseRepoInput(v);
+          return undefined;
+        } catch (e) {
+          return e instanceof Error ? e.message : String(e);
+        }
+      },
+    });
+    return input?.trim() ? parseRepoInput(input) : { repo: '' };
   }
 
   private async pickVariant(repo: string, variants: OnnxVariant[], defaultVariant: string | undefined): Promise<OnnxVariant | undefined> {
