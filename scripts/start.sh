@@ -34,7 +34,8 @@ if [ ! -f "$PROFILE/user-data/User/settings.json" ]; then
   "workbench.startupEditor": "none",
   "telemetry.telemetryLevel": "off",
   "extensions.ignoreRecommendations": true,
-  "security.workspace.trust.enabled": false
+  "security.workspace.trust.enabled": false,
+  "git.openRepositoryInParentFolders": "never"
 }
 JSON
 fi

@@ -42,18 +42,28 @@ class Workbench {
     await this.page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ state: 'attached', timeout: timeoutMs });
   }
 
-  /** Runs a command by its title through the command palette (F1), e.g. 'LLM Lens: Show Runtime Info'. */
-  async runCommand(title, { timeoutMs = 15_000 } = {}) {
-    await this.dismissQuickInput();
-    await this.page.keyboard.press('F1');
-    const input = this.page.locator('.quick-input-widget .quick-input-box input');
-    await input.waitFor({ state: 'visible', timeout: timeoutMs });
-    await input.fill(`>${title}`);
-    // Click the entry whose label is exactly the title: Enter alone could pick a "recently used" one.
-    const row = this.rowLabelled(title);
-    await row.waitFor({ state: 'visible', timeout: timeoutMs });
-    await row.click();
-    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
+  /**
+   * Runs a command by its title through the command palette (F1), e.g. 'LLM Lens: Show Runtime Info'.
+   * The palette lists what was registered when it opened, so early after start-up it is reopened
+   * until the entry shows.
+   */
+  async runCommand(title, { timeoutMs = 20_000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.dismissQuickInput();
+      await this.page.keyboard.press('F1');
+      const input = this.page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor({ state: 'visible', timeout: timeoutMs });
+      await input.fill(`>${title}`);
+      const row = this.rowLabelled(title);
+      const shown = await row.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+      if (shown) {
+        await row.click();
+        await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
+        return;
+      }
+      if (Date.now() > deadline) throw new Error(`the command palette has no entry "${title}" (after ${timeoutMs / 1000} s)`);
+    }
   }
 
   /** Opens a file of the workspace through Quick Open (Ctrl+P), e.g. 'greet.ts'. */
