@@ -112,7 +112,8 @@ describe('hub download faults', function () {
 
   it('HTTP 500: server error on the large file, nothing half-done left as a model', async () => {
     hub.faults.status = { code: 500, where: 'cdn', file: MODEL };
-    await failsWith(downloadModel(opts()), HubServerError, /HTTP 500/);
+    const e = await failsWith(downloadModel(opts()), HubServerError, /HTTP 500\) for http:\/\/127\.0\.0\.1:\d+\/repos\/[0-9a-f]{2}\/[0-9a-f]{64}: try again later/);
+    assert.ok(!e.message.includes('Signature'), 'a signed storage URL is not shown');
     assert.ok(!fs.existsSync(finalModel()));
   });
 
@@ -138,7 +139,7 @@ describe('hub download faults', function () {
     assert.equal(e.partialKept, true);
     assert.equal(hub.requests.filter((r) => r.server === 'cdn').length, 2, 'one automatic resume before giving up');
     const kept = fs.statSync(partPath()).size;
-    assert.ok(kept > 0 && kept <= size / 2);
+    assert.ok(kept > 0 && kept < size);
     assert.ok(!fs.existsSync(finalModel()));
 
     hub.faults.cut = undefined;

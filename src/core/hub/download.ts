@@ -19,7 +19,7 @@ import {
   HubTruncatedError,
   formatBytes,
 } from './errors';
-import { getSmall, hubRequest, isHtml, networkError, parseJson, statusError, type HubRequestOptions } from './http';
+import { getSmall, hubRequest, isHtml, networkError, parseJson, shownUrl, statusError, type HubRequestOptions } from './http';
 import { checkSupportedConfig, fetchRevisionInfo, listOnnxVariants, pickVariant, siblingSize, OPTIONAL_FILES, REQUIRED_FILES, type OnnxVariant, type RevisionInfo, type Sibling } from './repo';
 import { DEFAULT_ENDPOINT, DEFAULT_REVISION, checkRepoId, modelFolderName, resolveUrl } from './urls';
 
@@ -335,7 +335,7 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         if (!fh) {
-          if (isHtml(res.headers, chunk)) throw new HubHtmlPageError(file, res.url);
+          if (isHtml(res.headers, chunk)) throw new HubHtmlPageError(file, shownUrl(res.url));
           fh = await openChecked(part, start > 0 ? 'a' : 'w', ctx.opts.dir, expectedSize);
         }
         if (expectedSize !== undefined && received + chunk.length > expectedSize) {

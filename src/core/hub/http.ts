@@ -74,6 +74,16 @@ export function networkError(e: unknown, url: string, signal?: AbortSignal): Hub
   return new HubOfflineError(host, code || message);
 }
 
+/** A URL for messages and logs: without its query, which on a storage host is a signature that grants access. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url.split('?')[0];
+  }
+}
+
 function safeHost(url: string): string {
   try {
     return new URL(url).host;
@@ -107,7 +117,7 @@ export async function hubRequest(url: string, opts: HubRequestOptions = {}): Pro
     }
     return { status, headers: h, url: current, linked, body: res.body, failure: res.failure };
   }
-  throw new HubTooManyRedirectsError(url);
+  throw new HubTooManyRedirectsError(shownUrl(url));
 }
 
 function requestOnce(
@@ -169,8 +179,8 @@ export function statusError(res: Pick<HubResponse, 'status' | 'headers' | 'url'>
       return new HubRateLimitedError(Number.isFinite(ra) && ra >= 0 ? Math.ceil(ra) : undefined);
     }
     default:
-      if (res.status >= 500) return new HubServerError(res.status, res.url);
-      return new HubHttpError(res.status, res.url, message);
+      if (res.status >= 500) return new HubServerError(res.status, shownUrl(res.url));
+      return new HubHttpError(res.status, shownUrl(res.url), message);
   }
 }
 
@@ -208,7 +218,7 @@ export async function getSmall(url: string, repo: string, file: string, opts: Hu
     throw statusError(res, repo, file);
   }
   const bytes = await readAll(res, limit, file);
-  if (isHtml(res.headers, bytes)) throw new HubHtmlPageError(file, url);
+  if (isHtml(res.headers, bytes)) throw new HubHtmlPageError(file, shownUrl(res.url));
   return { bytes, res };
 }
 

@@ -15,7 +15,7 @@ export interface Faults {
   status?: { code: number; where: Where; file?: string; errorCode?: string; retryAfter?: number; times?: number };
   /** Answer 200 with an HTML page (a proxy or captive portal) instead of the content. */
   html?: { where: Where; file?: string };
-  /** Close the connection once the transfer reaches byte `at` of the file (default half), `times` times. */
+  /** Close the connection once the transfer reaches byte `at` of the file (default half; half of what is left for a later range), `times` times. */
   cut?: { file?: string; at?: number; times: number };
   /** Publish a SHA-256 (API and X-Linked-Etag) that does not match the bytes served. */
   wrongSha256?: { file: string };
@@ -193,7 +193,9 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     if (req.method === 'HEAD') return void res.end();
 
     const cut = faults.cut && (faults.cut.file === undefined || faults.cut.file === file) && faults.cut.times > 0 ? faults.cut : undefined;
-    const cutAt = cut ? (cut.at ?? Math.floor(body.length / 2)) : Infinity;
+    // At byte `at` (default: half the file); a response starting past it is cut half-way through itself.
+    const at = cut ? (cut.at ?? Math.floor(body.length / 2)) : Infinity;
+    const cutAt = at > start ? at : start + Math.floor((end - start + 1) / 2);
     const stall = faults.stall && (faults.stall.file === undefined || faults.stall.file === file) ? faults.stall : undefined;
     if (stall) {
       res.write(body.subarray(start, start + (stall.after ?? 1024)));
