@@ -107,8 +107,8 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
         if (io.status) {
           io.status(formatProgress(p));
           statusShown = true;
-        } else if (p.file !== lastFile || Date.now() - lastLine > 2000) {
-          // Not a terminal (a log, CI): a line per file and every two seconds.
+        } else if (p.file !== lastFile || Date.now() - lastLine > 2000 || p.bytes === p.total) {
+          // Not a terminal (a log, CI): a line per file, every two seconds, and at the end.
           io.err(formatProgress(p));
           lastLine = Date.now();
           lastFile = p.file;

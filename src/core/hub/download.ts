@@ -325,6 +325,7 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
   }
   if (first) ctx.resumedBytes += start;
   ctx.progress.update(file, start, 0);
+  ctx.progress.emit(file, true);
 
   const hash = start > 0 ? await hashFile(part) : createHash('sha256');
   // Opened at the first chunk, once it is known not to be an error page: the bytes already kept stay intact until then.
