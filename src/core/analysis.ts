@@ -84,17 +84,20 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const neighbours = options.neighbours ?? DEFAULT_NEIGHBOURS;
   if (!Number.isInteger(neighbours) || neighbours < 0 || neighbours > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
 
+  const lensMode = options.logitLens ?? 'all';
+  if (!['all', 'chosen', 'none'].includes(lensMode)) throw new InvalidOptionError(`logitLens must be 'all', 'chosen' or 'none', not ${JSON.stringify(lensMode)}.`);
+  const lensPositions = lensMode === 'all' ? undefined : lensMode === 'chosen' && chosen !== undefined ? [chosen] : [];
+
   const ids = tokens.map((t) => t.id);
   const t1 = performance.now();
-  const r = await model.run({ ids, topK, attentionLayers, thumbnails: !!options.attentionThumbnails, signal });
+  const r = await model.run({ ids, topK, attentionLayers, thumbnails: !!options.attentionThumbnails, lensPositions, signal });
   const runMs = performance.now() - t1;
   await check(signal);
   const t2 = performance.now();
   const text16 = (id: number) => model.tokenizer.tokenText(id);
 
   const h = r.hidden;
-  const rows = (a: Float32Array, n: number, w: number) => Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * w, (i + 1) * w)));
-  const embeddings = rows(h[0], T, d);
+  const embeddings = toRows(h[0], T, d, false);
   const norm = (a: Float32Array, o: number) => {
     let s = 0;
     for (let j = o; j < o + d; j++) s += a[j] * a[j];
@@ -129,13 +132,20 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
     return p;
   });
   const logitLens: Prediction[][][] = [];
+  const lensRow = new Map((r.lensPositions ?? []).map((t, p) => [t, p]));
+  const P = lensRow.size;
   for (let l = 0; l < L; l++) {
-    logitLens.push(r.lensTopV ? Array.from({ length: T }, (_, t) => topOf(r.lensTopV!, r.lensTopI!, r.lensLse!, l * T + t)) : []);
+    logitLens.push(
+      Array.from({ length: T }, (_, t) => {
+        const p = lensRow.get(t);
+        return p === undefined || !r.lensTopV ? [] : topOf(r.lensTopV, r.lensTopI!, r.lensLse!, l * P + p);
+      }),
+    );
   }
   logitLens.push(predictions.map((p) => p.top));
   await check(signal);
 
-  const similarity = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => clamp1(r.similarity[i * T + j])));
+  const similarity = toRows(r.similarity, T, T, true);
   const attention = attentionMatrices(model, r, attentionLayers, T);
   const attentionThumbnails = r.thumbnails ? thumbnails(model, r, T) : undefined;
   await check(signal);
@@ -176,8 +186,21 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   return a;
 }
 
-function clamp1(x: number): number {
-  return x > 1 ? 1 : x < -1 ? -1 : x;
+/** Row-major floats as number[][] (plain loops: several times faster than Array.from with a callback). */
+function toRows(a: Float32Array, n: number, w: number, clampUnit: boolean): number[][] {
+  const out: number[][] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row: number[] = new Array(w);
+    const o = i * w;
+    if (clampUnit) {
+      for (let j = 0; j < w; j++) {
+        const x = a[o + j];
+        row[j] = x > 1 ? 1 : x < -1 ? -1 : x;
+      }
+    } else for (let j = 0; j < w; j++) row[j] = a[o + j];
+    out[i] = row;
+  }
+  return out;
 }
 
 /** Per requested layer: every head, then the average over heads (head -1). Rows are full length, zeros above the diagonal. */
@@ -192,13 +215,24 @@ function attentionMatrices(model: LoadedModel, r: RunResult, layers: number[], T
       const base = head * T * T;
       const weights: number[][] = new Array(T);
       for (let q = 0; q < T; q++) {
-        const row = a.subarray(base + q * T, base + (q + 1) * T);
-        weights[q] = Array.from(row);
-        for (let key = 0; key <= q; key++) avg[q * T + key] += row[key] / H;
+        const row: number[] = new Array(T);
+        const o = base + q * T;
+        for (let key = 0; key < T; key++) {
+          const w = a[o + key];
+          row[key] = w;
+          avg[q * T + key] += w / H;
+        }
+        weights[q] = row;
       }
       out.push({ layer, head, weights });
     }
-    out.push({ layer, head: -1, weights: Array.from({ length: T }, (_, q) => Array.from(avg.subarray(q * T, (q + 1) * T))) });
+    const mean: number[][] = new Array(T);
+    for (let q = 0; q < T; q++) {
+      const row: number[] = new Array(T);
+      for (let key = 0; key < T; key++) row[key] = avg[q * T + key];
+      mean[q] = row;
+    }
+    out.push({ layer, head: -1, weights: mean });
   }
   return out;
 }

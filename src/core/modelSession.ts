@@ -40,7 +40,8 @@ export interface RunResult {
   predLse: Float32Array;
   predActual: Float32Array;
   predRank: Float32Array;
-  /** [L*T*k] for layers 0..L-1, when the graph has the lens branch. */
+  /** [L*P*k] for layers 0..L-1 at the P positions asked for (row l*P + p), when the graph has the lens branch. */
+  lensPositions?: number[];
   lensTopV?: Float32Array;
   lensTopI?: Int32Array;
   lensLse?: Float32Array;
@@ -56,6 +57,8 @@ export interface RunRequest {
   topK: number;
   attentionLayers?: number[];
   thumbnails?: boolean;
+  /** Positions whose logit lens to compute; default all, [] none. */
+  lensPositions?: number[];
   signal?: AbortSignal;
 }
 
@@ -221,6 +224,10 @@ export class LoadedModel {
       feeds[LENS.thumbOn] = boolTensor(thumbs);
       feeds[LENS.thumbPads] = new ort.Tensor('int64', BigInt64Array.from([0, 0, 0, 0, 0, 0, pad, pad].map(BigInt)), [8]);
       feeds[LENS.thumbShape] = new ort.Tensor('int64', BigInt64Array.from([this.nHeads, n, b, n, b].map(BigInt)), [5]);
+      // No lens wanted: one row, ignored, keeps the graph's shapes simple.
+      const lensPositions = req.lensPositions ?? Array.from({ length: T }, (_, i) => i);
+      const fed = lensPositions.length ? lensPositions : [0];
+      if (this.graph.hasLens) feeds[LENS.lensPositions] = new ort.Tensor('int64', BigInt64Array.from(fed.map(BigInt)), [fed.length]);
       const fetches = [
         ...Array.from({ length: L + 1 }, (_, i) => LENS.hidden(i)),
         LENS.predTopV,
@@ -253,7 +260,8 @@ export class LoadedModel {
           similarity: f32(LENS.similarity),
           attention: new Map([...wanted].map((l) => [l, f32(LENS.attn(l))])),
         };
-        if (this.graph.hasLens) {
+        if (this.graph.hasLens && lensPositions.length) {
+          result.lensPositions = lensPositions;
           result.lensTopV = f32(LENS.lensTopV);
           result.lensTopI = i32(LENS.lensTopI);
           result.lensLse = f32(LENS.lensLse);

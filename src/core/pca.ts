@@ -9,8 +9,8 @@ export interface Projection {
 }
 
 /** Sketch width and power iterations: the top two directions come out accurate to plotting precision. */
-const SKETCH = 12;
-const POWER_ITERATIONS = 5;
+const SKETCH = 16;
+const POWER_ITERATIONS = 4;
 
 /** Projects n rows of dimension d (row-major in `data`) onto their first two principal components. */
 export function pca2d(data: ArrayLike<number>, n: number, d: number): Projection {

@@ -122,6 +122,13 @@ export interface AnalyzeOptions {
   neighbours?: number;
   /** PCA of the token embeddings (-1, default) or of a layer's hidden states. */
   pcaLayer?: number;
+  /**
+   * Which tokens get the logit lens of layers 0..L-1: 'all' (default), 'chosen' (only `chosenToken`; other
+   * tokens get empty lists) or 'none'. The last entry, the model's own prediction, is always there for every
+   * token. The lens costs a pass over the whole vocabulary per layer and token, most of a long analysis:
+   * a view that shows one token's lens should ask for 'chosen'.
+   */
+  logitLens?: 'all' | 'chosen' | 'none';
 }
 
 export interface Analysis {

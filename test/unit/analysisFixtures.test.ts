@@ -169,6 +169,22 @@ describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
     });
   }
 
+  it('logitLens "chosen" computes the same lens for that token only; "none" none', async () => {
+    const { f } = fixtures[0];
+    const tokens = model.tokenizer.encode(f.text);
+    const all = await analyzeTokens(model, f.text, tokens, { chosenToken: 4 });
+    const chosen = await analyzeTokens(model, f.text, tokens, { chosenToken: 4, logitLens: 'chosen' });
+    const none = await analyzeTokens(model, f.text, tokens, { logitLens: 'none' });
+    const L = f.config.n_layer;
+    for (let l = 0; l < L; l++) {
+      assert.deepEqual(chosen.logitLens[l][4], all.logitLens[l][4]);
+      assert.ok(chosen.logitLens[l].every((row, t) => t === 4 || row.length === 0));
+      assert.ok(none.logitLens[l].every((row) => row.length === 0));
+    }
+    assert.deepEqual(none.logitLens[L], all.logitLens[L]);
+    assert.deepEqual(chosen.predictions, all.predictions);
+  });
+
   it('the text path gives the same analysis as the ids path', async () => {
     const { f } = fixtures[0];
     const a = await analyze(model, f.text, { topK: 3 });

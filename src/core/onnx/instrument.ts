@@ -10,6 +10,7 @@ import { UnsupportedModelError } from '../model/errors';
 /** Names of the tensors the instrumented graph takes and returns. */
 export const LENS = {
   k: 'lens.k',
+  lensPositions: 'lens.positions',
   nextIds: 'lens.nextIds',
   attnOn: (i: number) => `lens.attnOn.${i}`,
   thumbOn: 'lens.thumbOn',
@@ -48,7 +49,14 @@ export const MIN_OPSET = 11;
  * Builds the analysis graph. `model` is modified in place (its outputs replaced); the caller encodes it.
  * Throws UnsupportedModelError when the structure lacks what every analysis needs (embedding, layers, logits).
  */
-export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStructure, where: string): InstrumentedGraph {
+export interface InstrumentOptions {
+  /** Add the logit lens branch (default true). */
+  lens?: boolean;
+  /** Add the similarity matrix (default true). */
+  similarity?: boolean;
+}
+
+export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStructure, where: string, options: InstrumentOptions = {}): InstrumentedGraph {
   const graph = model.graph!;
   if (g.opset < MIN_OPSET) throw new UnsupportedModelError(where, `the graph uses ONNX opset ${g.opset}; the lens needs opset ${MIN_OPSET} or newer (re-export the model).`);
   if (!s.tokenEmbedding || s.layers.length === 0) throw new UnsupportedModelError(where, `the graph's structure was not recognised: ${s.missing.join('; ') || 'no layers found'}.`);
@@ -80,6 +88,20 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
     const asInput = op === 'ReduceSum' ? opset >= 13 : opset >= 18;
     if (asInput) list.push(node(op, [x, constI(`${y}/axes`, axes)], [y], { keepdims }));
     else list.push(node(op, [x], [y], { axes, keepdims }));
+  };
+
+  /**
+   * log-sum-exp of each row, as top logit - log(softmax at the top). ORT's ReduceLogSumExp costs as much as the
+   * LM head itself; its Softmax is vectorised.
+   */
+  const first = [constI('lens.zero1', [0]), constI('lens.one1', [1]), constI('lens.axis1', [1])];
+  const logSumExp = (logits: string, topV: string, topI: string, y: string) => {
+    added.push(node('Softmax', [logits], [`${y}/p`], { axis: 1 }));
+    added.push(node('Slice', [topI, ...first], [`${y}/i0`]));
+    added.push(node('Slice', [topV, ...first], [`${y}/v0`]));
+    added.push(node('GatherElements', [`${y}/p`, `${y}/i0`], [`${y}/p0`], { axis: 1 }));
+    added.push(node('Log', [`${y}/p0`], [`${y}/logp0`]));
+    added.push(node('Sub', [`${y}/v0`, `${y}/logp0`], [y]));
   };
 
   // Hidden states: the residual stream entering each layer and the final norm.
@@ -116,7 +138,7 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
   const shapeV = constI('lens.shapeV', [-1, vocab]);
   added.push(node('Reshape', [logits, shapeV], ['lens.logits2d']));
   added.push(node('TopK', ['lens.logits2d', LENS.k], [LENS.predTopV, LENS.predTopI], { axis: -1, largest: 1, sorted: 1 }));
-  reduce('ReduceLogSumExp', 'lens.logits2d', [-1], 1, LENS.predLse);
+  logSumExp('lens.logits2d', LENS.predTopV, LENS.predTopI, LENS.predLse);
   added.push(node('GatherElements', ['lens.logits2d', LENS.nextIds], [LENS.predActual], { axis: 1 }));
   added.push(node('Greater', ['lens.logits2d', LENS.predActual], ['lens.greater']));
   added.push(node('Cast', ['lens.greater'], ['lens.greaterF'], { to: DataType.FLOAT }));
@@ -129,9 +151,14 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
 
   // Logit lens for layers 0..L-1: the final norm and LM head applied to the stacked hidden states.
   let hasLens = false;
-  if (s.finalNorm && s.lmHead && L > 0) {
+  if (s.finalNorm && s.lmHead && L > 0 && options.lens !== false) {
     hasLens = true;
-    added.push(node('Concat', hidden.slice(0, L), ['lens.stack'], { axis: 0 }));
+    // [L, T, d] -> the positions asked for -> [L, P, d]: the lens costs a full pass over the vocabulary per
+    // row, so a caller that shows one token's lens asks for that token only.
+    inputs.push(valueInfo(LENS.lensPositions, DataType.INT64, ['positions']));
+    added.push(node('Concat', hidden.slice(0, L), ['lens.concat'], { axis: 0 }));
+    added.push(node('Reshape', ['lens.concat', constI('lens.shapeLTd', [L, -1, d])], ['lens.stackAll']));
+    added.push(node('Gather', ['lens.stackAll', LENS.lensPositions], ['lens.stack'], { axis: 1 }));
     const renamed = new Map<string, string>([[s.finalNorm.input, 'lens.stack']]);
     for (const i of s.finalNorm.nodes) {
       const n = g.nodes[i];
@@ -158,13 +185,14 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
       if (s.lmHead.bias) added.push(node('Add', [mm, s.lmHead.bias], ['lens.lensLogits']));
     }
     added.push(node('TopK', ['lens.lensLogits', LENS.k], [LENS.lensTopV, LENS.lensTopI], { axis: -1, largest: 1, sorted: 1 }));
-    reduce('ReduceLogSumExp', 'lens.lensLogits', [-1], 1, LENS.lensLse);
+    logSumExp('lens.lensLogits', LENS.lensTopV, LENS.lensTopI, LENS.lensLse);
     out(LENS.lensTopV);
     out(LENS.lensTopI, DataType.INT64);
     out(LENS.lensLse);
   }
 
   // Cosine similarity of the input embeddings: normalise rows of h_0, then one MatMul.
+  if (options.similarity !== false) {
   added.push(node('Reshape', [LENS.hidden(0), constI('lens.shape2dSim', [-1, d])], ['lens.h0']));
   reduce('ReduceL2', 'lens.h0', [-1], 1, 'lens.h0norm');
   added.push(node('Max', ['lens.h0norm', 'lens.tiny'], ['lens.h0normSafe']));
@@ -173,6 +201,7 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
   added.push(node('Transpose', ['lens.h0unit'], ['lens.h0unitT'], { perm: [1, 0] }));
   added.push(node('MatMul', ['lens.h0unit', 'lens.h0unitT'], [LENS.similarity]));
   out(LENS.similarity);
+  }
 
   const modelInputs = g.inputs.slice();
   const nodes: onnx.INodeProto[] = [];
