@@ -12,6 +12,7 @@ import {
 } from '../protocol/worker';
 import { CancelledError, LensError, WorkerCrashedError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import { unpack } from '../protocol/pack';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -94,7 +95,8 @@ export class WorkerClient {
       if (!p) return;
       this.pending.delete(m.id);
       p.cleanup();
-      if (m.reply.ok) p.resolve(m.reply.value);
+      if (m.reply.ok && m.packed) unpack(m.reply.value, m.packed.buffers).then(p.resolve, p.reject);
+      else if (m.reply.ok) p.resolve(m.reply.value);
       else p.reject(m.reply.error.code === 'cancelled' ? new CancelledError() : new RemoteError(m.reply.error));
     });
     worker.on('error', (e) => {

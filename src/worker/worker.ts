@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isHostToWorkerMessage, type WorkerStartOptions, type WorkerToHostMessage, type WorkerRequestName } from '../protocol/worker';
 import { CancelledError, UnknownRequestError, toWireError } from '../core/errors';
 import { createHandlers, type Handler } from './handlers';
+import { pack } from '../protocol/pack';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
@@ -13,8 +14,8 @@ const controllers = new Map<number, AbortController>();
 // One run at a time: inference is CPU bound and onnxruntime-web blocks its thread anyway.
 let queue: Promise<void> = Promise.resolve();
 
-function send(m: WorkerToHostMessage): void {
-  port!.postMessage(m);
+function send(m: WorkerToHostMessage, transfer?: ArrayBuffer[]): void {
+  port!.postMessage(m, transfer);
 }
 
 port.on('message', (raw: unknown) => {
@@ -35,7 +36,9 @@ port.on('message', (raw: unknown) => {
       const handler = (handlers as Record<string, Handler<WorkerRequestName> | undefined>)[method];
       if (!handler) throw new UnknownRequestError(method);
       const value = await handler(params as never, controller.signal);
-      send({ type: 'reply', id, reply: { ok: true, value } });
+      // Packed: matrices as transferred buffers, records as columns; cloning them as they are blocked the host.
+      const p = pack(value);
+      send({ type: 'reply', id, reply: { ok: true, value: p.value }, packed: { buffers: p.buffers } }, p.buffers);
     } catch (e) {
       send({ type: 'reply', id, reply: { ok: false, error: toWireError(e) } });
     } finally {
