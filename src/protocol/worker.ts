@@ -1,6 +1,7 @@
 // Messages between the extension host and the inference worker: one map of request types,
 // each request answered exactly once with Reply<T>.
 import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown } from './analysis';
+import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from './score';
 
 /** What the worker reports about its runtime; proves the wasm files load. */
 export interface RuntimeInfo {
@@ -45,6 +46,10 @@ export interface WorkerRequests {
   inspect: [LoadModelParams, ModelInfo];
   /** Analyzes text with the loaded model; the reply is already reduced to what panels draw. */
   analyze: [AnalyzeParams, Analysis];
+  /** How probable each token of a range was given the text before it (hover cards, surprisal highlighting). */
+  score: [ScoreParams, ScoreResult];
+  /** Embedding norms and nearest vocabulary neighbours of token ids. */
+  neighbours: [NeighboursParams, NeighboursResult];
   /** Releases the loaded model's session and memory. */
   unloadModel: [Record<string, never>, { unloaded: boolean }];
 }

@@ -4,6 +4,7 @@ import { configureRuntime, probeRuntime, runtimeSettings } from '../core/onnx/ru
 import { CancelledError, LensError } from '../core/errors';
 import { LoadedModel, inspectModel } from '../core/modelSession';
 import { analyze } from '../core/analysis';
+import { neighbours, score } from '../core/score';
 import { NoModelError } from '../core/analysisErrors';
 
 export type Handler<K extends WorkerRequestName> = (params: WorkerParams<K>, signal: AbortSignal) => Promise<WorkerResult<K>>;
@@ -69,6 +70,14 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
     analyze: async (params, signal) => {
       if (!loaded) throw new NoModelError();
       return analyze(loaded.model, params?.text, params?.options ?? {}, signal);
+    },
+    score: async (params, signal) => {
+      if (!loaded) throw new NoModelError();
+      return score(loaded.model, params, signal);
+    },
+    neighbours: async (params) => {
+      if (!loaded) throw new NoModelError();
+      return neighbours(loaded.model, params);
     },
     unloadModel: async () => ({ unloaded: await unload() }),
   };
