@@ -1,6 +1,7 @@
 // Messages between the extension host and the inference worker: one map of request types,
 // each request answered exactly once with Reply<T>.
 import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown } from './analysis';
+import type { CompleteParams, CompleteResult } from './completion';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from './score';
 
 /** What the worker reports about its runtime; proves the wasm files load. */
@@ -50,6 +51,8 @@ export interface WorkerRequests {
   score: [ScoreParams, ScoreResult];
   /** Embedding norms and nearest vocabulary neighbours of token ids. */
   neighbours: [NeighboursParams, NeighboursResult];
+  /** An inline completion at a cursor: KV-cache generation on the model's plain graph, the previous prompt's cache reused. */
+  complete: [CompleteParams, CompleteResult];
   /** Releases the loaded model's session and memory. */
   unloadModel: [Record<string, never>, { unloaded: boolean }];
 }

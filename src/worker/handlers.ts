@@ -6,6 +6,7 @@ import { LoadedModel, inspectModel } from '../core/modelSession';
 import { analyze } from '../core/analysis';
 import { neighbours, score } from '../core/score';
 import { NoModelError } from '../core/analysisErrors';
+import { completionService } from './completion';
 
 export type Handler<K extends WorkerRequestName> = (params: WorkerParams<K>, signal: AbortSignal) => Promise<WorkerResult<K>>;
 export type Handlers = { [K in WorkerRequestName]: Handler<K> };
@@ -19,11 +20,13 @@ function checkLoadParams(p: LoadModelParams): void {
 
 export function createHandlers(options: WorkerStartOptions): Handlers {
   let info: Promise<RuntimeInfo> | undefined;
-  let loaded: { key: string; model: LoadedModel } | undefined;
+  let loaded: { key: string; model: LoadedModel; params: LoadModelParams } | undefined;
+  const completion = completionService();
   const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null]);
   const unload = async () => {
     const m = loaded?.model;
     loaded = undefined;
+    await completion.dispose();
     await m?.dispose();
     return m !== undefined;
   };
@@ -59,7 +62,7 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
         await model.dispose();
         throw new CancelledError();
       }
-      loaded = { key, model };
+      loaded = { key, model, params };
       return model.info;
     },
     inspect: async (params) => {
@@ -78,6 +81,10 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
     neighbours: async (params) => {
       if (!loaded) throw new NoModelError();
       return neighbours(loaded.model, params);
+    },
+    complete: async (params, signal) => {
+      if (!loaded) throw new NoModelError();
+      return completion.complete(loaded.model, loaded.params, params, signal);
     },
     unloadModel: async () => ({ unloaded: await unload() }),
   };

@@ -1,0 +1,34 @@
+// The worker's completion state: one engine (its own plain-graph session and KV cache) for the loaded model, made on
+// the first `complete` and released with the model.
+import type { CompleteParams, CompleteResult } from '../protocol/completion';
+import type { LoadModelParams } from '../protocol/worker';
+import type { LoadedModel } from '../core/modelSession';
+import type { Logger } from '../core/logger';
+import { CompletionEngine } from '../core/completion/engine';
+
+export interface CompletionService {
+  complete(model: LoadedModel, load: LoadModelParams, params: CompleteParams, signal: AbortSignal): Promise<CompleteResult>;
+  dispose(): Promise<void>;
+}
+
+export function completionService(logger?: Logger): CompletionService {
+  let current: { model: LoadedModel; engine: Promise<CompletionEngine> } | undefined;
+  const dispose = async () => {
+    const c = current;
+    current = undefined;
+    if (c) await (await c.engine.catch(() => undefined))?.dispose();
+  };
+  return {
+    async complete(model, load, params, signal) {
+      if (current?.model !== model) {
+        await dispose();
+        const engine = CompletionEngine.create(load.folder, model, { maxModelBytes: load.maxModelBytes, logger });
+        current = { model, engine };
+        engine.catch(() => current?.engine === engine && (current = undefined));
+      }
+      const engine = await current.engine;
+      return engine.complete(params, signal);
+    },
+    dispose,
+  };
+}
