@@ -84,7 +84,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const neighbours = options.neighbours ?? DEFAULT_NEIGHBOURS;
   if (!Number.isInteger(neighbours) || neighbours < 0 || neighbours > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
 
-  const lensMode = options.logitLens ?? 'all';
+  const lensMode = options.logitLens ?? 'chosen';
   if (!['all', 'chosen', 'none'].includes(lensMode)) throw new InvalidOptionError(`logitLens must be 'all', 'chosen' or 'none', not ${JSON.stringify(lensMode)}.`);
   const lensPositions = lensMode === 'all' ? undefined : lensMode === 'chosen' && chosen !== undefined ? [chosen] : [];
 

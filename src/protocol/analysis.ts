@@ -123,10 +123,11 @@ export interface AnalyzeOptions {
   /** PCA of the token embeddings (-1, default) or of a layer's hidden states. */
   pcaLayer?: number;
   /**
-   * Which tokens get the logit lens of layers 0..L-1: 'all' (default), 'chosen' (only `chosenToken`; other
-   * tokens get empty lists) or 'none'. The last entry, the model's own prediction, is always there for every
-   * token. The lens costs a pass over the whole vocabulary per layer and token, most of a long analysis:
-   * a view that shows one token's lens should ask for 'chosen'.
+   * Which tokens get the logit lens of layers 0..L-1: 'chosen' (only `chosenToken`, the default; none when no token
+   * is chosen), 'all', or 'none'. Other tokens get empty lists. The last entry, the model's own prediction, is always
+   * there for every token. The lens is a pass over the whole vocabulary per layer and token: for a small model
+   * whose LM head is most of its weights, the lens of every token costs several times the forward pass itself,
+   * so it is computed for what a view shows unless asked for.
    */
   logitLens?: 'all' | 'chosen' | 'none';
 }
@@ -143,7 +144,11 @@ export interface Analysis {
   hiddenNorms: number[][];
   /** [L][T]: cosine between layer i's output and its input (how much layer i changed each token). */
   layerCosine: number[][];
-  /** [L+1][T][k]: logit lens, final norm + LM head applied to each layer's hidden state. */
+  /**
+   * [L+1][T][k]: logit lens, final norm + LM head applied to each layer's hidden state. Layers 0..L-1 are filled
+   * for the tokens AnalyzeOptions.logitLens asks for (by default the chosen token) and empty lists elsewhere;
+   * entry L is the model's prediction for every token.
+   */
   logitLens: Prediction[][][];
   /** One per token: what the model expected next. */
   predictions: PositionPrediction[];

@@ -65,7 +65,7 @@ describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
       const L = f.config.n_layer;
       before(async () => {
         const tokens: TokenInfo[] = f.ids.map((id, index) => ({ index, id, text: model.tokenizer.tokenText(id), bytes: [], start: 0, end: 0, partial: false }));
-        a = await analyzeTokens(model, f.text, tokens, { topK: 5, attentionLayers: [0, L - 1], chosenToken: f.hidden_positions[1] });
+        a = await analyzeTokens(model, f.text, tokens, { topK: 5, attentionLayers: [0, L - 1], chosenToken: f.hidden_positions[1], logitLens: 'all' });
       });
 
       it('tokenizes the text to the same ids as the Python reference', () => {
@@ -169,11 +169,11 @@ describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
     });
   }
 
-  it('logitLens "chosen" computes the same lens for that token only; "none" none', async () => {
+  it('logitLens "chosen" (the default) computes the same lens for that token only; "none" none', async () => {
     const { f } = fixtures[0];
     const tokens = model.tokenizer.encode(f.text);
-    const all = await analyzeTokens(model, f.text, tokens, { chosenToken: 4 });
-    const chosen = await analyzeTokens(model, f.text, tokens, { chosenToken: 4, logitLens: 'chosen' });
+    const all = await analyzeTokens(model, f.text, tokens, { chosenToken: 4, logitLens: 'all' });
+    const chosen = await analyzeTokens(model, f.text, tokens, { chosenToken: 4 });
     const none = await analyzeTokens(model, f.text, tokens, { logitLens: 'none' });
     const L = f.config.n_layer;
     for (let l = 0; l < L; l++) {

@@ -118,7 +118,7 @@ describe('graph instrumentation on a differently exported graph', function () {
     });
 
     it('gives the uninstrumented graph\'s predictions, and the logit lens equals LN_f + LM head in plain JS', async () => {
-      const a = await analyzeTokens(model, 'x', tokens, { topK: 4, attentionLayers: [0, 2], attentionThumbnails: true, chosenToken: 5, pcaLayer: 2 });
+      const a = await analyzeTokens(model, 'x', tokens, { topK: 4, attentionLayers: [0, 2], attentionThumbnails: true, chosenToken: 5, pcaLayer: 2, logitLens: 'all' });
       const i64 = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);
       const out = await plain.run({ input_ids: i64(ids), attention_mask: i64(ids.map(() => 1)), position_ids: i64(ids.map((_, i) => i)) });
       const logits = out.logits.data as Float32Array;

@@ -68,7 +68,8 @@ export function parameterBreakdown(g: GraphIndex, s: GraphStructure, nCtx?: numb
     }
   };
 
-  const fmt = (n: number) => n.toLocaleString('en-US');
+  // Thousands separators without toLocaleString, whose first call loads ICU data (100+ ms).
+  const fmt = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   if (s.tokenEmbedding) {
     add(group('tokenEmbedding', undefined, { text: `V·d = ${fmt(V)}·${d}`, value: V * d }), s.tokenEmbedding.initializer, 'weight', 'tokenEmbedding');
   }
