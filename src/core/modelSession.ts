@@ -160,6 +160,8 @@ export class LoadedModel {
     const where = p.folder.onnxPath;
     const feeds = planFeeds(p.model, p.graph, p.spec, where);
     const embT = p.graph.initializers.get(s.tokenEmbedding?.initializer ?? '');
+    // The added nodes and the reductions read float32; a float16 graph would fail inside onnxruntime instead.
+    if (embT && embT.dataType !== 1) throw new UnsupportedModelError(where, 'its weights are not float32 (a float16 or quantized export?); LLM Lens reads float32 models.');
     const embedding = embT ? floatData(embT) : undefined;
     if (!embedding) throw new UnsupportedModelError(where, 'the token embedding is not a float tensor.');
     const d = p.spec.dModel;

@@ -1,0 +1,105 @@
+// The default model through the built worker: what loadModel/inspect report (the model card's numbers), an analysis
+// with every option, and unloading.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { WorkerClient } from '../../src/worker/client';
+import { silentLogger } from '../../src/core/logger';
+import { lensTiny, lensTinyConfig, root } from './helpers/modelFolders';
+import { gpt2ParameterCount } from './helpers/syntheticGpt2';
+
+const dist = path.join(root, 'dist');
+
+/** The count the training pipeline reports (PyTorch's), from the model card, when it states one. */
+function cardParameterCount(): number | undefined {
+  const readme = path.join(lensTiny, 'README.md');
+  if (!fs.existsSync(readme)) return undefined;
+  const m = /\|\s*parameters\s*\|\s*([\d,]+)\s*\|/i.exec(fs.readFileSync(readme, 'utf8'));
+  return m ? Number(m[1].replace(/,/g, '')) : undefined;
+}
+
+describe('the default model through the worker', function () {
+  this.timeout(60000);
+  let client: WorkerClient;
+  before(() => {
+    client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: 1 }, silentLogger);
+  });
+  after(async () => client?.dispose());
+
+  it('loadModel: spec from config.json, parameters as PyTorch counts them, instrumentation with nothing missing', async () => {
+    const c = lensTinyConfig() as Record<string, number>;
+    const info = await client.request('loadModel', { folder: lensTiny, source: 'built-in' });
+    assert.deepEqual(
+      { ...info.spec, fileBytes: 0 },
+      {
+        name: 'lens-tiny',
+        source: 'built-in',
+        modelType: 'gpt2',
+        vocabSize: c.vocab_size,
+        dModel: c.n_embd,
+        nLayer: c.n_layer,
+        nHead: c.n_head,
+        headDim: c.n_embd / c.n_head,
+        nCtx: c.n_positions,
+        eosTokenId: c.eos_token_id,
+        fim: { prefix: c.fim_prefix_token_id, middle: c.fim_middle_token_id, suffix: c.fim_suffix_token_id },
+        fileBytes: 0,
+      },
+    );
+    assert.equal(info.spec.fileBytes, fs.statSync(path.join(lensTiny, 'onnx/model.onnx')).size);
+    const p = info.parameters;
+    const expected = gpt2ParameterCount(c.vocab_size, c.n_embd, c.n_layer, c.n_positions, true);
+    assert.equal(p.total, expected);
+    assert.equal(p.formulaValue, expected);
+    const card = cardParameterCount();
+    if (card !== undefined) assert.equal(p.total, card, 'the model card (PyTorch) count');
+    assert.equal(p.tiedLmHead, true);
+    assert.equal(p.groups.filter((g) => g.role === 'attention').length, c.n_layer);
+    const r = info.instrumentation;
+    assert.deepEqual(r.missing, []);
+    assert.equal(r.layers, c.n_layer);
+    assert.equal(r.layerNorm, 'fused');
+    assert.equal(r.attentionProbs.filter(Boolean).length, c.n_layer);
+    // inspect reads the same without keeping a session.
+    const inspected = await client.request('inspect', { folder: lensTiny, source: 'built-in' });
+    assert.deepEqual(inspected.parameters, p);
+    assert.deepEqual(inspected.spec, info.spec);
+  });
+
+  it('analyze with every option: sizes match the model and the text', async () => {
+    const c = lensTinyConfig() as Record<string, number>;
+    const text = 'export function add(a: number, b: number): number {\r\n\treturn a + b; // 🙂\n}\n';
+    const a = await client.request('analyze', {
+      text,
+      options: { topK: 3, attentionLayers: [0, c.n_layer - 1], attentionThumbnails: true, chosenToken: 2, neighbours: 4, pcaLayer: 1, logitLens: 'all' },
+    });
+    const T = a.tokens.length;
+    const L = c.n_layer;
+    assert.equal(a.text, text);
+    assert.equal(a.tokens.map((t) => t.bytes).flat().length, Buffer.byteLength(text));
+    assert.equal(a.embeddings.length, T);
+    assert.equal(a.embeddings[0].length, c.n_embd);
+    assert.equal(a.hiddenNorms.length, L + 1);
+    assert.equal(a.layerCosine.length, L);
+    assert.equal(a.logitLens.length, L + 1);
+    assert.ok(a.logitLens.every((layer) => layer.length === T && layer.every((row) => row.length === 3)));
+    assert.equal(a.predictions.length, T);
+    assert.ok(a.predictions.slice(0, -1).every((p) => p.actual && p.actual.rank >= 1 && p.actual.surprisalBits >= 0));
+    assert.equal(a.predictions[T - 1].actual, undefined);
+    assert.equal(a.similarity.length, T);
+    assert.equal(a.attention.length, 2 * (c.n_head + 1));
+    assert.equal(a.attentionThumbnails!.length, L);
+    assert.equal(a.chosen!.index, 2);
+    assert.equal(a.chosen!.hidden.length, L + 1);
+    assert.equal(a.chosen!.neighbours.length, 4);
+    assert.equal(a.pca.layer, 1);
+    assert.equal(a.pca.points.length, T);
+    assert.ok(a.timings.runMs > 0 && a.timings.reduceMs >= 0);
+  });
+
+  it('unloadModel: later analyses need a load again', async () => {
+    assert.deepEqual(await client.request('unloadModel', {}), { unloaded: true });
+    await assert.rejects(client.request('analyze', { text: 'x' }), (e: Error & { code?: string }) => e.code === 'noModel');
+    assert.deepEqual(await client.request('unloadModel', {}), { unloaded: false });
+  });
+});
