@@ -11,6 +11,10 @@ import { ModelCardView } from './host/modelCardView';
 import { ModelConfig } from './host/modelConfig';
 import { ModelPicker, type SelectModelArgs } from './host/modelPicker';
 import { ModelStatusBar } from './host/modelStatusBar';
+import { EditorConfig } from './host/editorConfig';
+import { TokenScores } from './host/tokenScores';
+import { ANALYZE_TOKEN_COMMAND, TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
+import { SurprisalHighlighter, type SurprisalSnapshot } from './host/surprisalHighlighter';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
 import type { PanelView } from './host/panelController';
@@ -18,6 +22,8 @@ import type { PanelView } from './host/panelController';
 export interface LlmLensApi {
   /** For the integration tests: asks the worker of the installed extension for its runtime info. */
   runtimeInfo(): ReturnType<WorkerClient['request']>;
+  /** For the integration tests: what surprisal highlighting drew last. */
+  surprisalState(): SurprisalSnapshot;
 }
 
 export function activate(context: vscode.ExtensionContext): LlmLensApi {
@@ -35,6 +41,9 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   ]);
   const panels = new PanelController(context.extensionUri, logger, views);
   const picker = new ModelPicker(context, new ModelConfig(), models, channel, logger);
+  const editorConfig = new EditorConfig();
+  const scores = new TokenScores(models, editorConfig, logger);
+  const surprisal = new SurprisalHighlighter(scores, editorConfig, logger, models);
 
   context.subscriptions.push(
     channel,
@@ -44,6 +53,11 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     models,
     picker,
     new ModelStatusBar(models),
+    scores,
+    surprisal,
+    vscode.languages.registerHoverProvider('*', new TokenHoverProvider(scores, editorConfig, logger)),
+    vscode.commands.registerCommand('llmLens.toggleSurprisal', () => surprisal.toggle()),
+    vscode.commands.registerCommand(ANALYZE_TOKEN_COMMAND, (args: unknown) => analyzeTokenInPanel(args, logger)),
     { dispose: () => void client.dispose() },
     vscode.commands.registerCommand('llmLens.showRuntimeInfo', () => panels.show('runtime')),
     vscode.commands.registerCommand('llmLens.analyzeSelection', () => {
@@ -69,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     },
   );
 
-  return { runtimeInfo: () => client.request('version', {}) };
+  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}) };
 }
 
 export function deactivate(): void {}

@@ -72,7 +72,7 @@ export async function score(model: LoadedModel, params: ScoreParams, signal?: Ab
     const k = r.k;
     for (let j = context; j < context + scored; j++) {
       const tok = tokens[first + j];
-      const s: ScoredToken = { id: tok.id, text: tok.text, bytes: tok.bytes, start: tok.start, end: tok.end, partial: tok.partial, context: j };
+      const s: ScoredToken = { id: tok.id, text: tok.text, bytes: tok.bytes, start: tok.start, end: tok.end, partial: tok.partial, context: j, contextStart: tokens[first].start };
       if (j > 0) {
         // Row j-1 holds the prediction made after reading the tokens up to j-1: the one for token j.
         const row = j - 1;

@@ -7,6 +7,7 @@ import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, Parame
 import type { Logger } from '../core/logger';
 import { CancelledError, LensError } from '../core/errors';
 import type { WorkerClient } from '../worker/client';
+import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from '../protocol/score';
 
 export interface ModelInfo {
   spec: ModelSpec;
@@ -23,12 +24,16 @@ export interface ModelBackend {
   /** @param source what ModelSpec.source should say, e.g. "built-in" */
   load(folder: string, source: string | undefined, signal?: AbortSignal): Promise<ModelInfo>;
   analyze(text: string, options: AnalyzeOptions, signal?: AbortSignal): Promise<Analysis>;
+  score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult>;
+  neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
 }
 
 export function workerBackend(client: WorkerClient): ModelBackend {
   return {
     load: (folder, source, signal) => client.request('loadModel', source ? { folder, source } : { folder }, signal),
     analyze: (text, options, signal) => client.request('analyze', { text, options }, signal),
+    score: (params, signal) => client.request('score', params, signal),
+    neighbours: (params, signal) => client.request('neighbours', params, signal),
   };
 }
 
@@ -113,6 +118,19 @@ export class ModelService implements vscode.Disposable {
     } finally {
       dispose();
     }
+  }
+
+  /** Scores tokens for the editor surfaces (hover cards, surprisal highlighting); loads the model first. */
+  async score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult> {
+    await this.ensureLoaded();
+    if (signal?.aborted) throw new CancelledError();
+    return this.backend.score(params, signal);
+  }
+
+  async neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult> {
+    await this.ensureLoaded();
+    if (signal?.aborted) throw new CancelledError();
+    return this.backend.neighbours(params, signal);
   }
 
   /** Forgets the loaded model (e.g. when the worker restarted); the next use loads again. */

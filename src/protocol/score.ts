@@ -35,6 +35,8 @@ export interface ScoredToken {
   partial: boolean;
   /** Tokens the model saw before this one, in its run (0: nothing came before it). */
   context: number;
+  /** UTF-16 offset in the request's text where that context starts (its first token's start). */
+  contextStart: number;
   /** P(this token | the tokens before it); absent when nothing came before it. */
   prob?: number;
   surprisalBits?: number;

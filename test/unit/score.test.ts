@@ -70,6 +70,7 @@ describe('score and neighbours requests (lens-tiny, through the worker)', functi
     }
     assert.equal(s.tokens[0].start, from);
     assert.equal(s.tokens[0].context, 6);
+    assert.equal(s.tokens[0].contextStart, all.tokens[i - 6].start);
     // The first scored token, scored with 6 tokens of context, is what a full analysis of those 7 tokens says.
     const window = CODE.slice(all.tokens[i - 6].start, all.tokens[i].end);
     const a = await client.request('analyze', { text: window, options: { logitLens: 'none' } });
