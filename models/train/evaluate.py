@@ -10,6 +10,8 @@ On the held-out packages (which appear in no training text):
   - FIM middle exact match: the same kind of line removed from its file, the model gets
     <fim_prefix>prefix<fim_suffix>suffix<fim_middle> and decodes greedily until <|endoftext|>; the
     middle must equal the removed line's text exactly.
+  Both also report how often the first generated token is right and the mean fraction of the
+  line's characters generated correctly before the first mistake.
 
     /usr/bin/python3 models/train/evaluate.py --ckpt models/train/work/ckpt.pt
 """
@@ -73,6 +75,15 @@ def greedy(model, ids, max_new, stop):
         logits, past = model(torch.tensor([[nxt]]), position_ids=torch.tensor([[p]]), past=past)
         p += 1
     return out
+
+
+def common_prefix(a, b):
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def candidates(docs):
@@ -144,7 +155,7 @@ def main():
     # character: GPT-2's pre-tokenizer joins that last space to the next word (" return"), so the
     # prompt's tokens are exactly those of the full text and the model is not asked to produce
     # an impossible split.
-    hits = hits_trim = 0
+    hits = hits_trim = first_tok = frac = 0
     examples = []
     for d, ls, indent, le in rng.sample(cands, min(args.n_nextline, len(cands))):
         text = d["text"]
@@ -156,15 +167,18 @@ def main():
         gen = tok.decode_bytes([i for i in out if i != eot]).decode("utf-8", "replace").split("\n")[0]
         hits += gen == target
         hits_trim += gen.strip() == target.strip()
+        first_tok += out[0] == tok.encode_ordinary(text[cut:le + 1])[0]
+        frac += common_prefix(gen, target) / len(target)
         if len(examples) < 12:
             examples.append({"pkg": d["pkg"], "path": d["path"], "target": target, "generated": gen})
     n = min(args.n_nextline, len(cands))
     res["next_line"] = {"samples": n, "exact_match": hits / n, "exact_match_trimmed": hits_trim / n,
+                        "first_token_accuracy": first_tok / n, "mean_fraction_matched": frac / n,
                         "examples": examples}
     print(f"next line: {hits}/{n} exact, {hits_trim}/{n} trimmed ({time.time()-t0:.0f} s)", file=sys.stderr)
 
     # FIM middle.
-    hits = 0
+    hits = first_tok = frac = 0
     examples = []
     for d, ls, indent, le in rng.sample(cands, min(args.n_fim, len(cands))):
         text = d["text"]
@@ -175,10 +189,13 @@ def main():
         out = greedy(model, ids, args.max_new, lambda o: o[-1] == eot)
         gen = tok.decode_bytes([i for i in out if i != eot]).decode("utf-8", "replace")
         hits += gen == mid
+        first_tok += out[0] == tok.encode_ordinary(mid)[0]
+        frac += common_prefix(gen, mid) / len(mid)
         if len(examples) < 12:
             examples.append({"pkg": d["pkg"], "path": d["path"], "middle": mid, "generated": gen})
     n = min(args.n_fim, len(cands))
-    res["fim_middle"] = {"samples": n, "exact_match": hits / n, "examples": examples}
+    res["fim_middle"] = {"samples": n, "exact_match": hits / n, "first_token_accuracy": first_tok / n,
+                         "mean_fraction_matched": frac / n, "examples": examples}
     print(f"fim middle: {hits}/{n} exact ({time.time()-t0:.0f} s)", file=sys.stderr)
     res["eval_seconds"] = round(time.time() - t0, 1)
     with open(args.out, "w", encoding="utf-8") as f:
