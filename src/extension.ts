@@ -6,7 +6,7 @@ import { AnalysisConfig, Config } from './host/config';
 import { PanelController } from './host/panelController';
 import { runtimeView } from './host/runtimeView';
 import { ModelService, workerBackend } from './host/modelService';
-import { AnalysisView } from './host/analysisView';
+import { AnalysisView, type AnalysisSummary } from './host/analysisView';
 import { ModelCardView } from './host/modelCardView';
 import { ModelConfig } from './host/modelConfig';
 import { ModelPicker, type SelectModelArgs } from './host/modelPicker';
@@ -24,6 +24,8 @@ export interface LlmLensApi {
   runtimeInfo(): ReturnType<WorkerClient['request']>;
   /** For the integration tests: what surprisal highlighting drew last. */
   surprisalState(): SurprisalSnapshot;
+  /** For the integration tests: what the analysis panel shows, read on the host side. */
+  analysisSummary(): AnalysisSummary;
 }
 
 export function activate(context: vscode.ExtensionContext): LlmLensApi {
@@ -83,7 +85,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     },
   );
 
-  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}) };
+  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}), analysisSummary: () => analysis.summary() };
 }
 
 export function deactivate(): void {}

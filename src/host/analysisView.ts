@@ -10,7 +10,7 @@ import { LensError } from '../core/errors';
 import type { AnalysisConfig } from './config';
 import type { OpenPanel, PanelView } from './panelController';
 import { analysisStrings } from './panelStrings';
-import { hasHead, toPanelAnalysis } from './panelData';
+import { hasHead, toPanelAnalysis, tokenAt } from './panelData';
 import { checkText, type TextProblem } from './textChecks';
 import { isCancelled, type ModelService } from './modelService';
 
@@ -25,12 +25,25 @@ interface Source {
   stale: boolean;
 }
 
+export interface AnalysisSummary {
+  tokens: number;
+  chosen: number;
+  text?: string;
+  label?: string;
+  stale: boolean;
+  pinned: boolean;
+  busy: boolean;
+  notice?: string;
+}
+
 interface Persisted {
   source?: Source;
   ui: AnalysisUi;
 }
 
 const MEMENTO_KEY = 'llmLens.analysis.last';
+/** Worker error codes for text the core refuses (see src/core/analysisErrors.ts). */
+const REFUSALS = new Set(['tooManyTokens', 'binaryText', 'emptyText']);
 const CHOSEN_RUN_DELAY_MS = 250;
 
 export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false });
@@ -42,6 +55,8 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private analysis: Analysis | undefined;
   private payload: PanelAnalysis | undefined;
   private seq = 0;
+  /** The last panel choice applied (see AnalysisState.ackSeq). */
+  private ackSeq = 0;
   private ui: AnalysisUi;
   private busy = false;
   private notice: PanelNotice | undefined;
@@ -49,8 +64,11 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private restorePending: boolean;
   private chosenTimer: ReturnType<typeof setTimeout> | undefined;
   private followTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The selection this view set itself (revealing a token); its change event is not a user's choice. */
-  private ownSelection: vscode.Selection | undefined;
+  /**
+   * Selections this view set itself (revealing tokens), oldest first: their change events arrive
+   * later, possibly after several more, and are not a person's choice.
+   */
+  private ownSelections: vscode.Selection[] = [];
   private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -105,6 +123,20 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     await this.analyzeSelectionOf(editor, true);
   }
 
+  /** What the panel shows, for the integration tests (which cannot look into the webview from the extension host). */
+  summary(): AnalysisSummary {
+    return {
+      tokens: this.analysis?.tokens.length ?? 0,
+      chosen: this.ui.chosen,
+      text: this.source?.text,
+      label: this.source?.label,
+      stale: this.source?.stale ?? false,
+      pinned: this.ui.pinned,
+      busy: this.busy,
+      notice: this.notice?.message,
+    };
+  }
+
   dispose(): void {
     this.running?.cancel();
     clearTimeout(this.chosenTimer);
@@ -115,6 +147,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   async onMessage(m: WebviewToHostMessage): Promise<void> {
     switch (m.type) {
       case 'choose':
+        this.ack(m.seq);
         if (!this.analysis || m.index >= this.analysis.tokens.length) return;
         this.ui.chosen = m.index;
         this.persist();
@@ -122,6 +155,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
         this.scheduleChosenRun();
         return;
       case 'setUi':
+        this.ack(m.seq);
         return this.applyUi(m.ui);
       case 'command':
         switch (m.command) {
@@ -143,6 +177,10 @@ export class AnalysisView implements PanelView, vscode.Disposable {
             return;
         }
     }
+  }
+
+  private ack(seq: number | undefined): void {
+    if (seq !== undefined) this.ackSeq = Math.max(this.ackSeq, seq);
   }
 
   private editor(): vscode.TextEditor | undefined {
@@ -270,7 +308,9 @@ export class AnalysisView implements PanelView, vscode.Disposable {
         await this.panel?.post({ type: 'busy', busy: false });
         return;
       }
-      this.log.error(e instanceof Error ? e : String(e));
+      // Refused text is the person's to fix, not a fault: no stack in the log.
+      if (e instanceof LensError && REFUSALS.has(e.code)) this.log.info(`Analysis refused: ${e.message}`);
+      else this.log.error(e instanceof Error ? e : String(e));
       if (explicit || !this.analysis) {
         this.notice = this.errorNotice(e);
         if (explicit) {
@@ -328,7 +368,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     const start = doc.positionAt(src.offset + tok.start);
     const end = doc.positionAt(src.offset + Math.max(tok.start, tok.end));
     const sel = new vscode.Selection(start, end);
-    this.ownSelection = sel;
+    this.ownSelections = [...this.ownSelections.slice(-15), sel];
     editor.selection = sel;
     editor.revealRange(sel, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
@@ -342,11 +382,12 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
     if (e.textEditor.document.uri.scheme === 'output') return;
     const sel = e.selections[0];
-    if (this.ownSelection && sel.isEqual(this.ownSelection)) {
-      this.ownSelection = undefined;
+    const own = this.ownSelections.findIndex((s) => s.isEqual(sel));
+    if (own >= 0) {
+      this.ownSelections = this.ownSelections.slice(own + 1);
       return;
     }
-    this.ownSelection = undefined;
+    this.ownSelections = [];
     const src = this.source;
     const a = this.analysis;
     const doc = e.textEditor.document;
@@ -366,6 +407,8 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       }
     }
     if (sel.isEmpty || this.ui.pinned || !this.config.followSelection || !this.panel?.panel.visible) return;
+    // The selection being analysed already (VS Code re-announces selections on focus changes).
+    if (src && doc.uri.toString() === src.uri && doc.offsetAt(sel.start) === src.offset && doc.offsetAt(sel.end) === src.offset + src.text.length) return;
     clearTimeout(this.followTimer);
     const editor = e.textEditor;
     this.followTimer = setTimeout(() => {
@@ -421,6 +464,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       source: this.source && { label: this.source.label, stale: this.source.stale },
       data: this.payload,
       attentionMissing,
+      ackSeq: this.ackSeq,
     };
   }
 
@@ -431,17 +475,4 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private persist(): void {
     void this.memento.update(MEMENTO_KEY, { source: this.source, ui: this.ui } satisfies Persisted);
   }
-}
-
-/** The token whose span holds the offset (the last one at the very end). */
-export function tokenAt(a: Pick<Analysis, 'tokens'>, offset: number): number {
-  const t = a.tokens;
-  let lo = 0;
-  let hi = t.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (t[mid].start <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return Math.max(0, lo);
 }

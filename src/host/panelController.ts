@@ -85,13 +85,17 @@ export class PanelController implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'icon.svg');
     panel.webview.html = this.html(panel.webview, id);
     const subs: vscode.Disposable[] = [];
+    let disposed = false;
     const open: OpenPanel = {
       panel,
-      post: (m) => panel.webview.postMessage(m),
+      // A view may finish work after its panel was closed: posting then is a no-op, not an error.
+      post: (m) => (disposed ? Promise.resolve(false) : panel.webview.postMessage(m)),
       refresh: async () => {
         try {
-          await open.post({ type: 'init', view: id, state: await view.state() });
+          const state = await view.state();
+          await open.post({ type: 'init', view: id, state });
         } catch (e) {
+          if (disposed) return;
           this.log.error(e instanceof Error ? e : String(e));
           await open.post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
         }
@@ -109,6 +113,7 @@ export class PanelController implements vscode.Disposable {
         await view.onMessage?.(raw, open);
       }),
       panel.onDidDispose(() => {
+        disposed = true;
         if (this.open.get(id) === open) this.open.delete(id);
         for (const s of subs) s.dispose();
         view.detached?.();

@@ -35,14 +35,15 @@ export function norm(v: readonly number[]): number {
 /**
  * @param layer the attention layer to send
  * @param head the head shown; always sent, with the average, even when the others do not fit
+ * @param budget bytes of attention the message may carry before other heads are left out
  */
-export function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: number): PanelAnalysis {
+export function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: number, budget = ATTENTION_BYTE_BUDGET): PanelAnalysis {
   const T = a.tokens.length;
   const ofLayer = a.attention.filter((m) => m.layer === layer);
   let attention: PanelAnalysis['attention'];
   if (ofLayer.length > 0) {
     const nHead = a.model.nHead;
-    const fitsAll = T * T * (nHead + 1) <= ATTENTION_BYTE_BUDGET;
+    const fitsAll = T * T * (nHead + 1) <= budget;
     const heads: (Grid | null)[] = [];
     for (let h = 0; h < nHead; h++) {
       const m = ofLayer.find((x) => x.head === h);
@@ -76,4 +77,17 @@ export function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: n
 export function hasHead(p: PanelAnalysis | undefined, layer: number, head: number): boolean {
   if (!p?.attention || p.attention.layer !== layer) return false;
   return head === -1 ? p.attention.average !== null : p.attention.heads[head] != null;
+}
+
+/** The token whose span holds the UTF-16 offset (the last one at the very end). */
+export function tokenAt(a: Pick<Analysis, 'tokens'>, offset: number): number {
+  const t = a.tokens;
+  let lo = 0;
+  let hi = t.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (t[mid].start <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return Math.max(0, lo);
 }

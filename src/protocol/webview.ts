@@ -85,6 +85,8 @@ export interface AnalysisState {
   data?: PanelAnalysis;
   /** Set when the model's graph has no attention probabilities the core could find. */
   attentionMissing?: string;
+  /** The `seq` of the last choose/setUi message the host applied: the webview keeps newer choices of its own. */
+  ackSeq: number;
 }
 
 export interface ModelCardRow {
@@ -132,9 +134,9 @@ export type WebviewToHostMessage =
   | { type: 'ready' }
   | { type: 'command'; command: PanelCommand }
   | { type: 'log'; level: 'warn' | 'error'; message: string }
-  /** A token was chosen in the panel; the host reveals it in the editor. */
-  | { type: 'choose'; index: number }
-  | { type: 'setUi'; ui: Partial<AnalysisUi> };
+  /** A token was chosen in the panel; the host reveals it in the editor. `seq` counts the panel's choices. */
+  | { type: 'choose'; index: number; seq?: number }
+  | { type: 'setUi'; ui: Partial<AnalysisUi>; seq?: number };
 
 /** host -> webview */
 export type HostToWebviewMessage =
@@ -145,6 +147,8 @@ export type HostToWebviewMessage =
   | { type: 'busy'; busy: boolean };
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= -1 && v <= 1_000_000;
+
+const isSeq = (v: unknown) => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 
 /** Checks each field a webview may set; anything unknown or mistyped rejects the whole message. */
 export function isAnalysisUiPatch(v: unknown): v is Partial<AnalysisUi> {
@@ -185,9 +189,9 @@ export function isWebviewToHostMessage(m: unknown): m is WebviewToHostMessage {
     case 'log':
       return (o.level === 'warn' || o.level === 'error') && typeof o.message === 'string';
     case 'choose':
-      return isIndex(o.index) && o.index >= 0;
+      return isIndex(o.index) && o.index >= 0 && isSeq(o.seq);
     case 'setUi':
-      return isAnalysisUiPatch(o.ui);
+      return isAnalysisUiPatch(o.ui) && isSeq(o.seq);
     default:
       return false;
   }

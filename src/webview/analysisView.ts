@@ -15,6 +15,8 @@ let root: HTMLElement | undefined;
 let state: AnalysisState | undefined;
 let ui: AnalysisUi | undefined;
 let lastSeq = -1;
+/** Counts this panel's choices; the host echoes the last one it applied (state.ackSeq). */
+let uiSeq = 0;
 
 const renderers: Record<AnalysisTab, (ctx: ViewCtx) => HTMLElement> = {
   tokens: renderTokens,
@@ -26,8 +28,8 @@ const renderers: Record<AnalysisTab, (ctx: ViewCtx) => HTMLElement> = {
 export function renderAnalysis(target: HTMLElement, next: AnalysisState): void {
   root = target;
   setLocale(next.locale);
-  // The host's ui wins, except for a choice made here that the host has not seen back yet.
-  ui = { ...next.ui };
+  // The host's ui wins, unless a choice made here has not reached it yet (then this one is newer).
+  if (!ui || next.ackSeq >= uiSeq) ui = { ...next.ui };
   state = next;
   if (next.data && next.data.seq !== lastSeq) lastSeq = next.data.seq;
   render();
@@ -59,14 +61,14 @@ function choose(index: number): void {
   const i = clamp(index, state.data.tokens.length);
   if (i === ui.chosen) return;
   ui.chosen = i;
-  vscode.postMessage({ type: 'choose', index: i });
+  vscode.postMessage({ type: 'choose', index: i, seq: ++uiSeq });
   render();
 }
 
 function setUi(patch: Partial<AnalysisUi>): void {
   if (!ui) return;
   Object.assign(ui, patch);
-  vscode.postMessage({ type: 'setUi', ui: patch });
+  vscode.postMessage({ type: 'setUi', ui: patch, seq: ++uiSeq });
   render();
 }
 
