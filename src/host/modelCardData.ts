@@ -47,12 +47,17 @@ export function modelCardRows(spec: ModelSpec, p: ParameterBreakdown): ModelCard
     const layered = groups.every((g) => g.layer !== undefined);
     const sizes = new Set(groups.map((g) => g.weights + g.biases));
     const perLayer = layered && sizes.size === 1 ? groups[0].weights + groups[0].biases : undefined;
+    if (part === 'lmHead' && p.tiedLmHead && total === 0) {
+      rows.push({ part, tied: true, weights, biases, total, share: 0 });
+      continue;
+    }
     const f = formulas[part];
     const unit = perLayer ?? (layered ? undefined : total);
     const matches = f !== undefined && unit !== undefined && unit === f.value;
     rows.push({
       part,
-      formula: groups[0].formula ?? f?.text,
+      // Our symbolic formula (filled below with the numbers); the core's own text for parts we have none for.
+      formula: f?.text ?? groups[0].formula,
       formulaFilled: matches ? f.filled : undefined,
       formulaMatches: f && unit !== undefined ? matches : undefined,
       perLayer,

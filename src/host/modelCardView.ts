@@ -127,5 +127,12 @@ export function modelCard(m: LoadedModel): NonNullable<ModelCardState['card']> {
     [t('Final norm'), ins.finalNorm ?? none],
     [t('Output layer (LM head)'), ins.lmHead ?? none],
   ];
-  return { spec, parameters: p, instrumentation: ins, rows, concepts, found, missing: ins.missing };
+  if (ins.layerNorm) found.push([t('Layer norms in the graph'), ins.layerNorm === 'fused' ? t('fused (LayerNormalization)') : ins.layerNorm === 'decomposed' ? t('written out (mean, variance, scale)') : t('mixed')]);
+  if (ins.opset !== undefined) found.push([t('ONNX opset'), String(ins.opset)]);
+  const constantsNote =
+    p.constants && p.constants.tensors > 0
+      ? t('The graph also holds {0} constants ({1} numbers: causal masks, shapes) that are not parameters and are not counted.', n(p.constants.tensors), n(p.constants.elements))
+      : undefined;
+  const total = p.formula ? { formula: p.formula, matches: p.formulaValue === p.total } : undefined;
+  return { spec, parameters: p, instrumentation: ins, rows, concepts, found, missing: ins.missing, total, constantsNote };
 }

@@ -173,6 +173,8 @@ export function modelCardStrings(): Record<string, string> {
     'part.finalNorm': t('Final norm'),
     'part.lmHead': t('Output layer (LM head)'),
     'part.other': t('Other'),
+    wholeModel: t('Whole model:'),
+    tiedShort: t('the token embeddings, reused (tied)'),
     tiedNote: t('The output layer reuses the token embedding matrix (tied weights), so it adds no parameters of its own.'),
     untiedNote: t('The output layer has its own matrix, counted separately from the token embeddings.'),
     instrumentationHeading: t('What LLM Lens can see inside'),

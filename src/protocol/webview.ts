@@ -97,6 +97,8 @@ export interface ModelCardRow {
   formulaFilled?: string;
   /** True when the formula gives exactly the counted parameters. */
   formulaMatches?: boolean;
+  /** The LM head reuses the token embedding matrix: no parameters of its own. */
+  tied?: boolean;
   /** Parameters in one layer, for per-layer parts. */
   perLayer?: number;
   layers?: number;
@@ -122,6 +124,10 @@ export interface ModelCardState {
     /** What instrumentation found ([label, detail]) and what it missed. */
     found: [string, string][];
     missing: string[];
+    /** The whole-model formula with its numbers, and whether it gives the counted total. */
+    total?: { formula: string; matches: boolean };
+    /** Initializers that are not parameters (masks, shapes), said so they are not mistaken for missing ones. */
+    constantsNote?: string;
   };
 }
 

@@ -203,7 +203,7 @@ function chosenStrip(ctx: ViewCtx): HTMLElement {
   prev.addEventListener('click', () => choose(i - 1));
   next.addEventListener('click', () => choose(i + 1));
   const chip = el('span', { class: 'tok chosen-tok' });
-  for (const p of tokenPieces(t, false)) chip.append(p.mark ? el('span', { class: 'ws' }, p.text) : document.createTextNode(p.text));
+  for (const p of tokenPieces(t, false)) chip.append(p.mark ? el('span', { class: p.esc ? 'esc' : 'ws' }, p.text) : document.createTextNode(p.text));
   const facts: string[] = [fmt(s.tokenOf, i + 1, data.tokens.length), fmt(s.idIs, t.id)];
   if (t.partial) facts.push(s.partialUtf8);
   const came = i > 0 ? data.predictions[i - 1]?.actual : undefined;

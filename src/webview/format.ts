@@ -20,9 +20,9 @@ export function num(n: number, digits = 0): string {
   return new Intl.NumberFormat(numberLocale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
 }
 
-/** 124439808 -> "124.4 M" (locale-aware). */
+/** 124439808 -> "124M", 1972992 -> "1.97M" (locale-aware). */
 export function compact(n: number): string {
-  return new Intl.NumberFormat(numberLocale, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
+  return new Intl.NumberFormat(numberLocale, { notation: 'compact', maximumSignificantDigits: 3 }).format(n);
 }
 
 /** A probability as a short percentage: "23%", "<1%". */
@@ -44,6 +44,8 @@ export function percent(x: number, digits = 1): string {
 export interface Piece {
   text: string;
   mark: boolean;
+  /** An escape (a byte, a control or invisible character): content, so drawn stronger than whitespace. */
+  esc?: true;
 }
 
 const INVISIBLE = /[\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/;
@@ -58,10 +60,10 @@ export function byteText(bytes: readonly number[]): string {
  */
 export function tokenPieces(t: Pick<TokenInfo, 'text' | 'bytes' | 'partial'>, breaks: boolean): Piece[] {
   const out: Piece[] = [];
-  const push = (text: string, mark: boolean) => {
+  const push = (text: string, mark: boolean, esc = false) => {
     const last = out[out.length - 1];
-    if (last && last.mark === mark) last.text += text;
-    else out.push({ text, mark });
+    if (last && last.mark === mark && !!last.esc === esc) last.text += text;
+    else out.push(esc ? { text, mark, esc: true } : { text, mark });
   };
   // Bytes below 0x80 are whole characters even in a partial token; the others show as <0xE2>.
   const s = t.partial ? t.bytes.map((b) => (b < 0x80 ? String.fromCharCode(b) : '\uFFFF')).join('') : t.text;
@@ -76,14 +78,14 @@ export function tokenPieces(t: Pick<TokenInfo, 'text' | 'bytes' | 'partial'>, br
       if (breaks) push('\n', false);
     } else if (ch === '\r') {
       if (s[i + 1] !== '\n') push('␍', true);
-    } else if (c < 32) push(String.fromCharCode(0x2400 + c), true);
-    else if (c === 127) push('␡', true);
-    else if (c === 0xffff && t.partial) push(byteText([t.bytes[byte]]), true);
-    else if (INVISIBLE.test(ch)) push(`<U+${c.toString(16).toUpperCase().padStart(4, '0')}>`, true);
+    } else if (c < 32) push(String.fromCharCode(0x2400 + c), true, true);
+    else if (c === 127) push('␡', true, true);
+    else if (c === 0xffff && t.partial) push(byteText([t.bytes[byte]]), true, true);
+    else if (INVISIBLE.test(ch)) push(`<U+${c.toString(16).toUpperCase().padStart(4, '0')}>`, true, true);
     else push(ch, false);
     if (t.partial) byte++;
   }
-  if (out.length === 0) push('∅', true);
+  if (out.length === 0) push('∅', true, true);
   return out;
 }
 

@@ -41,7 +41,10 @@ export function renderLayers(ctx: ViewCtx): HTMLElement {
       changeCell = el('td', { title: fmt(s.cosineIs, num(cos, 3)) }, el('span', { class: 'track' }, bar), el('span', { class: 'num' }, num(cos, 3)));
     }
     const lens = el('td', { class: 'lens' });
-    for (const p of data.logitLens[l]?.[t] ?? []) {
+    const top = data.logitLens[l]?.[t] ?? [];
+    // The lens of layers before the last comes with the chosen token's own analysis (a moment later).
+    if (top.length === 0) lens.append(el('span', { class: 'muted' }, data.chosen?.index === t ? '—' : s.updating));
+    for (const p of top) {
       const chip = el('span', { class: `pred${p.id === nextId ? ' actual' : ''}`, title: p.id === nextId ? s.actualNext : '' }, `${predictionLabel(p.text, 12)} ${prob(p.prob)}`);
       lens.append(chip);
     }

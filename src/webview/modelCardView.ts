@@ -52,6 +52,7 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   const bar = el('div', { class: 'sharebar', role: 'img', 'aria-label': s.sharesLabel });
   const legendList = el('ul', { class: 'share-legend' });
   card.rows.forEach((r, i) => {
+    if (r.tied) return;
     const seg = el('span', { class: `seg c${i % 6}`, title: `${s[`part.${r.part}`] ?? r.part}: ${percent(r.share)}` });
     seg.style.width = `${r.share * 100}%`;
     bar.append(seg);
@@ -67,7 +68,7 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   );
   const body = el('tbody');
   for (const r of card.rows) {
-    const formula = el('td', { class: 'formula' }, r.formula ?? '—');
+    const formula = el('td', { class: 'formula' }, r.tied ? s.tiedShort : (r.formula ?? '—'));
     if (r.formulaFilled) formula.append(el('span', { class: 'muted' }, ` = ${r.formulaFilled} = ${num(r.perLayer ?? r.total)}`), el('span', { class: 'ok', title: s.formulaMatches, 'aria-label': s.formulaMatches }, ' ✓'));
     else if (r.formulaMatches === false) formula.append(el('span', { class: 'muted' }, ` (${s.formulaDiffers})`));
     const perLayer = r.perLayer !== undefined && r.layers !== undefined ? `${num(r.perLayer)} × ${r.layers}` : '—';
@@ -111,8 +112,14 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
     bar,
     legendList,
     el('div', { class: 'scroll-x' }, table),
-    el('p', { class: 'muted small' }, p.tiedLmHead ? s.tiedNote : s.untiedNote),
   );
+  if (card.total) {
+    const line = el('p', { class: 'formula-line' }, el('span', { class: 'muted' }, `${s.wholeModel} `), el('span', { class: 'mono' }, `${card.total.formula} = ${num(p.total)}`));
+    if (card.total.matches) line.append(el('span', { class: 'ok', title: s.formulaMatches, 'aria-label': s.formulaMatches }, ' ✓'));
+    children.push(line);
+  }
+  children.push(el('p', { class: 'muted small' }, p.tiedLmHead ? s.tiedNote : s.untiedNote));
+  if (card.constantsNote) children.push(el('p', { class: 'muted small' }, card.constantsNote));
 
   // What instrumentation found
   const found = el('table', { class: 'kv' });

@@ -52,7 +52,7 @@ export function renderTokens(ctx: ViewCtx): HTMLElement {
   for (let i = 0; i < T; i++) {
     const t = data.tokens[i];
     const span = el('span', { class: `tok c${i % 6}${t.partial ? ' partial' : ''}${i === ui.chosen ? ' chosen' : ''}`, id: `tok-${i}`, role: 'option', 'aria-selected': String(i === ui.chosen) });
-    for (const p of tokenPieces(t, true)) span.append(p.mark ? el('span', { class: 'ws' }, p.text) : document.createTextNode(p.text));
+    for (const p of tokenPieces(t, true)) span.append(p.mark ? el('span', { class: p.esc ? 'esc' : 'ws' }, p.text) : document.createTextNode(p.text));
     if (ui.showIds) span.append(el('span', { class: 'id' }, String(t.id)));
     const bits = sur[i];
     if (ui.colorBy === 'surprisal' && bits !== undefined) {

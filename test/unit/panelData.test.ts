@@ -132,6 +132,14 @@ describe('model card table', () => {
     assert.equal(rows.find((r) => r.part === 'tokenEmbedding')!.total, gpt2Formulas(spec).tokenEmbedding.value);
   });
 
+  it('shows a tied LM head as reusing the token embeddings, without a formula to check', () => {
+    const p = gpt2Breakdown(spec);
+    p.groups.push({ role: 'lmHead', weights: 0, biases: 0, tensors: [] });
+    const head = modelCardRows(spec, p).find((r) => r.part === 'lmHead')!;
+    assert.equal(head.tied, true);
+    assert.equal(head.formulaMatches, undefined);
+  });
+
   it('says so when a model does not follow the GPT-2 formula (an MLP wider than 4d)', () => {
     const p = gpt2Breakdown(spec);
     for (const g of p.groups) if (g.role === 'mlp') g.weights += 128;
