@@ -16,6 +16,8 @@ function files(dir) {
   });
 }
 
+/** Every string literal passed to vscode.l10n.t (or an alias of it) under src/, sorted: the English bundle. */
+function extract() {
 const strings = new Map();
 for (const file of files(path.join(root, 'src'))) {
   const text = fs.readFileSync(file, 'utf8');
@@ -35,7 +37,13 @@ for (const file of files(path.join(root, 'src'))) {
   };
   visit(src);
 }
-const sorted = Object.fromEntries([...strings.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+return Object.fromEntries([...strings.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+module.exports = { extract };
+
+if (require.main === module) {
+const sorted = extract();
+const strings = Object.keys(sorted);
 const json = `${JSON.stringify(sorted, null, 2)}\n`;
 if (process.argv.includes('--check')) {
   const current = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
@@ -45,5 +53,6 @@ if (process.argv.includes('--check')) {
   }
 } else {
   fs.writeFileSync(out, json);
-  console.log(`${path.relative(root, out)}: ${strings.size} strings`);
+  console.log(`${path.relative(root, out)}: ${strings.length} strings`);
+}
 }

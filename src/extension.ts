@@ -15,6 +15,7 @@ import { EditorConfig } from './host/editorConfig';
 import { TokenScores } from './host/tokenScores';
 import { ANALYZE_TOKEN_COMMAND, TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
 import { SurprisalHighlighter, type SurprisalSnapshot } from './host/surprisalHighlighter';
+import { Samples } from './host/samples';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
 import type { PanelView } from './host/panelController';
@@ -71,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     vscode.commands.registerCommand('llmLens.selectModel', (args?: SelectModelArgs) => picker.selectModel(args)),
     vscode.commands.registerCommand('llmLens.manageModels', () => picker.manageModels()),
     vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
+    new Samples(context.extensionUri, { analyze: () => vscode.commands.executeCommand('llmLens.analyzeSelection'), showTab: (tab) => analysis.showTab(tab) }),
   );
 
   // llmLens.model names the folder; nothing loads until first use.

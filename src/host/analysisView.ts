@@ -123,6 +123,12 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     await this.analyzeSelectionOf(editor, true);
   }
 
+  /** Switches the panel to a tab (the walkthrough's buttons), as if its tab had been clicked. */
+  async showTab(tab: AnalysisUi['tab']): Promise<void> {
+    await this.applyUi({ tab });
+    await this.post();
+  }
+
   /** What the panel shows, for the integration tests (which cannot look into the webview from the extension host). */
   summary(): AnalysisSummary {
     return {

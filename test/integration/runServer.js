@@ -10,6 +10,10 @@
 //              LLM_LENS_GREP=pattern        only suite tests whose full title matches
 //              LLM_LENS_KEEP=1              keep the temporary profile (its path is printed)
 //              LLM_LENS_PORT=8123           serve on this port instead of a free one
+//              LLM_LENS_LOCALE=pt-br        VS Code's display language (code-server --locale); only UI steps
+//                                           whose `locales` name it and (unless LLM_LENS_GREP) the suite's
+//                                           'display language' tests run; results-pt-br.json, logs-pt-br/ and
+//                                           the screenshots sit beside the English run's (nothing is cleared)
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 'use strict';
 const fs = require('node:fs');
@@ -28,6 +32,9 @@ const RESULTS = path.join(ROOT, 'test-results');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SUITE_TIMEOUT_MS = 180_000;
 const STEP_TIMEOUT_MS = 90_000;
+// The display language of the run; UI steps run in 'en' unless they list other `locales`.
+const LOCALE = process.env.LLM_LENS_LOCALE || 'en';
+const RUN_SUFFIX = LOCALE === 'en' ? '' : `-${LOCALE}`;
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
@@ -110,7 +117,7 @@ function tail(text, lines = 60) {
 
 /** Copies the server's, extension hosts' and LLM Lens's logs to test-results/logs; prints them when asked. */
 function collectLogs(userDataDir, serverLog, print) {
-  const dest = path.join(RESULTS, 'logs');
+  const dest = path.join(RESULTS, `logs${RUN_SUFFIX}`);
   fs.rmSync(dest, { recursive: true, force: true });
   fs.mkdirSync(dest, { recursive: true });
   const logs = [serverLog, ...findFiles(path.join(userDataDir, 'logs'), /(exthost\d*[\\/].*\.log|remoteagent\.log|LLM Lens\.log)$/)];
@@ -180,8 +187,9 @@ function loadUiSteps() {
     .map((f) => {
       const mod = require(path.join(UI_DIR, f));
       if (typeof mod.run !== 'function') fail(`test/integration/ui/${f} exports no run(ui)`);
-      return { file: f, name: f.replace(/\.js$/, ''), title: mod.title ?? f, run: mod.run, themes: mod.themes };
-    });
+      return { file: f, name: f.replace(/\.js$/, ''), title: mod.title ?? f, run: mod.run, themes: mod.themes, locales: mod.locales ?? ['en'] };
+    })
+    .filter((s) => s.locales.includes(LOCALE));
 }
 
 async function runUiSteps(ui) {
@@ -229,7 +237,7 @@ async function main() {
   if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
   codeServer.ensureInstalled();
   fs.mkdirSync(RESULTS, { recursive: true });
-  for (const f of fs.readdirSync(RESULTS)) if (f.endsWith('.png') || f === 'results.json') fs.rmSync(path.join(RESULTS, f));
+  if (LOCALE === 'en') for (const f of fs.readdirSync(RESULTS)) if (f.endsWith('.png') || f === 'results.json') fs.rmSync(path.join(RESULTS, f));
 
   // 2. A fresh profile with the VSIX and the test runner installed, as a user would have them.
   state.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-lens-it-'));
@@ -253,11 +261,15 @@ async function main() {
       folder: SAMPLES,
       logFile: serverLog,
       port: process.env.LLM_LENS_PORT ? Number(process.env.LLM_LENS_PORT) : undefined,
+      args: LOCALE === 'en' ? [] : ['--locale', LOCALE],
       env: {
         LLM_LENS_TEST_SUITE: SUITE,
         LLM_LENS_TEST_RESULTS: resultsFile,
         LLM_LENS_EXPECT_EXTENSIONS_DIR: profile.extensionsDir,
+        LLM_LENS_TEST_LOCALE: LOCALE,
         ...(process.env.LLM_LENS_GREP ? { LLM_LENS_TEST_GREP: process.env.LLM_LENS_GREP } : {}),
+        // Another language: by default only the suite's tests of the display language (the rest expect English).
+        ...(!process.env.LLM_LENS_GREP && LOCALE !== 'en' ? { LLM_LENS_TEST_GREP: 'display language' } : {}),
       },
     });
   } catch (e) {
@@ -295,7 +307,7 @@ async function main() {
   } catch (e) {
     results = { ok: false, error: e.message };
   }
-  fs.writeFileSync(path.join(RESULTS, 'results.json'), JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(RESULTS, `results${RUN_SUFFIX}.json`), JSON.stringify(results, null, 2));
   step(`suite finished in VS Code ${results.vscodeVersion ?? '?'} (extension host on Node ${results.nodeVersion ?? '?'})`);
   printSuite(results);
   if (!results.ok || (results.stats?.failures ?? 0) > 0 || (results.stats?.passes ?? 0) === 0) failures++;

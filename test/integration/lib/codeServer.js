@@ -86,7 +86,7 @@ function get(url) {
  * Starts code-server in a process group of its own, its output into `logFile`; resolves once
  * /healthz answers. The returned stop() kills the whole group (server, extension hosts, pty hosts).
  */
-async function start({ userDataDir, extensionsDir, folder, port, logFile, env = {}, timeoutMs = 60_000 }) {
+async function start({ userDataDir, extensionsDir, folder, port, logFile, env = {}, args: extraArgs = [], timeoutMs = 60_000 }) {
   port ??= await freePort();
   const out = fs.openSync(logFile, 'a');
   const args = [
@@ -100,6 +100,7 @@ async function start({ userDataDir, extensionsDir, folder, port, logFile, env = 
     '--disable-getting-started-override',
     '--user-data-dir', userDataDir,
     '--extensions-dir', extensionsDir,
+    ...extraArgs,
     ...(folder ? [folder] : []),
   ];
   const proc = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: childEnv(env) });

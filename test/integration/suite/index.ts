@@ -6,6 +6,7 @@ import './extension.test';
 import './runtimePanel.test';
 import './analysisPanel.test';
 import './modelChoice.test';
+import './walkthrough.test';
 import './suiteFiles.test';
 
 export function run(): Promise<TestReport> {

@@ -1,0 +1,127 @@
+// The bundled samples and the walkthrough's buttons: open a sample, analyze it on a chosen tab, try a completion.
+import * as vscode from 'vscode';
+import type { AnalysisTab } from '../protocol/webview';
+
+export const OPEN_SAMPLE_COMMAND = 'llmLens.openSample';
+/** Walkthrough buttons only (not in the Command Palette): analyze the sample and show one tab. One command per tab, so each step completes on its own. */
+export const SHOW_TAB_COMMANDS: Readonly<Record<AnalysisTab, string>> = {
+  tokens: 'llmLens.showTokens',
+  embeddings: 'llmLens.showEmbeddings',
+  layers: 'llmLens.showLayers',
+  attention: 'llmLens.showAttention',
+};
+export const TRY_COMPLETION_COMMAND = 'llmLens.tryCompletion';
+
+/** Files of samples/ that ship in the VSIX (.vscodeignore names them). */
+export const SAMPLES = {
+  'english.md': 'markdown',
+  'portugues.md': 'markdown',
+  'greet.ts': 'typescript',
+} as const;
+export type SampleName = keyof typeof SAMPLES;
+
+/** Where the completion step leaves the cursor: a statement the model can finish. */
+const COMPLETION_PROMPT = 'const total = ';
+
+export interface SampleHost {
+  /** Runs "Analyze Selection" on the active editor's selection. */
+  analyze(): Thenable<unknown>;
+  /** Switches the analysis panel to a tab. */
+  showTab(tab: AnalysisTab): Thenable<unknown>;
+}
+
+/** The sample in the display language: Portuguese for pt-*, English otherwise. */
+export function defaultSample(language: string): SampleName {
+  return /^pt\b/i.test(language) ? 'portugues.md' : 'english.md';
+}
+
+/**
+ * The lines of the first paragraph of prose or code (after headings, comments and blank lines),
+ * as [first, last] line numbers: what the walkthrough selects to analyze.
+ */
+export function firstParagraph(text: string): [number, number] | undefined {
+  const lines = text.split(/\r?\n/);
+  const skip = (l: string) => l.trim() === '' || /^\s*(#|\/\/)/.test(l);
+  const start = lines.findIndex((l) => !skip(l));
+  if (start < 0) return undefined;
+  let end = start;
+  while (end + 1 < lines.length && lines[end + 1].trim() !== '') end++;
+  return [start, end];
+}
+
+/** The completion sample's text, ending in an unfinished statement for the model to complete. */
+export function completionText(sample: string): string {
+  const text = sample.trimEnd();
+  return text.endsWith(COMPLETION_PROMPT.trimEnd()) ? `${text} ` : `${text}\n\n${COMPLETION_PROMPT}`;
+}
+
+function isSample(name: unknown): name is SampleName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(SAMPLES, name);
+}
+
+export class Samples implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The sample editors this session opened, newest last: the walkthrough analyzes the newest still open. */
+  private readonly opened: vscode.TextDocument[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: SampleHost,
+  ) {
+    this.disposables.push(
+      vscode.commands.registerCommand(OPEN_SAMPLE_COMMAND, (name?: unknown) => this.open(isSample(name) ? name : defaultSample(vscode.env.language))),
+      ...Object.entries(SHOW_TAB_COMMANDS).map(([tab, id]) => vscode.commands.registerCommand(id, () => this.analyze(tab as AnalysisTab))),
+      vscode.commands.registerCommand(TRY_COMPLETION_COMMAND, () => this.complete()),
+    );
+  }
+
+  /** Opens a sample as an untitled document (the installed file stays untouched) with its first paragraph selected. */
+  async open(name: SampleName, text?: string): Promise<vscode.TextEditor> {
+    text ??= new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, 'samples', name)));
+    const doc = await vscode.workspace.openTextDocument({ language: SAMPLES[name], content: text });
+    // From the walkthrough (no text editor active) the sample opens beside it, so both stay in view.
+    const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.window.activeTextEditor ? undefined : vscode.ViewColumn.Beside, preview: false });
+    const para = firstParagraph(text);
+    if (para) {
+      const range = new vscode.Range(para[0], 0, para[1], doc.lineAt(para[1]).text.length);
+      editor.selection = new vscode.Selection(range.start, range.end);
+      editor.revealRange(range);
+    }
+    this.opened.push(doc);
+    return editor;
+  }
+
+  /** Analyzes a selection (the open sample's, or a fresh sample's) and shows one tab of the panel. */
+  private async analyze(tab: AnalysisTab): Promise<void> {
+    let editor = this.editorToAnalyze();
+    if (!editor) editor = await this.open(defaultSample(vscode.env.language));
+    else await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+    await this.host.analyze();
+    await this.host.showTab(tab);
+  }
+
+  /** The active editor when it has a selection, else the newest visible sample. */
+  private editorToAnalyze(): vscode.TextEditor | undefined {
+    const active = vscode.window.activeTextEditor;
+    if (active && !active.selection.isEmpty) return active;
+    for (const doc of [...this.opened].reverse()) {
+      const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+      if (editor) return editor;
+    }
+    return undefined;
+  }
+
+  /** Opens the TypeScript sample with the cursor after an unfinished statement and asks for a suggestion. */
+  private async complete(): Promise<void> {
+    const source = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, 'samples', 'greet.ts')));
+    const editor = await this.open('greet.ts', completionText(source));
+    const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
+    editor.selection = new vscode.Selection(end, end);
+    editor.revealRange(new vscode.Range(end, end));
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
