@@ -10,6 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Tokenizer } from './core/tokenizer';
 import { silentLogger } from './core/logger';
 import { WorkerClient } from './worker/client';
+import { hoverSection } from './benchHover';
 import type { Analysis, AnalyzeOptions } from './protocol/analysis';
 
 export interface BenchRow {
@@ -271,7 +272,7 @@ export function plainFeeds(ort: Ort, session: OrtSession, ids: number[]): Record
 // ---------------------------------------------------------------------------------------------
 // Running and printing
 
-export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection];
+export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection];
 
 export function machine(): { cpu: string; cpus: number; node: string; platform: string; memoryGiB: number } {
   const cpus = os.cpus();

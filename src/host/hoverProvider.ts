@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import { formatBits, formatPercent } from '../core/surprisal';
-import { hexBytes, markdownCode, markdownCodeBlock, visibleText, visibleTokenText } from '../core/tokenDisplay';
+import { hexBytes, markdownCode, visibleText, visibleTokenText } from '../core/tokenDisplay';
 import type { TokenNeighbours } from '../protocol/score';
 import type { EditorConfig } from './editorConfig';
 import { isCancelled } from './modelService';
@@ -79,35 +79,22 @@ export function tokenCard(t: DocToken, nb: TokenNeighbours | undefined, args: An
   md.isTrusted = { enabledCommands: [ANALYZE_TOKEN_COMMAND] };
   const shown = markdownCode(visibleTokenText(t.bytes));
   const parts: string[] = [];
-  parts.push(`**${vscode.l10n.t('Token')}** ${shown} · ${vscode.l10n.t('id {0}', t.id)} · ${vscode.l10n.t('{0} bytes', t.bytes.length)} ${markdownCode(hexBytes(t.bytes))}`);
-  parts.push(
-    t.context === 0
-      ? vscode.l10n.t('Position 0: the first token the model read, with nothing before it.')
-      : vscode.l10n.t('Position {0}: the model read {0} tokens before it.', t.context),
-  );
+  const where = t.context === 0 ? vscode.l10n.t('the first token the model read') : vscode.l10n.t('{0} tokens of context before it', t.context);
+  parts.push(`**${vscode.l10n.t('Token')}** ${shown} · ${vscode.l10n.t('id {0}', t.id)} · ${vscode.l10n.t('{0} bytes', t.bytes.length)} ${markdownCode(hexBytes(t.bytes))} · ${where}`);
   if (t.partial) parts.push(vscode.l10n.t('Part of a character: these bytes are not a whole UTF-8 character; a neighbouring token holds the rest.'));
   if (t.prob === undefined || t.surprisalBits === undefined) {
     parts.push(vscode.l10n.t('Nothing came before this token, so the model had nothing to predict it from.'));
   } else {
-    parts.push(
-      vscode.l10n.t(
-        'Probability **{0}** · surprisal **{1}** · rank {2}',
-        formatPercent(t.prob),
-        formatBits(t.surprisalBits),
-        t.rank ?? '–',
-      ),
-    );
+    parts.push(vscode.l10n.t('Probability **{0}** · surprisal **{1}** · rank {2}', formatPercent(t.prob), formatBits(t.surprisalBits), t.rank ?? '–'));
     if (t.top && t.top.length > 0) {
-      const rows = t.top.map((a) => {
-        const mark = a.id === t.id ? `   ← ${vscode.l10n.t('this token')}` : '';
-        return `${formatPercent(a.prob).padStart(9)}  ${visibleText(a.text, 32)}${mark}`;
-      });
-      parts.push(`${vscode.l10n.t('What the model expected here (top {0}):', t.top.length)}\n\n${markdownCodeBlock(rows)}`);
+      // The token itself, when it is among them, is marked ✓.
+      const alts = t.top.map((a) => `${markdownCode(visibleText(a.text, 24))} ${formatPercent(a.prob)}${a.id === t.id ? ' ✓' : ''}`).join(' · ');
+      parts.push(vscode.l10n.t('Expected here (top {0}): {1}', t.top.length, alts));
     }
   }
   if (nb) {
     const near = nb.neighbours
-      .slice(0, 6)
+      .slice(0, 5)
       .map((n) => `${markdownCode(visibleText(n.text, 24))} ${n.cosine.toFixed(2)}`)
       .join(' · ');
     parts.push(

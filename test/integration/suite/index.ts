@@ -4,6 +4,7 @@
 import { runRegistered, type TestReport } from './setup';
 import './extension.test';
 import './runtimePanel.test';
+import './editorSurfaces.test';
 import './analysisPanel.test';
 import './modelChoice.test';
 import './walkthrough.test';
