@@ -21,7 +21,11 @@ export interface SurprisalSnapshot {
   /** Why the active document is not highlighted. */
   skipped?: Ineligible;
   busy: boolean;
+  /** Passes that drew (or cleared) decorations. */
   passes: number;
+  /** Passes that asked for scores; the most that ever ran at once (1: a new pass waits for the cancelled one). */
+  started: number;
+  maxInFlight: number;
 }
 
 const BLANK = /^\s*$/;
@@ -34,7 +38,11 @@ export class SurprisalHighlighter implements vscode.Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private current: AbortController | undefined;
   private readonly decorated = new Set<vscode.TextEditor>();
-  private snapshot: SurprisalSnapshot = { enabled: false, bands: SURPRISAL_BANDS.map(() => 0), tokens: 0, truncated: false, busy: false, passes: 0 };
+  private snapshot: Omit<SurprisalSnapshot, 'passes' | 'started' | 'maxInFlight'> = { enabled: false, bands: SURPRISAL_BANDS.map(() => 0), tokens: 0, truncated: false, busy: false };
+  private readonly counts = { passes: 0, started: 0, maxInFlight: 0 };
+  private inFlight = 0;
+  /** The pass now running (settles when it ends, cancelled or not). */
+  private running: Promise<void> = Promise.resolve();
   private readonly subs: vscode.Disposable[];
   private readonly didUpdate = new vscode.EventEmitter<SurprisalSnapshot>();
   /** Fires after each pass that drew (or cleared) decorations. */
@@ -84,7 +92,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
   }
 
   state(): SurprisalSnapshot {
-    return { ...this.snapshot, bands: this.snapshot.bands.slice(), enabled: this.enabled };
+    return { ...this.snapshot, ...this.counts, bands: this.snapshot.bands.slice(), enabled: this.enabled };
   }
 
   /** Turns highlighting on or off (or to `on`); returns whether it is on. */
@@ -99,7 +107,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
       this.current?.abort();
       this.current = undefined;
       for (const ed of [...this.decorated]) this.clear(ed);
-      this.snapshot = { enabled: false, bands: SURPRISAL_BANDS.map(() => 0), tokens: 0, truncated: false, busy: false, passes: this.snapshot.passes };
+      this.snapshot = { enabled: false, bands: SURPRISAL_BANDS.map(() => 0), tokens: 0, truncated: false, busy: false };
       this.item.hide();
       this.didUpdate.fire(this.state());
     }
@@ -127,6 +135,15 @@ export class SurprisalHighlighter implements vscode.Disposable {
     this.current?.abort();
     const ac = new AbortController();
     this.current = ac;
+    // The pass before (now cancelled) ends first: never two passes' requests waiting in the worker.
+    await this.running;
+    if (ac.signal.aborted || this.current !== ac) return;
+    const body = this.passBody(ac);
+    this.running = body.catch(() => undefined);
+    await body;
+  }
+
+  private async passBody(ac: AbortController): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
       this.showStatus();
@@ -137,13 +154,16 @@ export class SurprisalHighlighter implements vscode.Disposable {
     const skipped = this.scores.check(doc);
     if (skipped) {
       this.clear(editor);
-      this.snapshot = { enabled: true, uri: doc.uri.toString(), version, bands: SURPRISAL_BANDS.map(() => 0), tokens: 0, truncated: false, skipped, busy: false, passes: this.snapshot.passes + 1 };
+      this.snapshot = { enabled: true, uri: doc.uri.toString(), version, bands: SURPRISAL_BANDS.map(() => 0), tokens: 0, truncated: false, skipped, busy: false };
+      this.counts.passes++;
       this.showStatus();
       this.didUpdate.fire(this.state());
       return;
     }
     this.snapshot.busy = true;
     this.showStatus();
+    this.counts.started++;
+    this.counts.maxInFlight = Math.max(this.counts.maxInFlight, ++this.inFlight);
     try {
       const tokens: DocToken[] = [];
       let truncated = false;
@@ -162,6 +182,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
       this.snapshot = { ...this.snapshot, busy: false };
       this.showStatus(e instanceof Error ? e.message : String(e));
     } finally {
+      this.inFlight--;
       if (this.current === ac) {
         this.current = undefined;
         if (this.snapshot.busy) {
@@ -208,8 +229,8 @@ export class SurprisalHighlighter implements vscode.Disposable {
       meanBits: scored ? sum / scored : undefined,
       truncated,
       busy: false,
-      passes: this.snapshot.passes + 1,
     };
+    this.counts.passes++;
     this.showStatus();
     this.didUpdate.fire(this.state());
   }

@@ -99,6 +99,28 @@ describe('hover cards and surprisal highlighting', function () {
     assert.match(parrot.md.value, /`+[^`]*(<0x[0-9A-F]{2}>|🦜)/);
   });
 
+  it('honours llmLens.hover.enabled and llmLens.editor.languages', async () => {
+    const doc = await sample('greet.ts');
+    const pos = positionOf(doc, 'greetings[lang]', 2);
+    const cfg = () => vscode.workspace.getConfiguration('llmLens');
+    const G = vscode.ConfigurationTarget.Global;
+    assert.ok(await waitFor('a card', () => lensCard(doc.uri, pos)));
+    const noCard = async (what: string) => waitFor(what, async () => (await lensCard(doc.uri, pos)) === undefined);
+    try {
+      await cfg().update('hover.enabled', false, G);
+      await noCard('no card with hover.enabled off');
+      await cfg().update('hover.enabled', undefined, G);
+      await cfg().update('editor.languages', ['*', '!typescript'], G);
+      await noCard('no card with typescript left out');
+      await cfg().update('editor.languages', ['python', 'markdown'], G);
+      await noCard('no card with only python and markdown');
+    } finally {
+      await cfg().update('hover.enabled', undefined, G);
+      await cfg().update('editor.languages', undefined, G);
+    }
+    assert.ok(await waitFor('the card again', () => lensCard(doc.uri, pos)));
+  });
+
   it('a 10 MB file: no card (over llmLens.editor.maxFileBytes), no error', async () => {
     // A file, not an untitled document: nothing is left dirty to ask about when editors close.
     const file = path.join(os.tmpdir(), `llm-lens-10mb-${process.pid}.txt`);
@@ -139,6 +161,22 @@ describe('hover cards and surprisal highlighting', function () {
     await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand('workbench.action.files.revert');
     assert.equal(doc.isDirty, false);
+    // Rapid scrolling and typing in a longer file: passes never overlap (a new one waits for the cancelled one).
+    const longFile = path.join(os.tmpdir(), `llm-lens-scroll-${process.pid}.ts`);
+    fs.writeFileSync(longFile, fs.readFileSync(vscode.Uri.joinPath(samplesFolder()!, 'greet.ts').fsPath, 'utf8').repeat(12));
+    const long = await vscode.workspace.openTextDocument(vscode.Uri.file(longFile));
+    const longEditor = await vscode.window.showTextDocument(long);
+    for (let i = 0; i < 24; i++) {
+      await vscode.commands.executeCommand('editorScroll', { to: 'down', by: 'line', value: 3 });
+      if (i % 6 === 0) await longEditor.edit((e) => e.insert(new vscode.Position(0, 0), '// typed\n'));
+    }
+    const settled = await waitFor('the last pass over the scrolled file', () => {
+      const st = lens.surprisalState();
+      return st.uri === long.uri.toString() && st.version === long.version && !st.busy && st.tokens > 0 ? st : undefined;
+    });
+    assert.equal(settled.maxInFlight, 1, 'two highlighting passes ran at once');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    fs.rmSync(longFile, { force: true });
     // A document it must not colour (over llmLens.editor.maxFileBytes): the status says why.
     const file = path.join(os.tmpdir(), `llm-lens-2mb-${process.pid}.txt`);
     fs.writeFileSync(file, 'x = 1\n'.repeat(400_000));
