@@ -72,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     vscode.commands.registerCommand('llmLens.selectModel', (args?: SelectModelArgs) => picker.selectModel(args)),
     vscode.commands.registerCommand('llmLens.manageModels', () => picker.manageModels()),
     vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
-    new Samples(context.extensionUri, { analyze: () => vscode.commands.executeCommand('llmLens.analyzeSelection'), showTab: (tab) => analysis.showTab(tab) }),
+    new Samples(context.extensionUri, context.globalStorageUri, { analyze: () => vscode.commands.executeCommand('llmLens.analyzeSelection'), showTab: (tab) => analysis.showTab(tab) }),
   );
 
   // llmLens.model names the folder; nothing loads until first use.

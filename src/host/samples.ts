@@ -55,6 +55,15 @@ export function completionText(sample: string): string {
   return text.endsWith(COMPLETION_PROMPT.trimEnd()) ? `${text} ` : `${text}\n\n${COMPLETION_PROMPT}`;
 }
 
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isSample(name: unknown): name is SampleName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(SAMPLES, name);
 }
@@ -64,8 +73,14 @@ export class Samples implements vscode.Disposable {
   /** The sample editors this session opened, newest last: the walkthrough analyzes the newest still open. */
   private readonly opened: vscode.TextDocument[] = [];
 
+  /**
+   * `storage`: where the samples are copied to and opened from (the extension's global storage): a
+   * file of the user's own, not dirty when opened (an untitled copy would ask to be saved on close)
+   * and not the installed original.
+   */
   constructor(
     private readonly extensionUri: vscode.Uri,
+    private readonly storage: vscode.Uri,
     private readonly host: SampleHost,
   ) {
     this.disposables.push(
@@ -75,13 +90,21 @@ export class Samples implements vscode.Disposable {
     );
   }
 
-  /** Opens a sample as an untitled document (the installed file stays untouched) with its first paragraph selected. */
-  async open(name: SampleName, text?: string): Promise<vscode.TextEditor> {
-    text ??= new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, 'samples', name)));
-    const doc = await vscode.workspace.openTextDocument({ language: SAMPLES[name], content: text });
+  /** Opens the user's copy of a sample (made now, unless it exists) with its first paragraph selected. */
+  async open(name: SampleName, file: string = name, text?: (original: string) => string): Promise<vscode.TextEditor> {
+    const uri = vscode.Uri.joinPath(this.storage, 'samples', file);
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    // Rewritten when asked to (the completion step starts afresh) or missing; never under unsaved edits.
+    if (!open?.isDirty && (text || !(await exists(uri)))) {
+      const original = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, 'samples', name)));
+      await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.storage, 'samples'));
+      await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text ? text(original) : original));
+    }
+    const doc = open ?? (await vscode.workspace.openTextDocument(uri));
+    const content = doc.getText();
     // From the walkthrough (no text editor active) the sample opens beside it, so both stay in view.
     const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.window.activeTextEditor ? undefined : vscode.ViewColumn.Beside, preview: false });
-    const para = firstParagraph(text);
+    const para = firstParagraph(content);
     if (para) {
       const range = new vscode.Range(para[0], 0, para[1], doc.lineAt(para[1]).text.length);
       editor.selection = new vscode.Selection(range.start, range.end);
@@ -113,8 +136,7 @@ export class Samples implements vscode.Disposable {
 
   /** Opens the TypeScript sample with the cursor after an unfinished statement and asks for a suggestion. */
   private async complete(): Promise<void> {
-    const source = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.extensionUri, 'samples', 'greet.ts')));
-    const editor = await this.open('greet.ts', completionText(source));
+    const editor = await this.open('greet.ts', 'try-completion.ts', completionText);
     const end = editor.document.lineAt(editor.document.lineCount - 1).range.end;
     editor.selection = new vscode.Selection(end, end);
     editor.revealRange(new vscode.Range(end, end));

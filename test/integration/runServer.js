@@ -248,6 +248,8 @@ async function main() {
   step(`installing ${path.relative(ROOT, VSIX)} (${(fs.statSync(VSIX).size / 1048576).toFixed(1)} MiB) and the test runner into ${state.tmp}`);
   codeServer.installExtension(VSIX, profile);
   codeServer.installExtension(runnerVsix, profile);
+  // --locale needs a language pack of that locale (lib/languagePack.js).
+  if (LOCALE !== 'en') require('./lib/languagePack').writeLanguagePack(LOCALE, profile.userDataDir);
   const installed = fs.readdirSync(profile.extensionsDir).filter((d) => !d.startsWith('.') && d !== 'extensions.json');
   if (!installed.some((d) => d.startsWith('llm-lens.llm-lens-'))) fail(`the VSIX did not install; extensions dir holds: ${installed.join(', ')}`);
 

@@ -38,12 +38,13 @@ describe('walkthrough', () => {
     }
   });
 
-  it('"Open a Sample" opens the bundled paragraph, untitled, with the paragraph selected', async () => {
+  it('"Open a Sample" opens a copy of the bundled paragraph with the paragraph selected', async () => {
     await api();
     await closeAllEditors();
     await vscode.commands.executeCommand('llmLens.openSample', 'english.md');
     const editor = await waitFor('the sample editor', () => vscode.window.activeTextEditor);
-    assert.equal(editor.document.uri.scheme, 'untitled');
+    assert.ok(!editor.document.isUntitled && !editor.document.isDirty, `${editor.document.uri.toString()} is untitled or dirty`);
+    assert.ok(!editor.document.uri.path.startsWith(extension().extensionUri.path), 'it opened the installed file itself');
     assert.equal(editor.document.languageId, 'markdown');
     assert.match(editor.document.getText(editor.selection), /^Language models do not read words/);
   });

@@ -8,7 +8,19 @@ const { sleep } = require('../lib/analysisSteps');
 async function openWalkthrough(ui, title, firstStep) {
   await ui.pickFromCommand('Welcome: Open Walkthrough...', title);
   await ui.page.getByText(firstStep, { exact: true }).first().waitFor({ state: 'visible', timeout: 20_000 });
-  await sleep(1_000); // the step's SVG is drawn in a webview of its own
+  await stepImage(ui);
+}
+
+/** Waits until the expanded step's SVG shows: it is drawn in a webview of its own. */
+async function stepImage(ui, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of ui.page.frames()) {
+      if (await frame.evaluate(() => !!document.querySelector('svg[role="img"]')).catch(() => false)) return sleep(500);
+    }
+    await sleep(250);
+  }
+  throw new Error(`the walkthrough step's picture did not show within ${timeoutMs / 1000} s`);
 }
 
 /** Expands the walkthrough step titled `step` and clicks its button labelled `button`. */
@@ -28,7 +40,7 @@ module.exports = {
     await ui.clearNotifications();
     await ui.screenshot('walkthrough');
     await clickStepButton(ui, 'Open a sample', 'Open a Sample');
-    await ui.page.locator('.tabs-container .tab[aria-label^="Untitled"]').first().waitFor({ timeout: 15_000 });
+    await ui.page.locator('.tabs-container .tab[aria-label^="english.md"]').first().waitFor({ timeout: 15_000 });
     await clickStepButton(ui, 'Select text and analyze it', 'Analyze Selection');
     await ui.webview('analysis', /token 1 of \d+/, { timeoutMs: 60_000 });
     await ui.clearNotifications();
