@@ -16,4 +16,6 @@ if [ -f test/integration/runServer.js ]; then
   npm run -s package
   echo "== tier 3: integration tests in code-server"
   npm run -s test:integration
+  echo "== tier 3 again, VS Code's display language set to Brazilian Portuguese"
+  LLM_LENS_LOCALE=pt-br npm run -s test:integration
 fi
