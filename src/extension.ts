@@ -15,6 +15,10 @@ import { EditorConfig } from './host/editorConfig';
 import { TokenScores } from './host/tokenScores';
 import { ANALYZE_TOKEN_COMMAND, TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
 import { SurprisalHighlighter, type SurprisalSnapshot } from './host/surprisalHighlighter';
+import { CompletionConfig } from './host/completionConfig';
+import { CompletionStatusBar, TOGGLE_COMPLETIONS_COMMAND } from './host/completionStatusBar';
+import { CompletionProvider, type CompletionStats } from './host/completionProvider';
+import { EXPLAIN_COMMAND, SuggestionDocuments } from './host/explainSuggestion';
 import { Samples } from './host/samples';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
@@ -23,6 +27,8 @@ import type { PanelView } from './host/panelController';
 export interface LlmLensApi {
   /** For the integration tests: asks the worker of the installed extension for its runtime info. */
   runtimeInfo(): ReturnType<WorkerClient['request']>;
+  /** For the integration tests: what inline completions did so far. */
+  completionStats(): CompletionStats;
   /** For the integration tests: what surprisal highlighting drew last. */
   surprisalState(): SurprisalSnapshot;
   /** For the integration tests: what the analysis panel shows, read on the host side. */
@@ -48,6 +54,10 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const scores = new TokenScores(models, editorConfig, logger);
   const surprisal = new SurprisalHighlighter(scores, editorConfig, logger, models);
 
+  const completionStatus = new CompletionStatusBar();
+  const completions = new CompletionProvider(models, { complete: (p, signal) => client.request('complete', p, signal) }, new CompletionConfig(), completionStatus, logger);
+  const suggestionDocs = new SuggestionDocuments();
+
   context.subscriptions.push(
     channel,
     panels,
@@ -62,6 +72,11 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     vscode.commands.registerCommand('llmLens.toggleSurprisal', () => surprisal.toggle()),
     vscode.commands.registerCommand(ANALYZE_TOKEN_COMMAND, (args: unknown) => analyzeTokenInPanel(args, logger)),
     { dispose: () => void client.dispose() },
+    completionStatus,
+    completions,
+    suggestionDocs,
+    vscode.commands.registerCommand(TOGGLE_COMPLETIONS_COMMAND, () => completions.toggle()),
+    vscode.commands.registerCommand(EXPLAIN_COMMAND, () => suggestionDocs.explain(completions.lastSuggestion)),
     vscode.commands.registerCommand('llmLens.showRuntimeInfo', () => panels.show('runtime')),
     vscode.commands.registerCommand('llmLens.analyzeSelection', () => {
       const run = analysis.analyzeEditor();
@@ -87,7 +102,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     },
   );
 
-  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}), analysisSummary: () => analysis.summary() };
+  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}), completionStats: () => completions.stats(), analysisSummary: () => analysis.summary() };
 }
 
 export function deactivate(): void {}

@@ -24,6 +24,12 @@ export interface GenerateOptions {
   /** Called with the text generated so far after each token; true stops generation (the token is kept). */
   stop?(text: string): boolean;
   signal?: AbortSignal;
+  /**
+   * Token healing: the prompt's last token was taken off, and the first generated token must start with its bytes
+   * (so " =" + " " may become " = require" rather than the model's idea of what follows a lone space). That text is
+   * not part of the result.
+   */
+  heal?: number;
 }
 
 export interface GenerateResult {
@@ -70,6 +76,7 @@ const FLOAT16 = 10;
 export class Generator {
   private kv: KvCache | undefined;
   private busy = false;
+  private readonly healCache = new Map<number, number[]>();
 
   private constructor(
     readonly tokenizer: Tokenizer,
@@ -197,8 +204,11 @@ export class Generator {
     let logits = first.logits;
     let stopReason: StopReason = 'maxTokens';
     let text = '';
+    const healed = o.heal === undefined ? undefined : this.tokenizer.tokenText(o.heal);
+    let allowed = o.heal === undefined ? undefined : this.startingWith(o.heal);
     for (;;) {
-      const next = argmax(logits);
+      const next = allowed ? argmaxOf(logits, allowed) : argmax(logits);
+      allowed = undefined;
       if (this.stopIds.has(next)) {
         stopReason = 'eos';
         break;
@@ -206,6 +216,7 @@ export class Generator {
       out.push(next);
       ids.push(next);
       text = this.tokenizer.decode(out);
+      if (healed !== undefined) text = text.slice(healed.length);
       if (o.stop?.(text)) {
         stopReason = 'stop';
         break;
@@ -281,6 +292,25 @@ export class Generator {
     }
   }
 
+  /** Ids of the tokens whose bytes start with token `id`'s bytes (itself included), for token healing. */
+  private startingWith(id: number): number[] {
+    const hit = this.healCache.get(id);
+    if (hit) return hit;
+    const head = this.tokenizer.tokenBytes(id);
+    const out: number[] = [];
+    for (let t = 0; t < this.tokenizer.vocabSize; t++) {
+      if (this.stopIds.has(t)) continue;
+      const b = this.tokenizer.tokenBytes(t);
+      if (b.length < head.length) continue;
+      let ok = true;
+      for (let i = 0; i < head.length && ok; i++) ok = b[i] === head[i];
+      if (ok) out.push(t);
+    }
+    if (this.healCache.size > 256) this.healCache.clear();
+    this.healCache.set(id, out);
+    return out;
+  }
+
   private emptyPast(): ort.Tensor {
     const p = this.plan;
     const dims = [1, p.heads, 0, p.headDim];
@@ -314,6 +344,12 @@ function slicePast(t: ort.Tensor, r: number): ort.Tensor {
   const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(b * h * r * d);
   for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * past * d, i * past * d + r * d), i * r * d);
   return new ort.Tensor(t.type as 'float32', dst as Float32Array, [b, h, r, d]);
+}
+
+function argmaxOf(x: Float32Array, ids: number[]): number {
+  let best = ids[0];
+  for (const i of ids) if (x[i] > x[best]) best = i;
+  return best;
 }
 
 function argmax(x: Float32Array): number {

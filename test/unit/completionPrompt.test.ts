@@ -25,9 +25,10 @@ describe('completion prompts', () => {
 
   it('is a plain prompt when nothing but whitespace follows, FIM is off, or the model has no FIM tokens', () => {
     const plain = tok.ids('let x = ');
-    assert.deepEqual(new PromptBuilder(tok, fim).build('let x = ', '\n\n  ', { prefixTokens: 512, suffixTokens: 128 }).ids, plain);
-    assert.deepEqual(new PromptBuilder(tok, fim).build('let x = ', 'y;', { prefixTokens: 512, suffixTokens: 128, fim: false }).ids, plain);
-    assert.deepEqual(new PromptBuilder(tok, undefined).build('let x = ', 'y;', { prefixTokens: 512, suffixTokens: 128 }).ids, plain);
+    const whole = (p: { ids: number[]; heal?: number }) => (p.heal === undefined ? p.ids : [...p.ids, p.heal]);
+    assert.deepEqual(whole(new PromptBuilder(tok, fim).build('let x = ', '\n\n  ', { prefixTokens: 512, suffixTokens: 128 })), plain);
+    assert.deepEqual(whole(new PromptBuilder(tok, fim).build('let x = ', 'y;', { prefixTokens: 512, suffixTokens: 128, fim: false })), plain);
+    assert.deepEqual(whole(new PromptBuilder(tok, undefined).build('let x = ', 'y;', { prefixTokens: 512, suffixTokens: 128 })), plain);
     assert.equal(new PromptBuilder(tok, fim).build('let x = ', 'y;', { prefixTokens: 512, suffixTokens: 0 }).fim, false);
   });
 
@@ -36,7 +37,19 @@ describe('completion prompts', () => {
     const p = b.build(long, '', { prefixTokens: 512, suffixTokens: 128 });
     assert.ok(p.prefixTokens <= 512 && p.prefixTokens > 400, `${p.prefixTokens} tokens`);
     assert.equal(long[p.prefixStart - 1], '\n');
-    assert.deepEqual(p.ids, tok.ids(long.slice(p.prefixStart)));
+    assert.deepEqual([...p.ids, p.heal], tok.ids(long.slice(p.prefixStart)));
+  });
+
+  it('takes the last token off a plain prompt for token healing, and leaves FIM prompts whole', () => {
+    const b = new PromptBuilder(tok, fim);
+    const ids = tok.ids('const total = ');
+    const p = b.build('const total = ', '', { prefixTokens: 512, suffixTokens: 128 });
+    assert.deepEqual(p.ids, ids.slice(0, -1));
+    assert.equal(p.heal, ids[ids.length - 1]);
+    assert.equal(tok.tokenText(p.heal!), ' ', 'the trailing space is healed');
+    assert.equal(b.build('const total = ', '', { prefixTokens: 512, suffixTokens: 128, heal: false }).heal, undefined);
+    assert.equal(b.build('const total = ', 'x;', { prefixTokens: 512, suffixTokens: 128 }).heal, undefined, 'FIM: trained on prefixes cut anywhere');
+    assert.equal(new PromptBuilder(tok, fim).build('x', '', { prefixTokens: 512, suffixTokens: 128 }).heal, undefined, 'a one-token prompt stays whole');
   });
 
   it('keeps the suffix within its budget, ending at a line end', () => {

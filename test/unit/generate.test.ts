@@ -153,6 +153,18 @@ describe('generation with the KV cache (lens-tiny)', function () {
     await assert.rejects(cached.generate([], { maxNewTokens: 1 }), /at least one/);
   });
 
+  it('heals the last prompt token: the first token starts with its bytes, and its text is left out', async () => {
+    const tok = cached.tokenizer;
+    const prompt = tok.ids('export function add(a: number, b: number) {\n  return a +');
+    const last = prompt[prompt.length - 1];
+    const healed = await cached.generate(prompt.slice(0, -1), { maxNewTokens: 4, heal: last });
+    assert.ok(healed.ids.length >= 1);
+    const first = tok.tokenBytes(healed.ids[0]);
+    const head = tok.tokenBytes(last);
+    assert.deepEqual(Array.from(first.subarray(0, head.length)), Array.from(head));
+    assert.equal(healed.text, tok.decode(healed.ids).slice(tok.tokenText(last).length));
+  });
+
   it('refuses a second generation on the same session while one runs', async () => {
     const first = cached.generate(ids.slice(0, 30), { maxNewTokens: 2 });
     await assert.rejects(cached.generate(ids.slice(0, 30), { maxNewTokens: 2 }), /already running/);

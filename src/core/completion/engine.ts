@@ -69,6 +69,7 @@ export class CompletionEngine {
         timeBudgetMs: o.timeBudgetMs,
         stop: o.raw ? undefined : stopWhenDone(ctx),
         signal,
+        heal: prompt.heal,
       });
       const truncated = g.stopReason === 'maxTokens' || g.stopReason === 'time' || g.stopReason === 'context';
       return {

@@ -98,7 +98,8 @@ export class CompletionPipeline {
         this.waiting--;
         if (this.current === ac || this.waiting === 0) this.onBusy?.(false);
       }
-      this.cache.set(req.prefix, req.suffix, result.text, key);
+      // A suggestion cut short by the time budget says more about the machine's load than about the text: not kept.
+      if (result.stopReason !== 'time') this.cache.set(req.prefix, req.suffix, result.text, key);
       if (ac.signal.aborted) throw new CancelledError();
       return { text: result.text, cached: false, typed: 0, latencyMs: performance.now() - t1, result };
     } catch (e) {

@@ -17,6 +17,8 @@ export interface PromptOptions {
   suffixTokens: number;
   /** Use FIM when the model has its tokens (default true). */
   fim?: boolean;
+  /** Token healing of plain prompts (default true). */
+  heal?: boolean;
 }
 
 export interface Prompt {
@@ -28,6 +30,12 @@ export interface Prompt {
   /** How much of the suffix text the prompt holds (UTF-16 length). */
   suffixLength: number;
   suffixTokens: number;
+  /**
+   * Token healing (plain prompts): the prefix's last token, taken off `ids`; the generation must start with its text.
+   * A prompt that ends inside a token's usual span (a trailing space, half a word) reads to the model like text it
+   * never saw: after "const total = " this model predicts the end of the text, after "const total =" code.
+   */
+  heal?: number;
 }
 
 /** Characters of text tokenized per token of budget at first; most code has 3-4 characters per token. */
@@ -60,7 +68,10 @@ export class PromptBuilder {
     const fimIds = o.fim === false ? undefined : this.fimIds;
     const useFim = fimIds !== undefined && suffix.trim().length > 0 && o.suffixTokens > 0;
     if (!useFim) {
-      return { ids: window.ids, fim: false, prefixStart: window.start, prefixTokens: window.ids.length, suffixLength: 0, suffixTokens: 0 };
+      const ids = window.ids.slice();
+      const last = ids.length > 1 && o.heal !== false ? ids[ids.length - 1] : undefined;
+      const heal = last !== undefined && !this.tokenizer.isSpecial(last) && !this.tokenizer.tokenText(last).includes('\uFFFD') ? ids.pop() : undefined;
+      return { ids, fim: false, prefixStart: window.start, prefixTokens: window.ids.length, suffixLength: 0, suffixTokens: 0, heal };
     }
     const s = this.suffixWindow(suffix, Math.floor(o.suffixTokens));
     return {

@@ -1,0 +1,238 @@
+// Inline completions (ghost text) from the loaded model: the VS Code side of the completion pipeline. It reads the
+// text around the cursor, adapts VS Code's cancellation to an AbortSignal, never waits for a model load (it starts
+// one and asks VS Code to try again when it is done), and turns a lost worker into "no suggestion this time".
+import * as vscode from 'vscode';
+import type { Logger } from '../core/logger';
+import { CompletionPipeline, lostModel, type CompletionBackend, type PipelineStats } from '../core/completion/pipeline';
+import type { CompleteResult } from '../protocol/completion';
+import { SuggestionCache } from '../core/completion/cache';
+import { toAbortSignal, type ModelService } from './modelService';
+import { COMPLETIONS_SECTION, type CompletionConfig } from './completionConfig';
+import type { CompletionState, CompletionStatusBar } from './completionStatusBar';
+import { EXPLAIN_SCHEME } from './explainSuggestion';
+
+/** Characters read on each side of the cursor: more than the token budgets can use (a token is rarely > 16 chars). */
+const CHARS_PER_TOKEN_MAX = 16;
+/** After a failed load, completions do not try again for this long (each try would show the error again). */
+const LOAD_RETRY_MS = 60_000;
+export const ACCEPTED_COMMAND = 'llmLens.completionAccepted';
+
+/** What "Explain This Suggestion" shows: the text the model read before the cursor, and what it suggested. */
+export interface ShownSuggestion {
+  uri: string;
+  languageId: string;
+  /** The prefix window of the prompt (FIM's suffix part is not in it: the analysis reads plain text). */
+  prompt: string;
+  suggestion: string;
+  at: number;
+}
+
+export interface CompletionStats {
+  state: CompletionState;
+  /** Calls from VS Code. */
+  provided: number;
+  /** Calls answered with a suggestion. */
+  suggested: number;
+  accepted: number;
+  /** Calls that found no model and started (or waited for) a load. */
+  whileLoading: number;
+  /** Calls that found the worker had lost its model (crash) and gave nothing. */
+  lostModel: number;
+  errors: number;
+  pipeline: PipelineStats;
+  /** The worker's counters, as of the last model run: generations started, cancelled, most at once. */
+  engine?: CompleteResult['engine'];
+  lastSuggestion?: ShownSuggestion;
+}
+
+export class CompletionProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
+  private readonly pipeline: CompletionPipeline;
+  private registration: vscode.Disposable | undefined;
+  private loading: Promise<void> | undefined;
+  private loadFailed: { at: number; message: string } | undefined;
+  private last: ShownSuggestion | undefined;
+  private engine: CompleteResult['engine'] | undefined;
+  /** Characters of prefix the last model prompt used, for suggestions answered from the cache. */
+  private lastPromptChars = 2000;
+  private readonly counters = { provided: 0, suggested: 0, accepted: 0, whileLoading: 0, lostModel: 0, errors: 0 };
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly models: ModelService,
+    private readonly backend: CompletionBackend,
+    private readonly config: CompletionConfig,
+    private readonly status: CompletionStatusBar,
+    private readonly log: Logger,
+  ) {
+    this.pipeline = new CompletionPipeline(backend, new SuggestionCache(64), (busy) => this.onBusy(busy));
+    this.register();
+    this.subs.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(`${COMPLETIONS_SECTION}.languages`)) this.register();
+        if (e.affectsConfiguration(COMPLETIONS_SECTION)) this.pipeline.clearCache();
+        if (e.affectsConfiguration(COMPLETIONS_SECTION) || e.affectsConfiguration('editor.inlineSuggest.enabled')) this.updateState();
+      }),
+      models.onDidChangeModel(() => {
+        this.pipeline.cancel();
+        this.pipeline.clearCache();
+        this.loadFailed = undefined;
+        this.updateState();
+      }),
+      models.onDidLoad(() => {
+        this.updateState();
+        this.warmUp();
+      }),
+      vscode.commands.registerCommand(ACCEPTED_COMMAND, () => void this.counters.accepted++),
+    );
+    this.updateState();
+  }
+
+  /** The suggestion shown last, for "Explain This Suggestion". */
+  get lastSuggestion(): ShownSuggestion | undefined {
+    return this.last;
+  }
+
+  stats(): CompletionStats {
+    return { state: this.status.current, ...this.counters, pipeline: this.pipeline.stats, engine: this.engine, lastSuggestion: this.last };
+  }
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[] | undefined> {
+    this.counters.provided++;
+    if (document.uri.scheme === EXPLAIN_SCHEME) return undefined;
+    if (!this.config.enabled || !this.config.inlineSuggestEnabled) {
+      this.updateState();
+      return undefined;
+    }
+    if (!this.models.current) {
+      this.counters.whileLoading++;
+      this.startLoading(document);
+      return undefined;
+    }
+    const options = this.config.options;
+    // With the suggest widget open, VS Code shows only ghost text that extends the item chosen there: complete as if
+    // that item had been accepted, and replace the same range.
+    const selected = context.selectedCompletionInfo;
+    const start = selected ? selected.range.start : position;
+    const chosen = selected ? selected.text : '';
+    const offset = document.offsetAt(start);
+    const before = (options.prefixTokens ?? 512) * CHARS_PER_TOKEN_MAX;
+    const after = Math.max(256, (options.suffixTokens ?? 128) * CHARS_PER_TOKEN_MAX);
+    const prefix = document.getText(new vscode.Range(document.positionAt(Math.max(0, offset - before)), start)) + chosen;
+    const suffix = document.getText(new vscode.Range(selected ? selected.range.end : position, document.positionAt(document.offsetAt(position) + after)));
+    if (prefix.trim().length === 0 && suffix.trim().length === 0) return undefined;
+    const debounceMs = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 0 : this.config.debounce;
+    const { signal, dispose } = toAbortSignal(token);
+    try {
+      const r = await this.pipeline.request({ prefix, suffix, options, debounceMs }, signal);
+      this.log.debug(
+        !r
+          ? 'completion: superseded or cancelled'
+          : r.cached
+            ? `completion: ${JSON.stringify(r.text)} from the cache (typed through ${r.typed}) in ${r.latencyMs.toFixed(1)} ms`
+            : `completion: ${JSON.stringify(r.text)} (raw ${JSON.stringify(r.result!.rawText)}, ${r.result!.stopReason}) in ${r.latencyMs.toFixed(0)} ms: ${r.result!.tokens} tokens, prompt ${r.result!.promptTokens} (${r.result!.prefixReused} reused, ${r.result!.fim ? 'FIM' : 'plain'})`,
+      );
+      if (!r || token.isCancellationRequested) return undefined;
+      if (r.result) {
+        this.lastPromptChars = prefix.length - r.result.promptStart;
+        this.engine = r.result.engine;
+      }
+      this.status.record({ latencyMs: r.latencyMs, cached: r.cached, tokens: r.result?.tokens, prefixReused: r.result?.prefixReused, promptTokens: r.result?.promptTokens });
+      if (!r.text) return undefined;
+      this.counters.suggested++;
+      this.last = { uri: document.uri.toString(), languageId: document.languageId, prompt: prefix.slice(-this.lastPromptChars), suggestion: r.text, at: Date.now() };
+      const range = selected ? selected.range : new vscode.Range(position, position);
+      const item = new vscode.InlineCompletionItem(chosen + r.text, range, { title: '', command: ACCEPTED_COMMAND });
+      return [item];
+    } catch (e) {
+      if (lostModel(e)) {
+        // The worker restarted without the model: nothing this time; the next request loads it again.
+        this.counters.lostModel++;
+        this.log.warn(`Inline completion: the inference worker lost its model (${(e as Error).message}); it will be loaded again.`);
+        this.models.reset();
+        this.updateState();
+        return undefined;
+      }
+      this.counters.errors++;
+      this.log.error(e instanceof Error ? e : String(e));
+      return undefined;
+    } finally {
+      dispose();
+    }
+  }
+
+  /** Turns completions on or off (the setting), from the status bar or the command. */
+  async toggle(): Promise<void> {
+    const on = !this.config.enabled;
+    await this.config.setEnabled(on);
+    if (!on) this.pipeline.cancel();
+    if (on && !this.config.inlineSuggestEnabled) {
+      void vscode.window.showInformationMessage(vscode.l10n.t('LLM Lens completions are on, but VS Code shows no inline suggestions while "editor.inlineSuggest.enabled" is off.'));
+    }
+    this.updateState();
+  }
+
+  dispose(): void {
+    this.pipeline.cancel();
+    this.registration?.dispose();
+    for (const s of this.subs) s.dispose();
+  }
+
+  private register(): void {
+    this.registration?.dispose();
+    const languages = this.config.languages;
+    const selector: vscode.DocumentSelector = languages.includes('*') ? [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }] : languages.map((language) => ({ language }));
+    this.registration = vscode.languages.registerInlineCompletionItemProvider(selector, this);
+  }
+
+  private startLoading(document: vscode.TextDocument): void {
+    if (this.loading) return;
+    if (this.loadFailed && Date.now() - this.loadFailed.at < LOAD_RETRY_MS) return;
+    this.loadFailed = undefined;
+    this.status.set('loading');
+    this.loading = this.models.ensureLoaded().then(
+      () => {
+        this.loading = undefined;
+        this.updateState();
+        // VS Code asked while the model was loading and got nothing: ask again for where the cursor is now.
+        if (vscode.window.activeTextEditor?.document === document) void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      },
+      (e: unknown) => {
+        this.loading = undefined;
+        this.loadFailed = { at: Date.now(), message: e instanceof Error ? e.message : String(e) };
+        this.log.warn(`Inline completions: the model could not be loaded (${this.loadFailed.message}); not trying again for ${LOAD_RETRY_MS / 1000} s.`);
+        this.updateState();
+      },
+    );
+  }
+
+  /**
+   * The worker makes its generation session on the first completion, and a session's first runs are slow: pay both
+   * now, while nobody waits, with a one-token completion.
+   */
+  private warmUp(): void {
+    if (!this.config.enabled || !this.config.inlineSuggestEnabled) return;
+    const t0 = Date.now();
+    this.backend.complete({ prefix: 'function', suffix: '', options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).then(
+      () => this.log.info(`Inline completions ready (generation session warmed up in ${Date.now() - t0} ms).`),
+      (e: unknown) => this.log.warn(`Inline completions: warming up failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  }
+
+  private onBusy(busy: boolean): void {
+    if (this.status.current === 'off' || this.status.current === 'loading') return;
+    this.status.set(busy ? 'generating' : 'ready');
+  }
+
+  private updateState(): void {
+    if (!this.config.enabled) this.status.set('off', vscode.l10n.t('Turned off (setting "llmLens.completions.enabled").'));
+    else if (!this.config.inlineSuggestEnabled) this.status.set('off', vscode.l10n.t('VS Code\'s "editor.inlineSuggest.enabled" is off, so no inline suggestions show.'));
+    else if (this.loading) this.status.set('loading');
+    else if (this.loadFailed) this.status.set('failed', this.loadFailed.message);
+    else this.status.set('ready');
+  }
+}
