@@ -134,5 +134,7 @@ export function modelCard(m: LoadedModel): NonNullable<ModelCardState['card']> {
       ? t('The graph also holds {0} constants ({1} numbers: causal masks, shapes) that are not parameters and are not counted.', n(p.constants.tensors), n(p.constants.elements))
       : undefined;
   const total = p.formula ? { formula: p.formula, matches: p.formulaValue === p.total } : undefined;
-  return { spec, parameters: p, instrumentation: ins, rows, concepts, found, missing: ins.missing, total, constantsNote };
+  // The core names the bundled model's source 'built-in'; the card shows it in the display language.
+  const source = spec.source === 'built-in' ? t('built-in') : spec.source;
+  return { spec: { ...spec, source }, parameters: p, instrumentation: ins, rows, concepts, found, missing: ins.missing, total, constantsNote };
 }
