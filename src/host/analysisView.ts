@@ -104,6 +104,11 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     this.running?.cancel();
   }
 
+  webviewReady(): void {
+    // A new webview counts its choices from 0 again (see AnalysisState.ackSeq).
+    this.ackSeq = 0;
+  }
+
   async state(): Promise<AnalysisState> {
     if (this.restorePending && this.source && !this.running) {
       // After a reload: the text was kept, the analysis was not; run it again.

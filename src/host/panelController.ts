@@ -14,6 +14,8 @@ export interface PanelView {
   /** The view's panel opened (or was restored after a reload); the view may post to it until detached. */
   attached?(panel: OpenPanel): void;
   detached?(): void;
+  /** A new webview document started (first open, reload, or shown again after being hidden). */
+  webviewReady?(): void;
 }
 
 export interface OpenPanel {
@@ -107,7 +109,10 @@ export class PanelController implements vscode.Disposable {
           this.log.warn(`Rejected a malformed message from the ${id} panel: ${JSON.stringify(raw)?.slice(0, 200)}`);
           return;
         }
-        if (raw.type === 'ready') return open.refresh();
+        if (raw.type === 'ready') {
+          view.webviewReady?.();
+          return open.refresh();
+        }
         if (raw.type === 'log') return this.log[raw.level](`[${id} panel] ${raw.message}`);
         if (raw.type === 'command' && raw.command === 'refresh' && !view.onMessage) return open.refresh();
         await view.onMessage?.(raw, open);

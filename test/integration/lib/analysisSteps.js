@@ -28,8 +28,19 @@ async function analyzeParagraph(ui) {
  */
 async function resetView(ui) {
   let { frame } = await ui.webview('analysis');
-  await clickIn(frame, '#tab-tokens');
-  ({ frame } = await ui.webview('analysis', /characters per token/));
+  // On a loaded machine the first click has been seen not to take (seldom, not reproduced when
+  // watched): click again, and say so in the log, rather than fail a step about something else.
+  for (let attempt = 1; ; attempt++) {
+    await clickIn(frame, '#tab-tokens');
+    try {
+      ({ frame } = await ui.webview('analysis', /characters per token/, { timeoutMs: 5_000 }));
+      break;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      ui.log(`    (the Tokens tab did not open on click ${attempt}; clicking again)`);
+      ({ frame } = await ui.webview('analysis'));
+    }
+  }
   if (await frame.isChecked('#show-ids')) await clickIn(frame, '#show-ids');
   ({ frame } = await ui.webview('analysis', /characters per token/));
   await frame.selectOption('#colour-by', 'token');
