@@ -12,6 +12,7 @@ import { silentLogger } from './core/logger';
 import { WorkerClient } from './worker/client';
 import { hoverSection } from './benchHover';
 import type { Analysis, AnalyzeOptions } from './protocol/analysis';
+import { completionSection, type CompletionBenchOptions } from './benchCompletion';
 
 export interface BenchRow {
   /** What was measured, e.g. "analysis, 512 tokens". */
@@ -272,7 +273,10 @@ export function plainFeeds(ort: Ort, session: OrtSession, ids: number[]): Record
 // ---------------------------------------------------------------------------------------------
 // Running and printing
 
-export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection];
+/** Set from --quick / --positions before the sections run. */
+const completionOptions: CompletionBenchOptions = { positions: 200 };
+
+export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection, completionSection(() => completionOptions)];
 
 export function machine(): { cpu: string; cpus: number; node: string; platform: string; memoryGiB: number } {
   const cpus = os.cpus();
@@ -324,15 +328,18 @@ async function main(): Promise<number> {
       model: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      quick: { type: 'boolean', default: false },
+      positions: { type: 'string' },
     },
   });
   if (values.help) {
-    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose]`);
+    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose] [--quick] [--positions N (completion, default 200; --quick 40)]`);
     return 0;
   }
   const root = path.resolve(__dirname, '..');
   const modelDir = path.resolve(values.model ?? path.join(root, 'models/lens-tiny'));
   const runs = Math.max(1, Number(values.runs) || 5);
+  completionOptions.positions = Math.max(1, Number(values.positions) || (values.quick ? 40 : 200));
   const nm = (p: string) => path.join(root, 'node_modules', p);
   // semver is one of the corpus's held-out packages: the model never saw it.
   const held = readFirst([nm('semver/classes/range.js'), nm('semver/classes/semver.js'), nm('typescript/lib/lib.es5.d.ts')], 1 << 20);

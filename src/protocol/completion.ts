@@ -15,6 +15,8 @@ export interface CompleteOptions {
   timeBudgetMs?: number;
   /** Use fill-in-the-middle when the model has its tokens (default true). */
   fim?: boolean;
+  /** Token healing of plain (non-FIM) prompts: the last prompt token is regenerated (default true). */
+  heal?: boolean;
   /** Exactly the model's greedy tokens: no stop at line or block ends, no post-processing (benchmarks). */
   raw?: boolean;
   /** Drop the KV cache first, so the whole prompt is prefilled (benchmarks of cold latency). */

@@ -9,7 +9,7 @@ import type { Tokenizer } from '../tokenizer';
 import { PromptBuilder } from './prompt';
 import { finishSuggestion, stopWhenDone, type SuggestionContext } from './postprocess';
 
-export const COMPLETION_DEFAULTS: Required<Omit<CompleteOptions, 'raw' | 'cold' | 'fim'>> = {
+export const COMPLETION_DEFAULTS: Required<Omit<CompleteOptions, 'raw' | 'cold' | 'fim' | 'heal'>> = {
   prefixTokens: 512,
   suffixTokens: 128,
   maxTokens: 32,
@@ -55,7 +55,7 @@ export class CompletionEngine {
     // Prompt and generation must fit the context: the prefix gives way first.
     const room = this.generator.nCtx - o.maxTokens - o.suffixTokens - 3;
     if (room < 1) throw new LensError('invalidOption', `maxTokens + suffixTokens leave no room for a prompt in the model's ${this.generator.nCtx} positions.`);
-    const prompt = this.prompts.build(prefix, suffix, { prefixTokens: Math.min(o.prefixTokens, room), suffixTokens: o.suffixTokens, fim: o.fim });
+    const prompt = this.prompts.build(prefix, suffix, { prefixTokens: Math.min(o.prefixTokens, room), suffixTokens: o.suffixTokens, fim: o.fim, heal: o.heal });
     if (prompt.ids.length === 0) throw new LensError('emptyPrompt', 'There is no text before the cursor to complete.');
     const promptMs = performance.now() - t0;
     const ctx: SuggestionContext = { before: prefix.slice(-CONTEXT_CHARS), after: suffix.slice(0, CONTEXT_CHARS), mode: o.mode };

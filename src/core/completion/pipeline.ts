@@ -128,7 +128,7 @@ export function lostModel(e: unknown): boolean {
 }
 
 function cacheKey(o: CompleteOptions): string {
-  return JSON.stringify([o.prefixTokens, o.suffixTokens, o.maxTokens, o.mode, o.fim, o.raw]);
+  return JSON.stringify([o.prefixTokens, o.suffixTokens, o.maxTokens, o.mode, o.fim, o.raw, o.heal]);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
