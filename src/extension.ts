@@ -22,11 +22,12 @@ import { EXPLAIN_COMMAND, SuggestionDocuments } from './host/explainSuggestion';
 import { Samples } from './host/samples';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
+import type { RuntimeInfo } from './protocol/worker';
 import type { PanelView } from './host/panelController';
 
 export interface LlmLensApi {
   /** For the integration tests: asks the worker of the installed extension for its runtime info. */
-  runtimeInfo(): ReturnType<WorkerClient['request']>;
+  runtimeInfo(): Promise<RuntimeInfo>;
   /** For the integration tests: what inline completions did so far. */
   completionStats(): CompletionStats;
   /** For the integration tests: what surprisal highlighting drew last. */

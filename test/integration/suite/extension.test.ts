@@ -35,8 +35,7 @@ describe('installed extension', () => {
 
   it("the worker answers runtimeInfo() with the wasm files of the installed dist/", async function () {
     this.timeout(60_000);
-    // LlmLensApi.runtimeInfo is typed as the union of every request's result; it answers 'version'.
-    const info = (await (await api()).runtimeInfo()) as RuntimeInfo;
+    const info: RuntimeInfo = await (await api()).runtimeInfo();
     assert.match(info.onnxruntimeVersion, /^\d+\.\d+\.\d+/);
     assert.ok(info.numThreads >= 1, `numThreads ${info.numThreads}`);
     const dist = vscode.Uri.joinPath(extension().extensionUri, 'dist').toString();
