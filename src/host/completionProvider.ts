@@ -13,6 +13,8 @@ import { EXPLAIN_SCHEME } from './explainSuggestion';
 
 /** Characters read on each side of the cursor: more than the token budgets can use (a token is rarely > 16 chars). */
 const CHARS_PER_TOKEN_MAX = 16;
+/** How long a request waits for a model load it started before it gives up (and asks VS Code again once loaded). */
+const LOAD_WAIT_MS = 3000;
 /** After a failed load, completions do not try again for this long (each try would show the error again). */
 const LOAD_RETRY_MS = 60_000;
 export const ACCEPTED_COMMAND = 'llmLens.completionAccepted';
@@ -109,9 +111,10 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
       return undefined;
     }
     if (!this.models.current) {
+      // Start the load, and wait for it a little (a small model loads in a second or two), never longer.
       this.counters.whileLoading++;
       this.startLoading(document);
-      return undefined;
+      if (!(await this.loadedWithin(LOAD_WAIT_MS, token))) return undefined;
     }
     const options = this.config.options;
     // With the suggest widget open, VS Code shows only ghost text that extends the item chosen there: complete as if
@@ -129,7 +132,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     const { signal, dispose } = toAbortSignal(token);
     try {
       const r = await this.pipeline.request({ prefix, suffix, options, debounceMs }, signal);
-      this.log.debug(
+      this.log.info(
         !r
           ? 'completion: superseded or cancelled'
           : r.cached
@@ -199,7 +202,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
         this.loading = undefined;
         this.updateState();
         // VS Code asked while the model was loading and got nothing: ask again for where the cursor is now.
-        if (vscode.window.activeTextEditor?.document === document) void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+        this.askAgain(document);
       },
       (e: unknown) => {
         this.loading = undefined;
@@ -210,12 +213,48 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     );
   }
 
+  /** Whether the model is loaded within `ms` (false at once when the load fails or VS Code cancels). */
+  private async loadedWithin(ms: number, token: vscode.CancellationToken): Promise<boolean> {
+    const loading = this.loading;
+    if (!loading) return this.models.current !== undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let sub: vscode.Disposable | undefined;
+    try {
+      await Promise.race([
+        loading,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, ms);
+          sub = token.onCancellationRequested(() => resolve());
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      sub?.dispose();
+    }
+    return this.models.current !== undefined && !token.isCancellationRequested;
+  }
+
+  /**
+   * Asks VS Code for inline completions again in `document`'s editor. VS Code sometimes lets a trigger that comes
+   * right after an empty answer pass without asking the provider: if it has not asked within a second, try once more.
+   */
+  private askAgain(document: vscode.TextDocument, retries = 2): void {
+    if (vscode.window.activeTextEditor?.document !== document) return;
+    const asked = this.counters.provided;
+    void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    if (retries > 0) setTimeout(() => this.counters.provided === asked && this.askAgain(document, retries - 1), 1000);
+  }
+
   /**
    * The worker makes its generation session on the first completion, and a session's first runs are slow: pay both
    * now, while nobody waits, with a one-token completion.
    */
   private warmUp(): void {
     if (!this.config.enabled || !this.config.inlineSuggestEnabled) return;
+    // Only when completions are likely: a file of a completed language is open (not for a panel on prose).
+    const languages = this.config.languages;
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc || !(languages.includes('*') || languages.includes(doc.languageId))) return;
     const t0 = Date.now();
     this.backend.complete({ prefix: 'function', suffix: '', options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).then(
       () => this.log.info(`Inline completions ready (generation session warmed up in ${Date.now() - t0} ms).`),
