@@ -30,6 +30,8 @@ export interface LlmLensApi {
   runtimeInfo(): Promise<RuntimeInfo>;
   /** For the integration tests: what inline completions did so far. */
   completionStats(): CompletionStats;
+  /** For the integration tests: ends the inference worker as a crash would (the next request starts a fresh one). */
+  restartWorker(): Promise<void>;
   /** For the integration tests: what surprisal highlighting drew last. */
   surprisalState(): SurprisalSnapshot;
   /** For the integration tests: what the analysis panel shows, read on the host side. */
@@ -103,7 +105,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     },
   );
 
-  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}), completionStats: () => completions.stats(), analysisSummary: () => analysis.summary() };
+  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}), completionStats: () => completions.stats(), restartWorker: () => client.restart(), analysisSummary: () => analysis.summary() };
 }
 
 export function deactivate(): void {}
