@@ -205,8 +205,9 @@ export function completionSection(options: () => CompletionBenchOptions): BenchS
         if (c.text.trim()) real.shown++;
         if (c.text.trim() === p.line.trim()) real.exact++;
         // Softer: how much of the line the suggestion got right from its start, and whether its first word is right.
+        const got = c.text.trimStart();
         let k = 0;
-        while (k < c.text.length && k < p.line.length && c.text[k] === p.line[k]) k++;
+        while (k < got.length && k < p.line.length && got[k] === p.line[k]) k++;
         real.matched += k / p.line.length;
         const word = (t: string) => /^\s*(\w+|\S)/.exec(t)?.[1];
         if (word(c.text) !== undefined && word(c.text) === word(p.line)) real.firstWord++;
@@ -282,7 +283,7 @@ export function completionSection(options: () => CompletionBenchOptions): BenchS
         { name: 'suggestions shown (not empty after post-processing)', value: (100 * real.shown) / Math.max(1, real.cold.length), unit: '%' },
         { name: 'next-line exact match (suggestion = the line as written)', value: (100 * real.exact) / Math.max(1, real.cold.length), unit: '%', note: 'a toy model trained on a CPU (its card: 0 % too)' },
         { name: 'first word of the line right', value: (100 * real.firstWord) / Math.max(1, real.cold.length), unit: '%' },
-        { name: 'share of the line right from its start, mean', value: (100 * real.matched) / Math.max(1, real.cold.length), unit: '%' },
+        { name: 'share of the line right from its start (leading spaces aside), mean', value: (100 * real.matched) / Math.max(1, real.cold.length), unit: '%' },
         {
           name: '100 keystrokes in 5 s (debounce 150 ms): generations started',
           value: after.engine.generations - before.engine.generations - 1,
