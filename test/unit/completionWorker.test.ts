@@ -71,12 +71,15 @@ describe('completions through the worker', function () {
       if (i % 10 === 0) await new Promise((r) => setTimeout(r, 20));
     }
     const results = await Promise.all(pending);
+    // A generation can finish inside one of the 20 ms pauses on a quiet machine, so requests just
+    // before a pause may be answered too; every other one is cancelled, and the newest is answered.
     const answered = results.filter((r) => r !== undefined);
-    assert.equal(answered.length, 1, 'only the newest request is answered');
+    assert.ok(answered.length >= 1 && answered.length <= 11, `${answered.length} of 100 requests answered`);
+    for (let i = 0; i < 99; i++) if (results[i] !== undefined) assert.equal(i % 10, 0, `request ${i} was answered though a newer one followed at once`);
     assert.equal(results[99]?.cached, false);
     const stats = pipeline.stats;
     assert.equal(stats.requests, 100);
-    assert.equal(stats.cancelled, 99);
+    assert.equal(stats.cancelled, 100 - answered.length);
     const last = results[99]!.result!;
     assert.equal(last.engine.maxRunning, 1, 'the worker never ran two generations at once');
     assert.ok(last.engine.generations < 100, `${last.engine.generations} generations started for 100 requests`);
