@@ -326,7 +326,7 @@ export function formatInspect(r: InspectReport): string {
       `  layer inputs         ${ins.layerInputs.length} of ${s.nLayer}${ins.layerInputs.length ? ` (${ins.layerInputs[0]} ...)` : ''}`,
       `  attention softmax    ${ins.attentionProbs.length} of ${s.nLayer}${ins.attentionProbs.length ? ` (${ins.attentionProbs[0]} ...)` : ''}`,
       `  final norm           ${ins.finalNorm ?? 'NOT FOUND'}`,
-      `  LM head              ${ins.lmHead ?? 'NOT FOUND'}`,
+      `  LM head              ${ins.lmHead ?? 'NOT FOUND'}${ins.lmHeadTied === 'same' ? ' (the token embedding, tied)' : ins.lmHeadTied === 'copy' ? ' (a transposed copy of the token embedding, tied)' : ''}`,
     );
     for (const m of ins.missing) lines.push(`  missing: ${m}`);
   }

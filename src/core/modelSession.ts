@@ -111,7 +111,9 @@ function reportOf(s: GraphStructure, g: GraphIndex): InstrumentationReport {
     layerInputs: s.layers.map((l) => l.input),
     attentionProbs: s.layers.map((l) => l.softmax ?? ''),
     finalNorm: s.finalNorm?.output,
-    lmHead: s.lmHead ? `${s.lmHead.weight}${s.lmHead.tied === 'same' ? ' (the token embedding, tied)' : s.lmHead.tied === 'copy' ? ' (a transposed copy of the token embedding, tied)' : ''}` : undefined,
+    lmHead: s.lmHead?.weight,
+    // The words for the tie are the host's (localized) and the CLI's.
+    lmHeadTied: s.lmHead?.tied === 'same' || s.lmHead?.tied === 'copy' ? s.lmHead.tied : undefined,
     missing: s.missing.slice(),
     opset: g.opset,
     layerNorm: kinds.size === 1 ? [...kinds][0] : kinds.size > 1 ? 'mixed' : undefined,

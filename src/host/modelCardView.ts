@@ -125,7 +125,16 @@ export function modelCard(m: LoadedModel): NonNullable<ModelCardState['card']> {
     [t('Hidden state entering each layer'), t('{0} of {1} layers', ins.layerInputs.length, spec.nLayer)],
     [t('Attention weights'), t('{0} of {1} layers', ins.attentionProbs.length, spec.nLayer)],
     [t('Final norm'), ins.finalNorm ?? none],
-    [t('Output layer (LM head)'), ins.lmHead ?? none],
+    [
+      t('Output layer (LM head)'),
+      ins.lmHead === undefined
+        ? none
+        : ins.lmHeadTied === 'same'
+          ? t('{0} (the token embedding, tied)', ins.lmHead)
+          : ins.lmHeadTied === 'copy'
+            ? t('{0} (a transposed copy of the token embedding, tied)', ins.lmHead)
+            : ins.lmHead,
+    ],
   ];
   if (ins.layerNorm) found.push([t('Layer norms in the graph'), ins.layerNorm === 'fused' ? t('fused (LayerNormalization)') : ins.layerNorm === 'decomposed' ? t('written out (mean, variance, scale)') : t('mixed')]);
   if (ins.opset !== undefined) found.push([t('ONNX opset'), String(ins.opset)]);

@@ -62,7 +62,10 @@ export interface InstrumentationReport {
   /** Per layer: the attention softmax output [batch, heads, q, k]. */
   attentionProbs: string[];
   finalNorm?: string;
+  /** The LM head's weight tensor. */
   lmHead?: string;
+  /** Whether that weight is the token embedding itself ('same') or a transposed copy of it ('copy'). */
+  lmHeadTied?: 'same' | 'copy';
   missing: string[];
   /** Default-domain ONNX opset of the graph. */
   opset?: number;
