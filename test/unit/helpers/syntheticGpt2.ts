@@ -1,5 +1,6 @@
 // Builds small GPT-2-like ONNX graphs with random weights, exported in different styles, for tests and benchmarks.
 import { onnx, node, floatTensor, int64Tensor, uint8Tensor, valueInfo, DataType } from '../../../src/core/onnx/build';
+import { mulberry32 } from '../../../src/core/random';
 
 export interface SyntheticOptions {
   vocab: number;
@@ -36,16 +37,6 @@ export interface SyntheticModel {
   options: Required<SyntheticOptions>;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function buildSyntheticGpt2(opts: SyntheticOptions): SyntheticModel {
   const o: Required<SyntheticOptions> = {
