@@ -37,6 +37,11 @@ export class Lru<K, V> {
     return this.map.delete(key);
   }
 
+  /** A snapshot of the entries from the most to the least recently used; reading it touches nothing. */
+  newestFirst(): [K, V][] {
+    return [...this.map].reverse();
+  }
+
   /** Drops every entry whose key matches. */
   deleteWhere(match: (key: K) => boolean): void {
     for (const k of [...this.map.keys()]) if (match(k)) this.map.delete(k);

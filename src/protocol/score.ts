@@ -1,5 +1,6 @@
 // The lean requests behind hover cards and surprisal highlighting: how probable each token of a text
 // was given the text before it, and a token's place in the embedding space. Plain JSON-able types.
+import type { Prediction, TokenInfo } from './analysis';
 
 export interface ScoreParams {
   text: string;
@@ -17,22 +18,11 @@ export interface ScoreParams {
   maxRunTokens?: number;
 }
 
-export interface Alternative {
-  id: number;
-  text: string;
-  prob: number;
-}
+/** What the model expected at a position: the same shape as the panels' predictions. */
+export type Alternative = Prediction;
 
-export interface ScoredToken {
-  id: number;
-  /** Decoded text (bytes that are not a whole UTF-8 character show as U+FFFD). */
-  text: string;
-  bytes: number[];
-  /** UTF-16 span in the request's text. */
-  start: number;
-  end: number;
-  /** The token starts or ends inside a character (part of its UTF-8 bytes). */
-  partial: boolean;
+/** A token of the request's text (span in the request's text), with how the model scored it. */
+export interface ScoredToken extends Omit<TokenInfo, 'index'> {
   /** Tokens the model saw before this one, in its run (0: nothing came before it). */
   context: number;
   /** UTF-16 offset in the request's text where that context starts (its first token's start). */

@@ -1,5 +1,6 @@
 // An LRU cache of recent suggestions, keyed by the text around the cursor. It also answers "typing through": when
 // the text before the cursor is a cached prefix plus the start of its suggestion, the rest of that suggestion.
+import { Lru } from '../lru';
 
 export interface CachedSuggestion {
   text: string;
@@ -18,9 +19,11 @@ const PREFIX_CHARS = 2000;
 const SUFFIX_CHARS = 500;
 
 export class SuggestionCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: Lru<string, Entry>;
 
-  constructor(private readonly capacity = 64) {}
+  constructor(capacity = 64) {
+    this.entries = new Lru(capacity);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -32,21 +35,16 @@ export class SuggestionCache {
     const s = suffix.slice(0, SUFFIX_CHARS);
     const key = keyOf(options, p, s);
     const exact = this.entries.get(key);
-    if (exact) {
-      this.touch(key, exact);
-      return { text: exact.text, typed: 0 };
-    }
+    if (exact) return { text: exact.text, typed: 0 };
     // Typing through: newest first, an entry whose prefix plus the start of its suggestion is the prefix now.
-    const keys = [...this.entries.keys()];
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const e = this.entries.get(keys[i])!;
-      if (e.suffix !== s || !keys[i].startsWith(options + '\u0000') || e.text.length === 0) continue;
+    for (const [k, e] of this.entries.newestFirst()) {
+      if (e.suffix !== s || !k.startsWith(options + '\u0000') || e.text.length === 0) continue;
       const typed = typedThrough(e, prefix);
       if (typed === undefined) continue;
       const rest = e.text.slice(typed);
       // Typed to its end (or only whitespace is left): time for a new suggestion.
       if (rest.trim().length === 0) continue;
-      this.touch(keys[i], e);
+      this.entries.get(k); // now the most recently used
       return { text: rest, typed };
     }
     return undefined;
@@ -56,19 +54,13 @@ export class SuggestionCache {
     const p = prefix.slice(-PREFIX_CHARS);
     const s = suffix.slice(0, SUFFIX_CHARS);
     const key = keyOf(options, p, s);
-    this.entries.delete(key);
     this.entries.set(key, { prefix: p, suffix: s, text });
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   clear(): void {
     this.entries.clear();
   }
 
-  private touch(key: string, e: Entry): void {
-    this.entries.delete(key);
-    this.entries.set(key, e);
-  }
 }
 
 function keyOf(options: string, prefix: string, suffix: string): string {
