@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Tokenizer } from './core/tokenizer';
+import { defaultThreads } from './core/threads';
+import { configureRuntime, createSession, ort as webOrt } from './core/onnx/runtime';
 import { silentLogger } from './core/logger';
 import { WorkerClient } from './worker/client';
 import { hoverSection } from './benchHover';
@@ -47,8 +49,10 @@ export interface BenchContext {
   bulkText: string;
   bulkSource: string;
   tokenizer(): Tokenizer;
-  /** The inference worker from dist/, started on first use, single-threaded. */
+  /** The inference worker from dist/, started on first use, with `threads` threads. */
   client(): WorkerClient;
+  /** Threads for onnxruntime-web and for every native anchor alike (--threads; default: the extension's "auto"). */
+  threads: number;
   /** Shared results between sections (e.g. analysis times for later ratios). */
   shared: Map<string, unknown>;
   log(message: string): void;
@@ -176,7 +180,7 @@ const LENGTHS = [128, 512, 1024];
 
 const analysisSection: BenchSection = {
   id: 'analysis',
-  title: 'Analysis in the worker (onnxruntime-web, 1 thread) vs onnxruntime-node on the plain graph (1 thread)',
+  title: 'Analysis in the worker (onnxruntime-web) vs onnxruntime-node on the plain graph, same thread count',
   async run(ctx) {
     const tok = ctx.tokenizer();
     const inputs = LENGTHS.map((n) => ({ n, ...prefixOfTokens(tok, ctx.heldOutText, n) }));
@@ -212,7 +216,7 @@ const analysisSection: BenchSection = {
     // The anchor: onnxruntime-node running the plain model file on the same ids.
     const ort = loadOnnxruntimeNode();
     const session = await ort.InferenceSession.create(path.join(ctx.modelDir, 'onnx', 'model.onnx'), {
-      intraOpNumThreads: 1,
+      intraOpNumThreads: ctx.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
@@ -227,9 +231,27 @@ const analysisSection: BenchSection = {
     } finally {
       await session.release();
     }
+    // The floor: onnxruntime-web running the same plain model file (on this thread, same thread count). What the
+    // analysis adds over it is ours; what it costs over onnxruntime-node is WebAssembly's.
+    configureRuntime(__dirname, ctx.threads);
+    const webSession = await createSession(fs.readFileSync(path.join(ctx.modelDir, 'onnx', 'model.onnx')));
+    const web: number[] = [];
+    try {
+      for (const input of inputs) {
+        const feeds = plainFeeds(webOrt as unknown as Ort, webSession as unknown as OrtSession, input.ids);
+        web.push(await timeMedian(ctx.runs, async () => {
+          const out = await webSession.run(feeds as unknown as Record<string, InstanceType<typeof webOrt.Tensor>>);
+          for (const t of Object.values(out)) t.dispose();
+        }));
+        ctx.log(`onnxruntime-web plain ${input.ids.length} tokens: ${web[web.length - 1].toFixed(1)} ms`);
+      }
+    } finally {
+      await webSession.release();
+    }
     const rows: BenchRow[] = [{ name: 'load model in the worker (first request)', value: loadMs, unit: 'ms' }];
     inputs.forEach((input, i) => {
       rows.push({ name: `onnxruntime-node forward, ${input.ids.length} tokens`, value: native[i], unit: 'ms' });
+      rows.push({ name: `onnxruntime-web forward (plain graph), ${input.ids.length} tokens`, value: web[i], unit: 'ms', ratio: web[i] / native[i], ratioTo: 'onnxruntime-node', note: 'the floor for the analysis' });
       rows.push({
         name: `analysis, ${input.ids.length} tokens`,
         value: lens[i],
@@ -237,6 +259,7 @@ const analysisSection: BenchSection = {
         ratio: lens[i] / native[i],
         ratioTo: 'onnxruntime-node',
         ...(input.n === 512 ? { target: '<= 3x', ok: lens[i] / native[i] <= 3 } : {}),
+        note: `${fmt(lens[i] / web[i])}x onnxruntime-web's plain pass`,
       });
     });
     const i512 = inputs.indexOf(full);
@@ -330,15 +353,17 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
       quick: { type: 'boolean', default: false },
       positions: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (values.help) {
-    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose] [--quick] [--positions N (completion, default 200; --quick 40)]`);
+    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose] [--quick] [--positions N (completion, default 200; --quick 40)] [--threads N (default: the extension's auto, ${defaultThreads(os.cpus().length)} here)]`);
     return 0;
   }
   const root = path.resolve(__dirname, '..');
   const modelDir = path.resolve(values.model ?? path.join(root, 'models/lens-tiny'));
   const runs = Math.max(1, Number(values.runs) || 5);
+  const threads = Math.max(1, Number(values.threads) || defaultThreads(os.cpus().length));
   completionOptions.positions = Math.max(1, Number(values.positions) || (values.quick ? 40 : 200));
   const nm = (p: string) => path.join(root, 'node_modules', p);
   // semver is one of the corpus's held-out packages: the model never saw it.
@@ -358,7 +383,8 @@ async function main(): Promise<number> {
     bulkText: bulk.text,
     bulkSource: path.relative(root, bulk.source),
     tokenizer: () => (tokenizer ??= Tokenizer.fromFile(path.join(modelDir, 'tokenizer.json'))),
-    client: () => (client ??= new WorkerClient(path.join(__dirname, 'worker.js'), { wasmDir: __dirname, numThreads: 1 }, silentLogger)),
+    client: () => (client ??= new WorkerClient(path.join(__dirname, 'worker.js'), { wasmDir: __dirname, numThreads: threads }, silentLogger)),
+    threads,
     shared: new Map(),
     log,
   };
@@ -367,7 +393,7 @@ async function main(): Promise<number> {
   const m = machine();
   if (!values.json) {
     console.log(`LLM Lens benchmark, ${new Date().toISOString()}`);
-    console.log(`machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}`);
+    console.log(`machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; ${threads} inference thread${threads === 1 ? '' : 's'} (onnxruntime-web and the native anchors alike)`);
     console.log(`model: ${path.relative(root, modelDir) || modelDir}; median of ${runs} runs after a warm-up; texts: ${ctx.heldOutSource} (held out), ${ctx.bulkSource} (1 MB)`);
   }
   const results: { section: BenchSection; rows: BenchRow[]; error?: string }[] = [];
@@ -384,7 +410,7 @@ async function main(): Promise<number> {
     await client?.dispose();
   }
   if (values.json) {
-    console.log(JSON.stringify({ machine: m, model: modelDir, runs, texts: { heldOut: ctx.heldOutSource, bulk: ctx.bulkSource }, sections: results.map((r) => ({ id: r.section.id, title: r.section.title, rows: r.rows, error: r.error })) }, null, 1));
+    console.log(JSON.stringify({ machine: m, model: modelDir, runs, threads, texts: { heldOut: ctx.heldOutSource, bulk: ctx.bulkSource }, sections: results.map((r) => ({ id: r.section.id, title: r.section.title, rows: r.rows, error: r.error })) }, null, 1));
   } else {
     console.log(formatTable(results));
   }

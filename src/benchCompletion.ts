@@ -2,7 +2,7 @@
 // where a line is being written (the cursor after its indentation, the rest of the file after it).
 //  - 16 tokens exactly (raw, no stop at the line end), cold (no KV cache) and warm (one more character typed
 //    after the previous request), in the worker; the same prompt ids through transformers.js in Node (its own
-//    onnxruntime-node, 1 thread, loading the same model folder) as the anchor, with agreement of the tokens.
+//    onnxruntime-node, the same thread count, loading the same model folder) as the anchor, with agreement of the tokens.
 //  - The real pipeline the VS Code provider runs (cache, one generation at a time, stop at the line end, post-
 //    processing) with the provider's settings: latency, and next-line exact match.
 //  - 100 keystrokes in 5 seconds: generations started, most running at once, memory before and after.
@@ -102,8 +102,8 @@ interface TransformersAnchor {
   version: string;
 }
 
-/** transformers.js in Node (its onnxruntime-node, 1 thread) on the same model folder, loaded at run time. */
-async function transformersAnchor(modelDir: string): Promise<TransformersAnchor> {
+/** transformers.js in Node (its onnxruntime-node, `threads` threads) on the same model folder, loaded at run time. */
+async function transformersAnchor(modelDir: string, threads: number): Promise<TransformersAnchor> {
   // Not bundled: loaded from node_modules like onnxruntime-node, as its own package would be.
   const tjs = createRequire(__filename)('@huggingface/transformers') as typeof import('@huggingface/transformers');
   tjs.env.allowRemoteModels = false;
@@ -111,7 +111,7 @@ async function transformersAnchor(modelDir: string): Promise<TransformersAnchor>
   const model = await tjs.AutoModelForCausalLM.from_pretrained(path.basename(modelDir), {
     dtype: 'fp32',
     local_files_only: true,
-    session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
   });
   return {
     version: tjs.env.version,
@@ -135,7 +135,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function completionSection(options: () => CompletionBenchOptions): BenchSection {
   return {
     id: 'completion',
-    title: 'Inline completions on held-out code: worker (onnxruntime-web, 1 thread, KV cache with prefix reuse) vs transformers.js (onnxruntime-node, 1 thread), same prompts',
+    title: 'Inline completions on held-out code: worker (onnxruntime-web, KV cache with prefix reuse) vs transformers.js (onnxruntime-node), same prompts and thread count',
     async run(ctx: BenchContext): Promise<BenchRow[]> {
       const { positions: n } = options();
       const client: WorkerClient = ctx.client();
@@ -153,7 +153,7 @@ export function completionSection(options: () => CompletionBenchOptions): BenchS
 
       // 1. Exactly 16 tokens, same prompt ids in both (no token healing, so the ids are the PromptBuilder's).
       const fixed: CompleteOptions = { ...PROVIDER_OPTIONS, raw: true, maxTokens: FIXED_TOKENS, heal: false, timeBudgetMs: 60_000 };
-      const anchor = await transformersAnchor(ctx.modelDir);
+      const anchor = await transformersAnchor(ctx.modelDir, ctx.threads);
       const ours = { cold: [] as number[], warm: [] as number[], warmPrefill: [] as number[], coldPrefill: [] as number[], decodeTps: [] as number[], tokens: 0, ms: 0 };
       const theirs = { cold: [] as number[], warm: [] as number[], tokens: 0, ms: 0 };
       let same = 0;
@@ -237,7 +237,7 @@ export function completionSection(options: () => CompletionBenchOptions): BenchS
       const p95 = (xs: number[]) => quantile(xs, 0.95);
       const rows: BenchRow[] = [
         { name: 'positions (held-out code, cursor after the indentation of a line)', value: positions.length, unit: '', note: `${new Set(positions.map((p) => p.file)).size} files; ${source}` },
-        { name: `transformers.js ${anchor.version}, ${FIXED_TOKENS} tokens, cold: p50`, value: p50(theirs.cold), unit: 'ms', ratio: 1, ratioTo: 'transformers.js', note: 'onnxruntime-node (native), 1 thread, no reuse between requests' },
+        { name: `transformers.js ${anchor.version}, ${FIXED_TOKENS} tokens, cold: p50`, value: p50(theirs.cold), unit: 'ms', ratio: 1, ratioTo: 'transformers.js', note: `onnxruntime-node (native), ${ctx.threads} thread${ctx.threads === 1 ? '' : 's'}, no reuse between requests` },
         { name: `transformers.js, ${FIXED_TOKENS} tokens, cold: p95`, value: p95(theirs.cold), unit: 'ms' },
         { name: `transformers.js, ${FIXED_TOKENS} tokens, warm (one character typed): p50`, value: p50(theirs.warm), unit: 'ms', ratio: 1, ratioTo: 'transformers.js' },
         { name: `transformers.js, ${FIXED_TOKENS} tokens, warm: p95`, value: p95(theirs.warm), unit: 'ms' },

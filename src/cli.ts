@@ -433,7 +433,8 @@ export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): 
     await client.request('loadModel', { folder: path.resolve(folder) });
     const options: AnalyzeOptions = { topK: o.topK, maxTokens: o.maxTokens };
     const a = await client.request('analyze', { text, options });
-    io.out(o.json ? JSON.stringify(a) : formatAnalysis(a));
+    // Matrices hold Float32Arrays: written as arrays of numbers.
+    io.out(o.json ? JSON.stringify(a, (_k, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)) : formatAnalysis(a));
   } finally {
     await client.dispose();
   }

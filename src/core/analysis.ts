@@ -1,6 +1,6 @@
 // text -> Analysis: tokenize, run the instrumented graph once (past length 0), and reduce in the worker to what the
 // panels draw (top-k, norms, cosines, the requested attention, thumbnails, neighbours, a 2-D PCA).
-import type { Analysis, AnalyzeOptions, AttentionMatrix, PositionPrediction, Prediction, TokenInfo } from '../protocol/analysis';
+import type { Analysis, AnalyzeOptions, AttentionMatrix, Matrix, PositionPrediction, Prediction, TokenInfo } from '../protocol/analysis';
 import { BinaryTextError, EmptyTextError, InvalidOptionError, TooManyTokensError } from './analysisErrors';
 import { CancelledError } from './errors';
 import type { LoadedModel, RunResult } from './modelSession';
@@ -97,7 +97,8 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const text16 = (id: number) => model.tokenizer.tokenText(id);
 
   const h = r.hidden;
-  const embeddings = toRows(h[0], T, d, false);
+  // h[0] is this run's own copy: the matrix can hold it without another copy.
+  const embeddings: Matrix = { rows: T, cols: d, data: h[0] };
   const norm = (a: Float32Array, o: number) => {
     let s = 0;
     for (let j = o; j < o + d; j++) s += a[j] * a[j];
@@ -145,7 +146,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   logitLens.push(predictions.map((p) => p.top));
   await check(signal);
 
-  const similarity = toRows(r.similarity, T, T, true);
+  const similarity: Matrix = { rows: T, cols: T, data: clampUnit(r.similarity) };
   const attention = attentionMatrices(model, r, attentionLayers, T);
   const attentionThumbnails = r.thumbnails ? thumbnails(model, r, T) : undefined;
   await check(signal);
@@ -186,53 +187,31 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   return a;
 }
 
-/** Row-major floats as number[][] (plain loops: several times faster than Array.from with a callback). */
-function toRows(a: Float32Array, n: number, w: number, clampUnit: boolean): number[][] {
-  const out: number[][] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const row: number[] = new Array(w);
-    const o = i * w;
-    if (clampUnit) {
-      for (let j = 0; j < w; j++) {
-        const x = a[o + j];
-        row[j] = x > 1 ? 1 : x < -1 ? -1 : x;
-      }
-    } else for (let j = 0; j < w; j++) row[j] = a[o + j];
-    out[i] = row;
+/** Rounding can put a cosine a hair outside [-1, 1]: clamp in place. */
+function clampUnit(a: Float32Array): Float32Array {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (x > 1) a[i] = 1;
+    else if (x < -1) a[i] = -1;
   }
-  return out;
+  return a;
 }
 
-/** Per requested layer: every head, then the average over heads (head -1). Rows are full length, zeros above the diagonal. */
+/** Per requested layer: every head, then the average over heads (head -1). Zeros above the diagonal. */
 function attentionMatrices(model: LoadedModel, r: RunResult, layers: number[], T: number): AttentionMatrix[] {
   const H = model.nHeads;
   const out: AttentionMatrix[] = [];
   for (const layer of layers) {
     const a = r.attention.get(layer);
     if (!a) continue;
-    const avg = new Float64Array(T * T);
+    const avg = new Float32Array(T * T);
     for (let head = 0; head < H; head++) {
-      const base = head * T * T;
-      const weights: number[][] = new Array(T);
-      for (let q = 0; q < T; q++) {
-        const row: number[] = new Array(T);
-        const o = base + q * T;
-        for (let key = 0; key < T; key++) {
-          const w = a[o + key];
-          row[key] = w;
-          avg[q * T + key] += w / H;
-        }
-        weights[q] = row;
-      }
-      out.push({ layer, head, weights });
+      // Each head in a buffer of its own: replies transfer buffers to the host, and a shared one would go whole.
+      const weights = a.slice(head * T * T, (head + 1) * T * T);
+      for (let i = 0; i < weights.length; i++) avg[i] += weights[i] / H;
+      out.push({ layer, head, weights: { rows: T, cols: T, data: weights } });
     }
-    const mean: number[][] = new Array(T);
-    for (let q = 0; q < T; q++) {
-      const row: number[] = new Array(T);
-      for (let key = 0; key < T; key++) row[key] = avg[q * T + key];
-      mean[q] = row;
-    }
-    out.push({ layer, head: -1, weights: mean });
+    out.push({ layer, head: -1, weights: { rows: T, cols: T, data: avg } });
   }
   return out;
 }

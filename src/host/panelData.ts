@@ -1,34 +1,43 @@
 // Turns the worker's Analysis into what the analysis panel draws: big matrices quantized to bytes,
 // attention limited to one layer. No vscode import, so unit tests and the preview page use it too.
-import type { Analysis } from '../protocol/analysis';
+import { matrixRow, toMatrix, type Analysis, type Matrix } from '../protocol/analysis';
 import type { Grid, PanelAnalysis } from '../protocol/webview';
 
 /** Bytes of attention matrices one message may carry before heads other than the shown one are left out. */
 export const ATTENTION_BYTE_BUDGET = 8 * 1024 * 1024;
 
-export function encodeGrid(matrix: readonly (readonly number[])[], kind: Grid['kind'], max?: number): Grid {
-  const rows = matrix.length;
-  const cols = rows > 0 ? matrix[0].length : 0;
+/** Quantizes a matrix (a Matrix, or number[][] for the small ones) to one byte per cell, base64. */
+export function encodeGrid(matrix: Matrix | readonly (readonly number[])[], kind: Grid['kind'], max?: number): Grid {
+  const { rows, cols, data } = 'data' in matrix ? matrix : toMatrix(matrix);
   let m = max ?? 0;
   if (max === undefined) {
-    for (const row of matrix) for (const v of row) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+    for (let i = 0; i < data.length; i++) {
+      const a = Math.abs(data[i]);
+      if (a > m && a !== Infinity) m = a;
+    }
   }
   if (!(m > 0)) m = 1;
   const bytes = new Uint8Array(rows * cols);
-  let i = 0;
-  for (const row of matrix) {
-    for (let c = 0; c < cols; c++) {
-      const v = row[c];
-      const x = Number.isFinite(v) ? v / m : 0;
-      bytes[i++] = kind === 'unsigned' ? Math.round(Math.min(1, Math.max(0, x)) * 255) : 128 + Math.round(Math.min(1, Math.max(-1, x)) * 127);
+  // One tight loop over the floats: a 1024 x 1024 matrix costs the host a few milliseconds.
+  const inv = 1 / m;
+  if (kind === 'unsigned') {
+    for (let i = 0; i < bytes.length; i++) {
+      const x = data[i] * inv;
+      bytes[i] = x > 0 && x !== Infinity ? (x < 1 ? Math.round(x * 255) : 255) : 0;
+    }
+  } else {
+    for (let i = 0; i < bytes.length; i++) {
+      const x = data[i] * inv;
+      // NaN and infinities (not finite before scaling) are drawn as zero, as the unsigned ones are.
+      bytes[i] = Number.isFinite(x) ? 128 + Math.round((x > 1 ? 1 : x < -1 ? -1 : x) * 127) : 128;
     }
   }
   return { rows, cols, kind, max: m, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') };
 }
 
-export function norm(v: readonly number[]): number {
+export function norm(v: ArrayLike<number>): number {
   let s = 0;
-  for (const x of v) s += x * x;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
   return Math.sqrt(s);
 }
 
@@ -58,7 +67,7 @@ export function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: n
     text: a.text,
     tokens: a.tokens,
     embeddings: encodeGrid(a.embeddings, 'signed'),
-    inputNorms: a.embeddings.map(norm),
+    inputNorms: Array.from({ length: a.embeddings.rows }, (_, i) => norm(matrixRow(a.embeddings, i))),
     embeddingNorms: a.embeddingNorms,
     hiddenNorms: a.hiddenNorms,
     layerCosine: a.layerCosine,

@@ -1,5 +1,31 @@
-// The data the inference core produces and the panels draw: the contract between worker, host and
-// webviews. Plain JSON-able types only (numbers, strings, arrays); vectors as number[].
+// The data the inference core produces and the panels draw: the contract between worker and host.
+// Plain structured-clonable types: numbers, strings, arrays, and Float32Array for the big matrices (Matrix), which
+// cross threads as transferred buffers; rebuilding a million-number number[][] on the host blocked its event loop.
+
+/** A row-major float matrix: `rows` x `cols` numbers in `data`. */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+/** Row `i` of `m`, as a view (no copy). */
+export function matrixRow(m: Matrix, i: number): Float32Array {
+  return m.data.subarray(i * m.cols, (i + 1) * m.cols);
+}
+
+/** A number[][] as a Matrix (rows of equal length). */
+export function toMatrix(rows: readonly (readonly number[])[]): Matrix {
+  const cols = rows.length ? rows[0].length : 0;
+  const data = new Float32Array(rows.length * cols);
+  rows.forEach((r, i) => data.set(r, i * cols));
+  return { rows: rows.length, cols, data };
+}
+
+/** A Matrix as number[][] (for JSON output and tests). */
+export function matrixRows(m: Matrix): number[][] {
+  return Array.from({ length: m.rows }, (_, i) => Array.from(matrixRow(m, i)));
+}
 
 /** What a model is, read from config.json and the graph. */
 export interface ModelSpec {
@@ -106,8 +132,8 @@ export interface AttentionMatrix {
   layer: number;
   /** A head index, or -1 for the average over heads. */
   head: number;
-  /** [query][key], rows sum to 1; causal, so key <= query. */
-  weights: number[][];
+  /** T x T, row = query, column = key; rows sum to 1; causal, so zero where key > query. */
+  weights: Matrix;
 }
 
 export interface AnalyzeOptions {
@@ -139,8 +165,8 @@ export interface Analysis {
   model: ModelSpec;
   text: string;
   tokens: TokenInfo[];
-  /** Input embedding (token + position) of each token: [T][d]. */
-  embeddings: number[][];
+  /** Input embedding (token + position) of each token: T x d. */
+  embeddings: Matrix;
   /** Token embedding only (no position) norms: [T]. */
   embeddingNorms: number[];
   /** [L+1][T]: norm of the hidden state entering each layer, and the final output. */
@@ -155,8 +181,8 @@ export interface Analysis {
   logitLens: Prediction[][][];
   /** One per token: what the model expected next. */
   predictions: PositionPrediction[];
-  /** Cosine similarity of the input embeddings: [T][T]. */
-  similarity: number[][];
+  /** Cosine similarity of the input embeddings: T x T. */
+  similarity: Matrix;
   attention: AttentionMatrix[];
   /** [L][H] thumbnails, each at most 32 x 32, when asked for. */
   attentionThumbnails?: number[][][][];

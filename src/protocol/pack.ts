@@ -2,7 +2,8 @@
 // slices. Receiving an analysis of 1000 tokens as plain objects blocked the host's event loop for 100-800 ms:
 // structured clone creates every number array and every small object at once. Packed, large number matrices
 // travel as transferred Float64Arrays, arrays of records as columns (strings dictionary-coded), and the receiver
-// rebuilds the original shape yielding every few milliseconds.
+// rebuilds the original shape yielding every few milliseconds. Typed arrays (the analysis' Matrix data) travel as
+// they are, their buffers transferred: nothing to rebuild.
 
 /** Matrices with fewer numbers, and record arrays with fewer elements, travel as they are. */
 export const PACK_MIN_NUMBERS = 4096;
@@ -40,8 +41,19 @@ function matrixShape(v: unknown[], min: number): { rows: number; cols: number } 
 export function pack(value: unknown): PackedValue {
   const buffers: ArrayBuffer[] = [];
   const put = (b: ArrayBuffer) => buffers.push(b) - 1;
+  const transferred = new Set<ArrayBufferLike>();
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return walkArray(v);
+    if (v instanceof Float32Array || v instanceof Float64Array || v instanceof Int32Array || v instanceof Uint8Array) {
+      // Transfer only a buffer the array owns whole and nothing else here uses: a view into a buffer the sender keeps
+      // (e.g. the model's weights) is copied, since transferring would detach the sender's copy.
+      // A reply hands over the typed arrays it owns whole: the sender must not keep using them.
+      const whole = v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && !(v.buffer instanceof SharedArrayBuffer);
+      const own = whole && !transferred.has(v.buffer) ? v : v.slice();
+      transferred.add(own.buffer);
+      buffers.push(own.buffer as ArrayBuffer);
+      return own;
+    }
     if (isRecord(v)) {
       const out: Record<string, unknown> = {};
       for (const k in v) out[k] = walk(v[k]);

@@ -2,6 +2,7 @@
 // vectors and attention), for looking at the panels before/without the model.
 import { encode, decode } from 'gpt-tokenizer/encoding/r50k_base';
 import type { Analysis, AnalyzeOptions, ModelSpec, ParameterBreakdown, InstrumentationReport, Prediction } from '../../src/protocol/analysis';
+import { toMatrix } from '../../src/protocol/analysis';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -93,8 +94,8 @@ export function sampleAnalysis(text: string, o: AnalyzeOptions = {}, s: ModelSpe
   const attention: Analysis['attention'] = [];
   for (const l of layers) {
     const heads = Array.from({ length: H }, (_, h) => attnFor(l, h));
-    heads.forEach((weights, h) => attention.push({ layer: l, head: h, weights }));
-    attention.push({ layer: l, head: -1, weights: heads[0].map((row, q) => row.map((_, kk) => heads.reduce((a, m) => a + m[q][kk], 0) / H)) });
+    heads.forEach((weights, h) => attention.push({ layer: l, head: h, weights: toMatrix(weights) }));
+    attention.push({ layer: l, head: -1, weights: toMatrix(heads[0].map((row, q) => row.map((_, kk) => heads.reduce((a, m) => a + m[q][kk], 0) / H))) });
   }
   const thumb = (m: number[][]) => { const n = Math.min(32, m.length); const f = m.length / n; return Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => { let sum = 0, cnt = 0; for (let i = Math.floor(r * f); i < Math.floor((r + 1) * f); i++) for (let j = Math.floor(c * f); j < Math.floor((c + 1) * f); j++) { sum += m[i][j]; cnt++; } return cnt ? sum / cnt : 0; })); };
   const attentionThumbnails = o.attentionThumbnails ? Array.from({ length: L }, (_, l) => Array.from({ length: H }, (_, h) => thumb(attnFor(l, h)))) : undefined;
@@ -104,5 +105,5 @@ export function sampleAnalysis(text: string, o: AnalyzeOptions = {}, s: ModelSpe
   const src = pl < 0 ? embeddings : hidden[pl];
   const u = vec(99, 1), v = vec(98, 1);
   const points = src.map((x) => [cos(x, u) * norm(x), cos(x, v) * norm(x)] as [number, number]);
-  return { model: s, text, tokens, embeddings, embeddingNorms, hiddenNorms, layerCosine, logitLens, predictions, similarity, attention, attentionThumbnails, chosen, pca: { layer: pl, points, explained: [0.31, 0.17] }, timings: { tokenizeMs: 0.4, runMs: 42, reduceMs: 6 } };
+  return { model: s, text, tokens, embeddings: toMatrix(embeddings), embeddingNorms, hiddenNorms, layerCosine, logitLens, predictions, similarity: toMatrix(similarity), attention, attentionThumbnails, chosen, pca: { layer: pl, points, explained: [0.31, 0.17] }, timings: { tokenizeMs: 0.4, runMs: 42, reduceMs: 6 } };
 }

@@ -7,6 +7,7 @@ import { configureRuntime } from '../../src/core/onnx/runtime';
 import { LoadedModel } from '../../src/core/modelSession';
 import { analyze, analyzeTokens } from '../../src/core/analysis';
 import type { Analysis, TokenInfo } from '../../src/protocol/analysis';
+import { matrixRow } from '../../src/protocol/analysis';
 
 const root = path.resolve(__dirname, '../../..');
 const dist = path.join(root, 'dist');
@@ -120,7 +121,7 @@ describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
             const ref = perLayer[k];
             // Layer 0 is the input embedding the analysis returns for every token.
             if (layer === 0) {
-              const err = maxDiff(a.embeddings[pos], ref);
+              const err = maxDiff(matrixRow(a.embeddings, pos), ref);
               worst.hidden = Math.max(worst.hidden, err);
               assert.ok(err < 1e-4, `embedding at ${pos}: ${err}`);
             }
@@ -141,7 +142,7 @@ describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
           heads.forEach((ref, head) => {
             const ours = a.attention.find((m) => m.layer === layer && m.head === head)!;
             assert.ok(ours, `layer ${layer} head ${head} returned`);
-            const err = maxDiff(ours.weights.flat(), ref.flat());
+            const err = maxDiff(ours.weights.data, ref.flat());
             worst.attention = Math.max(worst.attention, err);
             assert.ok(err < 1e-4, `layer ${layer} head ${head}: ${err}`);
           });
@@ -149,7 +150,7 @@ describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
           const T = f.ids.length;
           for (let q = 0; q < T; q++) {
             const mean = Array.from({ length: T }, (_, k) => heads.reduce((s, h) => s + h[q][k], 0) / heads.length);
-            assert.ok(maxDiff(avg.weights[q], mean) < 1e-4, `average row ${q}`);
+            assert.ok(maxDiff(matrixRow(avg.weights, q), mean) < 1e-4, `average row ${q}`);
           }
         }
       });

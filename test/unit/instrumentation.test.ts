@@ -11,6 +11,7 @@ import type { TokenInfo } from '../../src/protocol/analysis';
 import { buildSyntheticGpt2, gpt2ParameterCount, type SyntheticOptions } from './helpers/syntheticGpt2';
 import { mulberry32 } from '../../src/core/random';
 import { makeModelFolder, removeModelFolders, root } from './helpers/modelFolders';
+import { matrixRow, matrixRows } from '../../src/protocol/analysis';
 
 const V = 8192; // lens-tiny's tokenizer fits
 const base = { vocab: V, dModel: 32, nLayer: 3, nHead: 4, nCtx: 64 };
@@ -146,7 +147,7 @@ describe('graph instrumentation on a differently exported graph', function () {
       const d = 32;
       for (const t of [0, 17, T - 1]) {
         const h0 = Array.from({ length: d }, (_, j) => E[ids[t] * d + j] + P[t * d + j]);
-        h0.forEach((v, j) => assert.ok(Math.abs(a.embeddings[t][j] - v) < 1e-6));
+        h0.forEach((v, j) => assert.ok(Math.abs(matrixRow(a.embeddings, t)[j] - v) < 1e-6));
         const mean = h0.reduce((s, x) => s + x, 0) / d;
         const variance = h0.reduce((s, x) => s + (x - mean) ** 2, 0) / d;
         const n = h0.map((x, j) => ((x - mean) / Math.sqrt(variance + 1e-5)) * gamma[j] + beta[j]);
@@ -165,8 +166,8 @@ describe('graph instrumentation on a differently exported graph', function () {
       assert.deepEqual([...new Set(a.attention.map((m) => m.layer))], [1]);
       assert.deepEqual(a.attention.map((m) => m.head), [0, 1, 2, 3, -1]);
       for (const m of a.attention) {
-        assert.equal(m.weights.length, T);
-        m.weights.forEach((row, q) => {
+        assert.equal(m.weights.rows, T);
+        matrixRows(m.weights).forEach((row, q) => {
           assert.equal(row.length, T);
           assert.ok(Math.abs(row.reduce((s, x) => s + x, 0) - 1) < 1e-5);
           for (let k = q + 1; k < T; k++) assert.equal(row[k], 0);
@@ -188,8 +189,8 @@ describe('graph instrumentation on a differently exported graph', function () {
       assert.equal(a.pca.layer, 3);
       assert.equal(a.pca.points.length, T);
       assert.ok(a.pca.explained[0] >= a.pca.explained[1] && a.pca.explained[0] + a.pca.explained[1] <= 1 + 1e-9);
-      assert.equal(a.similarity.length, T);
-      a.similarity.forEach((row, i) => assert.ok(Math.abs(row[i] - 1) < 1e-5));
+      assert.equal(a.similarity.rows, T);
+      matrixRows(a.similarity).forEach((row, i) => assert.ok(Math.abs(row[i] - 1) < 1e-5));
       assert.equal(a.layerCosine.length, 3);
       assert.equal(a.hiddenNorms.length, 4);
     });

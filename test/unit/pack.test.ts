@@ -34,4 +34,20 @@ describe('reply packing', () => {
     assert.equal(p.buffers.length, 1);
     assert.equal(p.buffers[0].byteLength, 100 * 100 * 8);
   });
+
+  it('hands over typed arrays it owns whole, and copies views into a buffer the sender keeps', async () => {
+    const owned = Float32Array.from({ length: 64 }, (_, i) => i / 2);
+    const kept = new Float32Array(256).fill(3);
+    const view = kept.subarray(16, 32);
+    const p = pack({ a: { rows: 8, cols: 8, data: owned }, b: view, again: owned });
+    assert.ok(p.buffers.includes(owned.buffer), 'the owned buffer is in the transfer list');
+    assert.ok(!p.buffers.includes(kept.buffer), 'the kept buffer is not');
+    assert.equal(new Set(p.buffers).size, p.buffers.length, 'no buffer twice (postMessage would throw)');
+    const moved = structuredClone({ value: p.value, buffers: p.buffers }, { transfer: p.buffers });
+    const back = (await unpack(moved.value, moved.buffers)) as { a: { data: Float32Array }; b: Float32Array; again: Float32Array };
+    assert.deepEqual(Array.from(back.a.data), Array.from({ length: 64 }, (_, i) => i / 2));
+    assert.deepEqual(Array.from(back.b), new Array(16).fill(3));
+    assert.deepEqual(Array.from(back.again), Array.from(back.a.data));
+    assert.equal(kept[20], 3, 'the sender still has its buffer');
+  });
 });

@@ -7,6 +7,7 @@ import { gpt2Formulas, modelCardRows } from '../../src/host/modelCardData';
 import { isWebviewToHostMessage } from '../../src/protocol/webview';
 import { tokenLabel, tokenPieces } from '../../src/webview/format';
 import type { Analysis, ModelSpec, ParameterBreakdown } from '../../src/protocol/analysis';
+import { matrixRows, toMatrix } from '../../src/protocol/analysis';
 
 const spec: ModelSpec = { name: 'tiny', source: 'built-in', modelType: 'gpt2', vocabSize: 8192, dModel: 128, nLayer: 4, nHead: 4, headDim: 32, nCtx: 1024, fileBytes: 1 };
 
@@ -18,18 +19,18 @@ function decode(g: ReturnType<typeof encodeGrid>): number[] {
 function analysis(T: number, s: ModelSpec = spec, layers: number[] = [0]): Analysis {
   const L = s.nLayer;
   const row = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
-  const causal = row(T, (q) => row(T, (k) => (k <= q ? 1 / (q + 1) : 0)));
+  const causal = toMatrix(row(T, (q) => row(T, (k) => (k <= q ? 1 / (q + 1) : 0))));
   return {
     model: s,
     text: 'x'.repeat(T),
     tokens: row(T, (i) => ({ index: i, id: i, text: 'x', bytes: [120], start: i, end: i + 1, partial: false })),
-    embeddings: row(T, (i) => row(s.dModel, (d) => Math.sin(i + d))),
+    embeddings: toMatrix(row(T, (i) => row(s.dModel, (d) => Math.sin(i + d)))),
     embeddingNorms: row(T, () => 1),
     hiddenNorms: row(L + 1, () => row(T, () => 1)),
     layerCosine: row(L, () => row(T, () => 0.9)),
     logitLens: row(L + 1, () => row(T, () => [])),
     predictions: row(T, () => ({ top: [] })),
-    similarity: row(T, (i) => row(T, (j) => (i === j ? 1 : 0.5))),
+    similarity: toMatrix(row(T, (i) => row(T, (j) => (i === j ? 1 : 0.5)))),
     attention: layers.flatMap((layer) => [...row(s.nHead, (h) => ({ layer, head: h, weights: causal })), { layer, head: -1, weights: causal }]),
     pca: { layer: -1, points: row(T, (i) => [i, -i] as [number, number]), explained: [0.5, 0.2] },
     timings: { tokenizeMs: 0, runMs: 0, reduceMs: 0 },
@@ -72,7 +73,7 @@ describe('panel data', () => {
     const a = analysis(3);
     const p = toPanelAnalysis(a, 7, 0, -1);
     assert.equal(p.seq, 7);
-    a.embeddings.forEach((row, i) => assert.ok(Math.abs(p.inputNorms[i] - Math.hypot(...row)) < 1e-9));
+    matrixRows(a.embeddings).forEach((row, i) => assert.ok(Math.abs(p.inputNorms[i] - Math.hypot(...row)) < 1e-6));
   });
 
   it('finds the token under an offset', () => {

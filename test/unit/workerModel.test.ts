@@ -77,8 +77,9 @@ describe('the default model through the worker', function () {
     const L = c.n_layer;
     assert.equal(a.text, text);
     assert.equal(a.tokens.map((t) => t.bytes).flat().length, Buffer.byteLength(text));
-    assert.equal(a.embeddings.length, T);
-    assert.equal(a.embeddings[0].length, c.n_embd);
+    // The big matrices cross from the worker as Float32Arrays (transferred), not as number[][].
+    assert.ok(a.embeddings.data instanceof Float32Array);
+    assert.deepEqual([a.embeddings.rows, a.embeddings.cols, a.embeddings.data.length], [T, c.n_embd, T * c.n_embd]);
     assert.equal(a.hiddenNorms.length, L + 1);
     assert.equal(a.layerCosine.length, L);
     assert.equal(a.logitLens.length, L + 1);
@@ -86,7 +87,8 @@ describe('the default model through the worker', function () {
     assert.equal(a.predictions.length, T);
     assert.ok(a.predictions.slice(0, -1).every((p) => p.actual && p.actual.rank >= 1 && p.actual.surprisalBits >= 0));
     assert.equal(a.predictions[T - 1].actual, undefined);
-    assert.equal(a.similarity.length, T);
+    assert.deepEqual([a.similarity.rows, a.similarity.cols, a.similarity.data.length], [T, T, T * T]);
+    assert.ok(a.attention.every((m) => m.weights.data instanceof Float32Array && m.weights.data.length === T * T));
     assert.equal(a.attention.length, 2 * (c.n_head + 1));
     assert.equal(a.attentionThumbnails!.length, L);
     assert.equal(a.chosen!.index, 2);
