@@ -137,7 +137,7 @@ export function analysisStrings(): Record<string, string> {
 export function modelCardStrings(): Record<string, string> {
   return {
     loading: t('Loading the model…'),
-    sourceLine: t('Source: {0} · architecture: {1} · model file: {2}B'),
+    sourceLine: t('Source: {0} · architecture: {1} · model file: {2}'),
     intro: t('This model has {0} parameters. It turns every token into a vector of {1} numbers and passes it through {2} layers.'),
     shapeHeading: t('Shape'),
     dModel: t('dimensions (d)'),

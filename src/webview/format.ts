@@ -25,6 +25,17 @@ export function compact(n: number): string {
   return new Intl.NumberFormat(numberLocale, { notation: 'compact', maximumSignificantDigits: 3 }).format(n);
 }
 
+/** A size in bytes with a decimal unit in the display language: "7.94 MB", "7,94 MB". */
+export function byteSize(n: number): string {
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte'] as const;
+  let i = 0;
+  while (i < units.length - 1 && n >= 1000) {
+    n /= 1000;
+    i++;
+  }
+  return new Intl.NumberFormat(numberLocale, { style: 'unit', unit: units[i], unitDisplay: 'short', maximumSignificantDigits: 3 }).format(n);
+}
+
 /** A probability as a short percentage: "23%", "<1%". */
 export function prob(p: number): string {
   return p > 0 && p < 0.005 ? `<${num(1)}%` : `${num(p * 100)}%`;

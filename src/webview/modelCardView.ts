@@ -2,7 +2,7 @@
 // where the parameters sit with formulas and shares, what instrumentation found, and the concepts.
 import type { ModelCardState } from '../protocol/webview';
 import { el } from './dom';
-import { compact, fmt, num, percent, setLocale } from './format';
+import { byteSize, compact, fmt, num, percent, setLocale } from './format';
 import { vscode } from './vscodeApi';
 
 export function renderModelCard(root: HTMLElement, state: ModelCardState): void {
@@ -30,7 +30,7 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
 
   children.push(
     el('h1', {}, spec.name),
-    el('p', { class: 'muted' }, fmt(s.sourceLine, spec.source, spec.modelType, compact(spec.fileBytes))),
+    el('p', { class: 'muted' }, fmt(s.sourceLine, spec.source, spec.modelType, byteSize(spec.fileBytes))),
     el('p', { class: 'explain' }, fmt(s.intro, compact(p.total), spec.dModel, spec.nLayer)),
   );
 

@@ -5,7 +5,7 @@ import { encodeGrid, hasHead, toPanelAnalysis, tokenAt } from '../../src/host/pa
 import { checkText, MINIFIED_LINE_CHARS } from '../../src/host/textChecks';
 import { gpt2Formulas, modelCardRows } from '../../src/host/modelCardData';
 import { isWebviewToHostMessage } from '../../src/protocol/webview';
-import { tokenLabel, tokenPieces } from '../../src/webview/format';
+import { byteSize, tokenLabel, tokenPieces } from '../../src/webview/format';
 import type { Analysis, ModelSpec, ParameterBreakdown } from '../../src/protocol/analysis';
 import { matrixRows, toMatrix } from '../../src/protocol/analysis';
 
@@ -74,6 +74,12 @@ describe('panel data', () => {
     const p = toPanelAnalysis(a, 7, 0, -1);
     assert.equal(p.seq, 7);
     matrixRows(a.embeddings).forEach((row, i) => assert.ok(Math.abs(p.inputNorms[i] - Math.hypot(...row)) < 1e-6));
+  });
+
+  it('writes file sizes with a decimal unit, not a number with "B" glued on', () => {
+    assert.equal(byteSize(7_940_000), '7.94 MB');
+    assert.equal(byteSize(512), '512 byte');
+    assert.equal(byteSize(1_500_000_000), '1.5 GB');
   });
 
   it('finds the token under an offset', () => {

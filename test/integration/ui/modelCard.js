@@ -10,6 +10,7 @@ module.exports = {
     const { frame, text } = await ui.webview('modelCard', /Parameters: [\d,.]+/, { timeoutMs: 90_000 });
     ui.assert.match(text, /lens-tiny/);
     ui.assert.match(text, /dimensions \(d\)/);
+    ui.assert.match(text, /model file: \d+(\.\d+)? MB/);
     ui.assert.match(text, /4d² \+ 4d = 4 × \d+² \+ 4 × \d+/);
     ui.assert.match(text, /Token embeddings/);
     ui.assert.match(text, /Attention head/);

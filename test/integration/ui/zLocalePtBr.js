@@ -33,6 +33,8 @@ module.exports = {
     ({ frame } = await ui.webview('modelCard', /Parâmetros: [\d.,]+/, { timeoutMs: 90_000 }));
     const card = await ui.webviewText('modelCard', /As ideias por trás dos números/);
     ui.assert.match(card, /dimensões \(d\)/);
+    // The file size in pt-BR number format with a unit (it once read "7,94 mi de bytes").
+    ui.assert.match(card, /arquivo do modelo: \d+(,\d+)? MB/);
     ui.assert.match(card, /Um parâmetro é um número que o modelo aprendeu no treinamento/);
     await ui.clearNotifications();
     await ui.screenshot('model-card-pt-br');
