@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { Tokenizer } from './core/tokenizer';
 import { LensError } from './core/errors';
 import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from './protocol/analysis';
+import { foundCount } from './protocol/analysis';
 import { WorkerClient } from './worker/client';
 import type { Logger } from './core/logger';
 import { downloadCommand } from './cliDownload';
@@ -324,7 +325,7 @@ export function formatInspect(r: InspectReport): string {
       `  token embedding      ${ins.tokenEmbedding ?? 'NOT FOUND'}`,
       `  position embedding   ${ins.positionEmbedding ?? 'NOT FOUND'}`,
       `  layer inputs         ${ins.layerInputs.length} of ${s.nLayer}${ins.layerInputs.length ? ` (${ins.layerInputs[0]} ...)` : ''}`,
-      `  attention softmax    ${ins.attentionProbs.length} of ${s.nLayer}${ins.attentionProbs.length ? ` (${ins.attentionProbs[0]} ...)` : ''}`,
+      `  attention softmax    ${foundCount(ins.attentionProbs)} of ${s.nLayer}${foundCount(ins.attentionProbs) ? ` (${ins.attentionProbs.find(Boolean)} ...)` : ''}`,
       `  final norm           ${ins.finalNorm ?? 'NOT FOUND'}`,
       `  LM head              ${ins.lmHead ?? 'NOT FOUND'}${ins.lmHeadTied === 'same' ? ' (the token embedding, tied)' : ins.lmHeadTied === 'copy' ? ' (a transposed copy of the token embedding, tied)' : ''}`,
     );
@@ -417,9 +418,10 @@ export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): 
   }
   const client = startWorker(o.threads);
   try {
-    // inspect reads the folder and the graph without creating a session.
-    const info = await client.request('inspect', { folder: path.resolve(folder) });
-    const report: InspectReport = { ...info, parameterSource: 'graph', notes: [] };
+    // Loading (not the worker's session-less 'inspect') runs the instrumented graph once on 3 tokens: a softmax that
+    // is not [batch, heads, q, k] in practice is reported missing rather than promised.
+    const info = await client.request('loadModel', { folder: path.resolve(folder) });
+    const report: InspectReport = { ...info, parameterSource: 'graph', notes: ['instrumentation checked by one run of the instrumented graph (3 tokens)'] };
     io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
   } finally {
     await client.dispose();

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Analysis, AnalyzeOptions } from '../protocol/analysis';
+import { foundCount } from '../protocol/analysis';
 import type { AnalysisState, AnalysisUi, PanelAnalysis, PanelNotice, WebviewToHostMessage } from '../protocol/webview';
 import type { Logger } from '../core/logger';
 import { LensError } from '../core/errors';
@@ -47,6 +48,19 @@ const REFUSALS = new Set(['tooManyTokens', 'binaryText', 'emptyText']);
 const CHOSEN_RUN_DELAY_MS = 250;
 
 export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false });
+
+/** What the panel asks of the worker for these settings and choices (the bench's panels section asks the same). */
+export function analyzeOptions(config: Pick<AnalysisConfig, 'maxTokens' | 'topK' | 'neighbours'>, ui: AnalysisUi, nLayer: number): AnalyzeOptions {
+  return {
+    maxTokens: config.maxTokens,
+    topK: config.topK,
+    attentionLayers: [ui.layer],
+    attentionThumbnails: true,
+    chosenToken: ui.chosen,
+    neighbours: config.neighbours,
+    pcaLayer: ui.pcaLayer <= nLayer ? ui.pcaLayer : -1,
+  };
+}
 
 export class AnalysisView implements PanelView, vscode.Disposable {
   readonly id = 'analysis' as const;
@@ -269,15 +283,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   }
 
   private options(nLayer: number): AnalyzeOptions {
-    return {
-      maxTokens: this.config.maxTokens,
-      topK: this.config.topK,
-      attentionLayers: [this.ui.layer],
-      attentionThumbnails: true,
-      chosenToken: this.ui.chosen,
-      neighbours: this.config.neighbours,
-      pcaLayer: this.ui.pcaLayer <= nLayer ? this.ui.pcaLayer : -1,
-    };
+    return analyzeOptions(this.config, this.ui, nLayer);
   }
 
   /** Runs the model on the current source; a newer run cancels an older one. */
@@ -460,7 +466,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private currentState(): AnalysisState {
     const model = this.models.current;
     let attentionMissing: string | undefined;
-    if (model && model.instrumentation.attentionProbs.length === 0) {
+    if (model && foundCount(model.instrumentation.attentionProbs) === 0) {
       attentionMissing = vscode.l10n.t('The attention weights of this model could not be found in its graph (for example, a fused attention operator hides them), so this view has nothing to show. The other views work.');
     } else if (this.analysis && !this.running && !this.analysis.attention.some((m) => m.layer === this.ui.layer)) {
       attentionMissing = vscode.l10n.t('The attention weights of layer {0} could not be found in this model’s graph.', this.ui.layer);

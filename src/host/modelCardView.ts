@@ -7,6 +7,7 @@ import { modelCardRows } from './modelCardData';
 import { modelCardStrings } from './panelStrings';
 import type { LoadedModel, ModelService } from './modelService';
 import type { Logger } from '../core/logger';
+import { foundCount } from '../protocol/analysis';
 
 export class ModelCardView implements PanelView, vscode.Disposable {
   readonly id = 'modelCard' as const;
@@ -123,7 +124,7 @@ export function modelCard(m: LoadedModel): NonNullable<ModelCardState['card']> {
     [t('Token embeddings'), ins.tokenEmbedding ?? none],
     [t('Position embeddings'), ins.positionEmbedding ?? none],
     [t('Hidden state entering each layer'), t('{0} of {1} layers', ins.layerInputs.length, spec.nLayer)],
-    [t('Attention weights'), t('{0} of {1} layers', ins.attentionProbs.length, spec.nLayer)],
+    [t('Attention weights'), t('{0} of {1} layers', foundCount(ins.attentionProbs), spec.nLayer)],
     [t('Final norm'), ins.finalNorm ?? none],
     [
       t('Output layer (LM head)'),

@@ -27,6 +27,11 @@ export function matrixRows(m: Matrix): number[][] {
   return Array.from({ length: m.rows }, (_, i) => Array.from(matrixRow(m, i)));
 }
 
+/** How many layers of a per-layer list of tensor names had one found ('' marks a layer without). */
+export function foundCount(names: readonly string[]): number {
+  return names.filter((n) => n !== '').length;
+}
+
 /** What a model is, read from config.json and the graph. */
 export interface ModelSpec {
   /** Folder name or hub id, e.g. "lens-tiny". */
@@ -85,7 +90,7 @@ export interface InstrumentationReport {
   positionEmbedding?: string;
   /** Per layer: the tensor entering the layer's first norm (the residual stream). */
   layerInputs: string[];
-  /** Per layer: the attention softmax output [batch, heads, q, k]. */
+  /** Per layer: the attention softmax output [batch, heads, q, k]; '' for a layer where none was found. */
   attentionProbs: string[];
   finalNorm?: string;
   /** The LM head's weight tensor. */
