@@ -19,6 +19,8 @@ export interface LoadOptions {
   maxModelBytes?: number;
   /** What ModelSpec.source says: "built-in", the folder, "hf:owner/repo@rev". */
   source?: string;
+  /** What ModelSpec.name says; default: the folder's name. */
+  name?: string;
   logger?: Logger;
   signal?: AbortSignal;
 }
@@ -98,7 +100,7 @@ function readParts(folderPath: string, options: LoadOptions): Parts {
   }
   const special = tokenizer.specialTokens();
   const fim = special.fimPrefix !== undefined && special.fimMiddle !== undefined && special.fimSuffix !== undefined ? { prefix: special.fimPrefix, middle: special.fimMiddle, suffix: special.fimSuffix } : undefined;
-  const spec = toModelSpec(folder, options.source ?? folder.folder, { eosTokenId: cfg.eosTokenId ?? special.eos, fim });
+  const spec = toModelSpec(folder, options.source ?? folder.folder, { eosTokenId: cfg.eosTokenId ?? special.eos, fim }, options.name);
   const parameters = parameterBreakdown(graph, structure, cfg.nCtx);
   return { folder, tokenizer, model, graph, structure, spec, parameters, report: reportOf(structure, graph) };
 }

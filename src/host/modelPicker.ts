@@ -1,13 +1,12 @@
 // "LLM Lens: Select Model" and "LLM Lens: Manage Models": the built-in model, downloaded models,
 // recent folders, a folder on disk, or a download from the Hugging Face hub; and the llmLens.model
 // setting, which an untrusted workspace may not set.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
-import { downloadModel, listVariants, MANIFEST_FILE, type DownloadManifest, type DownloadProgress } from '../core/hub/download';
+import { downloadModel, listVariants, type DownloadProgress } from '../core/hub/download';
 import { HubError, formatBytes } from '../core/hub/errors';
-import { deleteStoredModel, listStoredModels, type StoredModel } from '../core/hub/store';
+import { deleteStoredModel, listStoredModels, readManifestSync, type StoredModel } from '../core/hub/store';
 import { parseRepoInput } from '../core/hub/urls';
 import { openModelFolder } from '../core/model/folder';
 import { pickVariant, type OnnxVariant } from '../core/hub/repo';
@@ -50,16 +49,8 @@ interface FolderItem extends vscode.QuickPickItem {
 /** A name for a model folder: `owner/name@rev` for a download, the folder name otherwise. */
 export function describeFolder(folder: string, builtinFolder: string): string {
   if (path.resolve(folder) === path.resolve(builtinFolder)) return vscode.l10n.t('{0} (built-in)', BUILTIN_MODEL_ID);
-  const m = readManifest(folder);
+  const m = readManifestSync(folder);
   return m ? `${m.repo}@${m.revision}` : path.basename(folder);
-}
-
-function readManifest(folder: string): DownloadManifest | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(folder, MANIFEST_FILE), 'utf8')) as DownloadManifest;
-  } catch {
-    return undefined;
-  }
 }
 
 /** What a variant's name says about its precision, for the picker. */

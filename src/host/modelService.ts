@@ -7,6 +7,7 @@ import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, Parame
 import type { Logger } from '../core/logger';
 import { CancelledError, LensError } from '../core/errors';
 import type { WorkerClient } from '../worker/client';
+import { downloadIdentity } from '../core/hub/store';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from '../protocol/score';
 
 export interface ModelInfo {
@@ -21,8 +22,8 @@ export interface LoadedModel extends ModelInfo {
 
 /** What the service needs from the worker; one adapter, so the rest of the host never names requests. */
 export interface ModelBackend {
-  /** @param source what ModelSpec.source should say, e.g. "built-in" */
-  load(folder: string, source: string | undefined, signal?: AbortSignal): Promise<ModelInfo>;
+  /** @param who what ModelSpec.source and .name should say, e.g. source "built-in" */
+  load(folder: string, who: { source?: string; name?: string }, signal?: AbortSignal): Promise<ModelInfo>;
   analyze(text: string, options: AnalyzeOptions, signal?: AbortSignal): Promise<Analysis>;
   score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult>;
   neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
@@ -30,7 +31,7 @@ export interface ModelBackend {
 
 export function workerBackend(client: WorkerClient): ModelBackend {
   return {
-    load: (folder, source, signal) => client.request('loadModel', source ? { folder, source } : { folder }, signal),
+    load: (folder, who, signal) => client.request('loadModel', { folder, ...who }, signal),
     analyze: (text, options, signal) => client.request('analyze', { text, options }, signal),
     score: (params, signal) => client.request('score', params, signal),
     neighbours: (params, signal) => client.request('neighbours', params, signal),
@@ -153,7 +154,7 @@ export class ModelService implements vscode.Disposable {
     const p = vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('LLM Lens: loading the model "{0}"…', name) },
       async () => {
-        const info = await this.backend.load(folder, folder === this.builtinFolder ? 'built-in' : undefined);
+        const info = await this.backend.load(folder, folder === this.builtinFolder ? { source: 'built-in' } : downloadIdentity(folder));
         return { ...info, folder };
       },
     );

@@ -23,6 +23,8 @@ export interface LoadModelParams {
   maxModelBytes?: number;
   /** What ModelSpec.source says ("built-in", "hf:owner/repo@rev"); default: the folder. */
   source?: string;
+  /** What ModelSpec.name says (e.g. "owner/repo@rev" for a download); default: the folder's name. */
+  name?: string;
 }
 
 /** What a model is: the model card's data. */

@@ -22,7 +22,7 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
   let info: Promise<RuntimeInfo> | undefined;
   let loaded: { key: string; model: LoadedModel; params: LoadModelParams } | undefined;
   const completion = completionService();
-  const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null]);
+  const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null, p.name ?? null]);
   const unload = async () => {
     const m = loaded?.model;
     loaded = undefined;
@@ -57,7 +57,7 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
       configureRuntime(options.wasmDir, options.numThreads);
       // The old model goes first: two models at once may not fit.
       await unload();
-      const model = await LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, signal });
+      const model = await LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, name: params.name, signal });
       if (signal.aborted) {
         await model.dispose();
         throw new CancelledError();
@@ -67,7 +67,7 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
     },
     inspect: async (params) => {
       checkLoadParams(params);
-      const { spec, parameters, instrumentation } = inspectModel(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source });
+      const { spec, parameters, instrumentation } = inspectModel(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, name: params.name });
       return { spec, parameters, instrumentation };
     },
     analyze: async (params, signal) => {

@@ -28,12 +28,31 @@ async function folderBytes(dir: string): Promise<number> {
 }
 
 async function readManifest(dir: string): Promise<DownloadManifest | undefined> {
+  return parseManifest(await fs.promises.readFile(path.join(dir, MANIFEST_FILE), 'utf8').catch(() => ''));
+}
+
+/** The manifest the downloader wrote in a model folder, if it is one of its downloads. */
+export function readManifestSync(dir: string): DownloadManifest | undefined {
   try {
-    const m = JSON.parse(await fs.promises.readFile(path.join(dir, MANIFEST_FILE), 'utf8')) as DownloadManifest;
-    return typeof m?.repo === 'string' ? m : undefined;
+    return parseManifest(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+function parseManifest(text: string): DownloadManifest | undefined {
+  try {
+    const m = JSON.parse(text) as DownloadManifest;
+    return typeof m?.repo === 'string' && typeof m.revision === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a folder the downloader made: its hub id as ModelSpec's name and source ("hf:owner/repo@rev"). */
+export function downloadIdentity(dir: string): { source?: string; name?: string } {
+  const m = readManifestSync(dir);
+  return m ? { source: `hf:${m.repo}@${m.revision}`, name: `${m.repo}@${m.revision}` } : {};
 }
 
 async function listIn(dir: string, partial: boolean): Promise<StoredModel[]> {

@@ -115,10 +115,10 @@ export function readConfig(configPath: string): ModelConfig {
   };
 }
 
-export function toModelSpec(f: ModelFolder, source: string, extra: Pick<ModelSpec, 'eosTokenId' | 'fim'> = {}): ModelSpec {
+export function toModelSpec(f: ModelFolder, source: string, extra: Pick<ModelSpec, 'eosTokenId' | 'fim'> = {}, name?: string): ModelSpec {
   const c = f.config;
   return {
-    name: f.name,
+    name: name ?? f.name,
     source,
     modelType: c.modelType,
     vocabSize: c.vocabSize,

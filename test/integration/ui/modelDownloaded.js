@@ -9,8 +9,6 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '../../..');
 const REPO = 'lens-test/lens-tiny';
-// Where the download lands: <globalStorage>/models/<owner>--<name>@<revision> (core/hub/urls.ts).
-const FOLDER = 'lens-test--lens-tiny@main';
 const ENDPOINT_KEY = 'llmLens.hub.endpoint';
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -113,14 +111,14 @@ module.exports = {
       await ui.page.locator('.editor-group-container .monaco-editor .view-lines').first().click();
       await ui.page.keyboard.press('Control+A');
       await ui.runCommand('LLM Lens: Analyze Selection');
-      await ui.webview('analysis', new RegExp(`${FOLDER}[\\s\\S]*token 1 of \\d+`), { timeoutMs: 60_000 });
+      await ui.webview('analysis', new RegExp(`${REPO}@main[\\s\\S]*token 1 of \\d+`), { timeoutMs: 60_000 });
       await ui.closeAllEditors();
 
-      // Its model card (the whole editor area, so the parameter table fits): the downloaded folder's
-      // name and place, its parameters.
+      // Its model card (the whole editor area, so the parameter table fits): named by its hub id, its source the
+      // hub repository and revision, its parameters.
       await ui.runCommand('LLM Lens: Show Model Card');
-      const { text } = await ui.webview('modelCard', new RegExp(`${FOLDER}[\\s\\S]*Parameters: [\\d,.]+`), { timeoutMs: 60_000 });
-      ui.assert.match(text, new RegExp(`Source: .*[\\\\/]globalStorage[\\\\/].*[\\\\/]models[\\\\/]${FOLDER} · architecture: gpt2`));
+      const { text } = await ui.webview('modelCard', new RegExp(`${REPO}@main[\\s\\S]*Parameters: [\\d,.]+`), { timeoutMs: 60_000 });
+      ui.assert.match(text, new RegExp(`Source: hf:${REPO}@main · architecture: gpt2`));
       ui.assert.doesNotMatch(text, /built-in/);
       const downloadedParams = /Parameters: ([\d,.]+)/.exec(text)[1];
       await ui.clearNotifications();
