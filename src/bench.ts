@@ -13,6 +13,7 @@ import { configureRuntime, createSession, ort as webOrt } from './core/onnx/runt
 import { silentLogger } from './core/logger';
 import { WorkerClient } from './worker/client';
 import { hoverSection } from './benchHover';
+import { panelsSection } from './benchPanels';
 import type { Analysis, AnalyzeOptions } from './protocol/analysis';
 import { completionSection, type CompletionBenchOptions } from './benchCompletion';
 
@@ -299,7 +300,7 @@ export function plainFeeds(ort: Ort, session: OrtSession, ids: number[]): Record
 /** Set from --quick / --positions before the sections run. */
 const completionOptions: CompletionBenchOptions = { positions: 200 };
 
-export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection, completionSection(() => completionOptions)];
+export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection, completionSection(() => completionOptions), panelsSection];
 
 export function machine(): { cpu: string; cpus: number; node: string; platform: string; memoryGiB: number } {
   const cpus = os.cpus();

@@ -4,8 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { toPanelAnalysis } from '../../src/host/panelData';
 import { analysisStrings, modelCardStrings } from '../../src/host/panelStrings';
+import { analysisPageState } from '../../src/panelHarness';
 import { modelCard } from '../../src/host/modelCardView';
-import { defaultUi } from '../../src/host/analysisView';
+import { analyzeOptions, defaultUi } from '../../src/host/analysisView';
+import { AnalysisConfig } from '../../src/host/config';
 import type { Analysis, AnalyzeOptions } from '../../src/protocol/analysis';
 import type { AnalysisState, AnalysisUi, ModelCardState } from '../../src/protocol/webview';
 import type { ModelInfo } from '../../src/host/modelService';
@@ -35,11 +37,11 @@ async function main() {
   const analysisState = async (text: string, ui: Partial<AnalysisUi>, label: string): Promise<AnalysisState> => {
     const u = { ...defaultUi(), ...ui };
     const t0 = Date.now();
-    const a = await b.analyze(text, { maxTokens: 1024, topK: 5, attentionLayers: [u.layer], attentionThumbnails: true, chosenToken: u.chosen, neighbours: 8, pcaLayer: u.pcaLayer });
+    const a = await b.analyze(text, analyzeOptions(new AnalysisConfig(), u, b.info.spec.nLayer));
     const ms = Date.now() - t0;
     const data = toPanelAnalysis(a, 1, u.layer, u.head);
     console.log(`${label}: ${a.tokens.length} tokens, analyze ${ms} ms, payload ${(JSON.stringify(data).length / 1024).toFixed(0)} KiB`);
-    return { view: 'analysis', strings: analysisStrings(), locale: 'en', ui: u, busy: false, source: { label, stale: false }, data };
+    return analysisPageState(data, u, label);
   };
   const code = fs.readFileSync(path.join(root, 'samples/greet.ts'), 'utf8');
   const fn = code.slice(code.indexOf('/** Greets'), code.indexOf('export function fibonacci'));
@@ -56,6 +58,7 @@ async function main() {
     locale: 'en',
     ui: defaultUi(),
     busy: false,
+    ackSeq: 0,
     notice: { kind: 'error', message: 'The selection has 90,112 characters, more than 1024 tokens can hold. Select less text, or raise the limit in the setting "llmLens.analysis.maxTokens".', action: { label: 'Open Settings', command: 'openSettings' } },
   };
   states.card = { view: 'modelCard', strings: modelCardStrings(), locale: 'en', busy: false, card: modelCard({ ...b.info, folder: 'models/lens-tiny' }) };

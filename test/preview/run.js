@@ -4,7 +4,6 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 const esbuild = require('esbuild');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
@@ -17,53 +16,25 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefi
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(shots, { recursive: true });
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', alias: { vscode: path.join(__dirname, 'vscodeStub.ts') } };
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', alias: { vscode: path.join(root, 'src/vscodeStub.ts') } };
   await esbuild.build({ ...common, entryPoints: [path.join(__dirname, 'buildStates.ts')], outfile: path.join(outDir, 'buildStates.js') });
-  await esbuild.build({ ...common, entryPoints: [path.join(__dirname, 'themes.ts')], outfile: path.join(outDir, 'themes.js') });
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/panelHarness.ts')], outfile: path.join(outDir, 'panelHarness.js') });
   execFileSync(process.execPath, [path.join(outDir, 'buildStates.js'), path.join(outDir, 'states.json'), ...(args.includes('--real') ? ['--real'] : [])], { stdio: 'inherit' });
   const states = JSON.parse(fs.readFileSync(path.join(outDir, 'states.json'), 'utf8'));
-  const { themes } = require(path.join(outDir, 'themes.js'));
+  /** @type {typeof import('../../src/panelHarness')} */
+  const harness = require(path.join(outDir, 'panelHarness.js'));
 
-  const page = (name, theme) => {
-    const t = themes[theme];
-    const vars = Object.entries(t.vars).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
-    return `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="/media/panel.css"><style>html { ${vars} }</style>
-<script>
-  window.__sent = [];
-  window.__alerts = 0;
-  window.alert = () => { window.__alerts++; };
-  const state = ${JSON.stringify(states[name]).replace(/</g, '\\u003c')};
-  window.acquireVsCodeApi = () => ({
-    postMessage(m) {
-      window.__sent.push(m);
-      if (m.type === 'ready') setTimeout(() => window.postMessage({ type: 'init', view: state.view, state }, '*'));
-      if (m.type === 'setUi') Object.assign(state.ui, m.ui);
-    },
-    getState() {}, setState() {},
+  const server = await harness.servePanels(root, (pathname) => {
+    const m = pathname.match(/^\/page\/(\w+)\/(\w+)$/);
+    return m && states[m[1]] && harness.themes[m[2]] ? { type: 'text/html', body: harness.panelPage(m[2], states[m[1]].view, states[m[1]]) } : undefined;
   });
-</script></head><body class="${t.bodyClass}" data-view="${states[name].view}"><main id="app"></main><script type="module" src="/dist/webview.js"></script></body></html>`;
-  };
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    const m = url.pathname.match(/^\/page\/(\w+)\/(\w+)$/);
-    if (m) {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end(page(m[1], m[2]));
-    }
-    const file = path.join(root, url.pathname);
-    if (!file.startsWith(root) || !fs.existsSync(file)) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/octet-stream' });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${server.address().port}`;
+  const base = server.base;
   if (args.includes('--serve')) {
     console.log(`serving ${base}/page/<state>/<light|dark|hc>; states: ${Object.keys(states).join(', ')}`);
     return;
   }
 
-  const { chromium } = require('playwright-core');
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await harness.launchChromium();
   const errors = [];
   try {
     const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 2 });
@@ -103,7 +74,7 @@ async function main() {
     if (!only || only === 'long') await timings(browser, base);
   } finally {
     await browser.close();
-    server.close();
+    await server.close();
   }
   if (errors.length) {
     console.error(errors.join('\n'));
@@ -111,30 +82,28 @@ async function main() {
   }
 }
 
-/** Render times in the page (synchronous rendering, so click-to-return is the whole redraw). */
+/** Render times in the page: the synchronous render, and until the next frame is drawn (the bench's panels section measures the same way). */
 async function timings(browser, base) {
   const pg = await browser.newPage({ viewport: { width: 1000, height: 900 }, deviceScaleFactor: 2 });
   await pg.goto(`${base}/page/long/dark`);
   await pg.waitForSelector('#tab-tokens');
-  const r = await pg.evaluate(() => {
+  const r = await pg.evaluate(async () => {
     const out = {};
-    const time = (name, f) => {
-      const t = performance.now();
-      f();
-      out[name] = Math.round((performance.now() - t) * 10) / 10;
+    const time = async (name, f) => {
+      const d = await window.__timeDrawn(f);
+      out[name] = `${d.sync.toFixed(0)}/${d.drawn.toFixed(0)}`;
     };
-    const T = document.querySelectorAll('.tokens .tok').length;
-    out.tokens = T;
-    for (const tab of ['embeddings', 'layers', 'attention', 'tokens', 'embeddings']) time(`tab ${tab}`, () => document.getElementById(`tab-${tab}`).click());
+    out.tokens = document.querySelectorAll('.tokens .tok').length;
+    for (const tab of ['embeddings', 'layers', 'attention', 'tokens', 'embeddings']) await time(`tab ${tab}`, () => document.getElementById(`tab-${tab}`).click());
     document.getElementById('tab-attention').click();
     const head = () => document.getElementById('att-head');
-    for (const h of ['0', '1', '2', '-1']) time(`head ${h}`, () => { head().value = h; head().dispatchEvent(new Event('change')); });
-    time('next token (attention)', () => document.querySelector('[data-key=next]').click());
+    for (const h of ['0', '1', '2', '-1']) await time(`head ${h}`, () => { head().value = h; head().dispatchEvent(new Event('change')); });
+    await time('next token (attention)', () => document.querySelector('[data-key=next]').click());
     document.getElementById('tab-embeddings').click();
-    time('next token (embeddings)', () => document.querySelector('[data-key=next]').click());
+    await time('next token (embeddings)', () => document.querySelector('[data-key=next]').click());
     return out;
   });
-  console.log('render times (ms):', JSON.stringify(r));
+  console.log('render times (ms, render/drawn):', JSON.stringify(r));
   await pg.close();
 }
 

@@ -1,10 +1,17 @@
-// Dev-only stand-in for the 'vscode' module, enough for the host's string tables and view-state builders.
+// A stand-in for the 'vscode' module outside VS Code (the bench's panels section and the dev preview alias
+// 'vscode' to it): enough for the host's string tables and view-state builders.
 export const l10n = {
   t(message: string, ...args: unknown[]): string {
     return message.replace(/\{(\d+)\}/g, (m, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : m));
   },
 };
 export const env = { language: 'en' };
+/** Every setting at its default, as in a fresh profile. */
+export const workspace = {
+  getConfiguration(_section?: string) {
+    return { get: <T>(_key: string, defaultValue: T): T => defaultValue };
+  },
+};
 export class EventEmitter<T> {
   private listeners: ((e: T) => void)[] = [];
   event = (l: (e: T) => void) => {
