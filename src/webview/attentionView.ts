@@ -91,7 +91,9 @@ function headView(ctx: ViewCtx, A: Matrix): HTMLElement {
   const q = ui.chosen;
   // Tokens after the chosen one cannot be attended to: show only a few of them.
   const shown = Math.min(T, Math.max(q + 4, 12));
-  const rh = Math.max(4, Math.min(18, Math.floor(1100 / shown)));
+  // At most about 1100 px tall: rows of 2 px for long texts. A taller canvas (2,000 px for 512 tokens at 4 px a row)
+  // made every redraw lay out and paint 8 megapixels on a HiDPI screen, for rows too thin to label anyway.
+  const rh = Math.max(2, Math.min(18, Math.floor(1100 / shown)));
   const labels = rh >= 11;
   const colW = Math.min(180, Math.max(90, ctx.width * 0.25));
   const W = Math.min(ctx.width, colW * 2 + 260);

@@ -68,8 +68,9 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   );
   const body = el('tbody');
   for (const r of card.rows) {
-    const formula = el('td', { class: 'formula' }, r.tied ? s.tiedShort : (r.formula ?? '—'));
-    if (r.formulaFilled) formula.append(el('span', { class: 'muted' }, ` = ${r.formulaFilled} = ${num(r.perLayer ?? r.total)}`), el('span', { class: 'ok', title: s.formulaMatches, 'aria-label': s.formulaMatches }, ' ✓'));
+    // Parts as separate spans with plain spaces between: a narrow panel wraps between them, never inside one.
+    const formula = el('td', { class: 'formula' }, r.tied ? s.tiedShort : el('span', {}, r.formula ?? '—'));
+    if (r.formulaFilled) formula.append(' ', el('span', { class: 'muted' }, `= ${r.formulaFilled} = ${num(r.perLayer ?? r.total)}`), ' ', el('span', { class: 'ok', title: s.formulaMatches, 'aria-label': s.formulaMatches }, '✓'));
     else if (r.formulaMatches === false) formula.append(el('span', { class: 'muted' }, ` (${s.formulaDiffers})`));
     const perLayer = r.perLayer !== undefined && r.layers !== undefined ? `${num(r.perLayer)} × ${r.layers}` : '—';
     const share = el('td', { class: 'num' });
