@@ -47,6 +47,9 @@ const MEMENTO_KEY = 'llmLens.analysis.last';
 const REFUSALS = new Set(['tooManyTokens', 'binaryText', 'emptyText']);
 const CHOSEN_RUN_DELAY_MS = 250;
 
+/** One turn of the event loop: what toPanelAnalysis waits between matrices. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false });
 
 /** What the panel asks of the worker for these settings and choices (the bench's panels section asks the same). */
@@ -312,12 +315,17 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       }
       if (this.running !== cts) return;
       if (this.ui.chosen >= a.tokens.length) this.ui.chosen = Math.max(0, a.tokens.length - 1);
+      const payload = await toPanelAnalysis(a, this.seq + 1, this.ui.layer, this.ui.head, undefined, turn);
+      if (this.running !== cts) return;
       this.analysis = a;
-      this.payload = toPanelAnalysis(a, ++this.seq, this.ui.layer, this.ui.head);
+      this.payload = payload;
+      this.seq++;
       this.notice = a.tokens.length === 0 ? { kind: 'info', message: vscode.l10n.t('The text produced no tokens.') } : undefined;
       this.busy = false;
       this.persist();
       await this.post();
+      // A head chosen while the payload was being built, and left out of it (over the byte budget): build again.
+      if (!hasHead(this.payload, this.ui.layer, this.ui.head) && a.attention.some((m) => m.layer === this.ui.layer)) await this.repack(a);
     } catch (e) {
       if (this.running !== cts) return;
       this.busy = false;
@@ -353,10 +361,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     if (this.ui.pcaLayer !== before.pcaLayer && a.pca.layer !== this.ui.pcaLayer) return this.run(false);
     if (this.ui.layer !== before.layer || this.ui.head !== before.head) {
       if (!a.attention.some((m) => m.layer === this.ui.layer)) return this.run(false);
-      if (!hasHead(this.payload, this.ui.layer, this.ui.head)) {
-        this.payload = toPanelAnalysis(a, this.seq, this.ui.layer, this.ui.head);
-        return this.post();
-      }
+      if (!hasHead(this.payload, this.ui.layer, this.ui.head)) return this.repack(a);
     }
     if (this.ui.chosen !== before.chosen) this.scheduleChosenRun();
   }
@@ -487,6 +492,15 @@ export class AnalysisView implements PanelView, vscode.Disposable {
 
   private async post(): Promise<void> {
     await this.panel?.post({ type: 'init', view: 'analysis', state: this.currentState() });
+  }
+
+  /** The same analysis for another attention layer/head: a new payload, unless a newer analysis or choice came. */
+  private async repack(a: Analysis): Promise<void> {
+    const { layer, head } = this.ui;
+    const payload = await toPanelAnalysis(a, this.seq, layer, head, undefined, turn);
+    if (this.analysis !== a || this.ui.layer !== layer || this.ui.head !== head) return;
+    this.payload = payload;
+    return this.post();
   }
 
   private persist(): void {

@@ -3,8 +3,13 @@
 import { matrixRow, toMatrix, type Analysis, type Matrix } from '../protocol/analysis';
 import type { Grid, PanelAnalysis } from '../protocol/webview';
 
-/** Bytes of attention matrices one message may carry before heads other than the shown one are left out. */
-export const ATTENTION_BYTE_BUDGET = 8 * 1024 * 1024;
+/**
+ * Bytes of attention matrices one message may carry before heads other than the shown one are left out. 3 MiB:
+ * every head of a 4-head layer up to ~790 tokens; above, the shown head and the average (a switch asks the host).
+ * VS Code serializes each message to JSON on the extension host's thread: a 9 MiB message for 1024 tokens with
+ * every head took it 30-40 ms.
+ */
+export const ATTENTION_BYTE_BUDGET = 3 * 1024 * 1024;
 
 /** Quantizes a matrix (a Matrix, or number[][] for the small ones) to one byte per cell, base64. */
 export function encodeGrid(matrix: Matrix | readonly (readonly number[])[], kind: Grid['kind'], max?: number): Grid {
@@ -41,13 +46,24 @@ export function norm(v: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
+/** Waits between the big pieces of a payload; the host passes a turn of its event loop (setImmediate). */
+export type Pause = () => Promise<void>;
+const noPause: Pause = () => Promise.resolve();
+
 /**
  * @param layer the attention layer to send
  * @param head the head shown; always sent, with the average, even when the others do not fit
  * @param budget bytes of attention the message may carry before other heads are left out
+ * @param pause awaited after each matrix (each up to a million cells, a few ms), so the host is never blocked for
+ *   the whole payload (tens of ms for 1024 tokens)
  */
-export function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: number, budget = ATTENTION_BYTE_BUDGET): PanelAnalysis {
+export async function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: number, budget = ATTENTION_BYTE_BUDGET, pause: Pause = noPause): Promise<PanelAnalysis> {
   const T = a.tokens.length;
+  const grid = async (...args: Parameters<typeof encodeGrid>): Promise<Grid> => {
+    const g = encodeGrid(...args);
+    await pause();
+    return g;
+  };
   const ofLayer = a.attention.filter((m) => m.layer === layer);
   let attention: PanelAnalysis['attention'];
   if (ofLayer.length > 0) {
@@ -56,24 +72,26 @@ export function toPanelAnalysis(a: Analysis, seq: number, layer: number, head: n
     const heads: (Grid | null)[] = [];
     for (let h = 0; h < nHead; h++) {
       const m = ofLayer.find((x) => x.head === h);
-      heads.push(m && (fitsAll || h === head) ? encodeGrid(m.weights, 'unsigned', 1) : null);
+      heads.push(m && (fitsAll || h === head) ? await grid(m.weights, 'unsigned', 1) : null);
     }
     const avg = ofLayer.find((x) => x.head === -1);
-    attention = { layer, heads, average: avg ? encodeGrid(avg.weights, 'unsigned', 1) : null };
+    attention = { layer, heads, average: avg ? await grid(avg.weights, 'unsigned', 1) : null };
   }
+  const embeddings = await grid(a.embeddings, 'signed');
+  const similarity = await grid(a.similarity, 'signed', 1);
   return {
     seq,
     model: a.model,
     text: a.text,
     tokens: a.tokens,
-    embeddings: encodeGrid(a.embeddings, 'signed'),
+    embeddings,
     inputNorms: Array.from({ length: a.embeddings.rows }, (_, i) => norm(matrixRow(a.embeddings, i))),
     embeddingNorms: a.embeddingNorms,
     hiddenNorms: a.hiddenNorms,
     layerCosine: a.layerCosine,
     logitLens: a.logitLens,
     predictions: a.predictions,
-    similarity: encodeGrid(a.similarity, 'signed', 1),
+    similarity,
     attention,
     thumbnails: a.attentionThumbnails?.map((layerThumbs) => layerThumbs.map((t) => encodeGrid(t, 'unsigned'))),
     chosen: a.chosen && { index: a.chosen.index, hidden: encodeGrid(a.chosen.hidden, 'signed'), neighbours: a.chosen.neighbours },

@@ -39,7 +39,7 @@ async function main() {
     const t0 = Date.now();
     const a = await b.analyze(text, analyzeOptions(new AnalysisConfig(), u, b.info.spec.nLayer));
     const ms = Date.now() - t0;
-    const data = toPanelAnalysis(a, 1, u.layer, u.head);
+    const data = await toPanelAnalysis(a, 1, u.layer, u.head);
     console.log(`${label}: ${a.tokens.length} tokens, analyze ${ms} ms, payload ${(JSON.stringify(data).length / 1024).toFixed(0)} KiB`);
     return analysisPageState(data, u, label);
   };

@@ -55,25 +55,33 @@ describe('panel data', () => {
     assert.deepEqual([...Buffer.from(g.data, 'base64')], [0, 128, 255, 0, 0]);
   });
 
-  it('sends every head of the shown layer while they fit, only the shown head and the average beyond', () => {
-    const small = toPanelAnalysis(analysis(8), 1, 0, 2);
+  it('sends every head of the shown layer while they fit, only the shown head and the average beyond', async () => {
+    const small = await toPanelAnalysis(analysis(8), 1, 0, 2);
     assert.equal(small.attention?.heads.filter(Boolean).length, 4);
     assert.ok(small.attention?.average);
     assert.ok(hasHead(small, 0, 3));
     assert.ok(!hasHead(small, 1, 3), 'another layer is not in the payload');
     // A budget that holds two 8 x 8 matrices, not five.
-    const big = toPanelAnalysis(analysis(8), 1, 0, 2, 8 * 8 * 2);
+    const big = await toPanelAnalysis(analysis(8), 1, 0, 2, 8 * 8 * 2);
     assert.deepEqual(big.attention?.heads.map((h) => h !== null), [false, false, true, false]);
     assert.ok(big.attention?.average);
     assert.ok(!hasHead(big, 0, 1));
     assert.ok(hasHead(big, 0, -1));
   });
 
-  it('keeps exact norms of the input embeddings next to the quantized rows', () => {
+  it('keeps exact norms of the input embeddings next to the quantized rows', async () => {
     const a = analysis(3);
-    const p = toPanelAnalysis(a, 7, 0, -1);
+    const p = await toPanelAnalysis(a, 7, 0, -1);
     assert.equal(p.seq, 7);
     matrixRows(a.embeddings).forEach((row, i) => assert.ok(Math.abs(p.inputNorms[i] - Math.hypot(...row)) < 1e-6));
+  });
+
+  it('pauses after each matrix it quantizes, so the host can turn its event loop in between', async () => {
+    let pauses = 0;
+    const p = await toPanelAnalysis(analysis(8), 1, 0, -1, undefined, async () => void pauses++);
+    // Four heads and the average, the embeddings, the similarity matrix.
+    assert.equal(pauses, 7);
+    assert.equal(p.attention?.heads.filter(Boolean).length, 4);
   });
 
   it('writes file sizes with a decimal unit, not a number with "B" glued on', () => {
