@@ -4,6 +4,7 @@ import { CancelledError, LensError } from './core/errors';
 import { downloadModel, listVariants, type DownloadProgress } from './core/hub/download';
 import { HubBadRepoIdError, HubError, formatBytes } from './core/hub/errors';
 import { DEFAULT_ENDPOINT, parseRepoInput } from './core/hub/urls';
+import { variantProblem } from './core/hub/repo';
 
 export const DOWNLOAD_USAGE = `Usage:
   llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]
@@ -89,7 +90,10 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
     if (values.list) {
       const { variants, defaultVariant } = await listVariants({ repo: ref.repo, revision, endpoint, token, signal: ac.signal });
       if (!variants.length) throw new LensError('hubVariant', `${ref.repo}@${revision} has no ONNX files under onnx/.`);
-      for (const v of variants) io.out(`${v.name.padEnd(32)} ${(v.size !== undefined ? formatBytes(v.size) : '?').padStart(10)}${v.name === defaultVariant ? '  (default)' : ''}`);
+      for (const v of variants) {
+        const problem = variantProblem(v.name);
+        io.out(`${v.name.padEnd(32)} ${(v.size !== undefined ? formatBytes(v.size) : '?').padStart(10)}${v.name === defaultVariant ? '  (default)' : ''}${problem ? `  (LLM Lens cannot read it: ${problem})` : ''}`);
+      }
       return 0;
     }
 

@@ -9,7 +9,7 @@ import { HubError, formatBytes } from '../core/hub/errors';
 import { deleteStoredModel, listStoredModels, readManifestSync, type StoredModel } from '../core/hub/store';
 import { parseRepoInput } from '../core/hub/urls';
 import { openModelFolder } from '../core/model/folder';
-import { pickVariant, type OnnxVariant } from '../core/hub/repo';
+import { pickVariant, variantProblem, type OnnxVariant } from '../core/hub/repo';
 import type { ModelConfig } from './modelConfig';
 import { showError } from './log';
 import { isCancelled, toAbortSignal } from './modelService';
@@ -53,12 +53,9 @@ export function describeFolder(folder: string, builtinFolder: string): string {
   return m ? `${m.repo}@${m.revision}` : path.basename(folder);
 }
 
-/** What a variant's name says about its precision, for the picker. */
+/** What a readable variant's name says, for the picker. */
 function variantDetail(name: string): string {
-  if (/quantized|_int8|_uint8|_q8/.test(name)) return vscode.l10n.t('8-bit quantized: smaller, activations less exact');
-  if (/_q4|_bnb4/.test(name)) return vscode.l10n.t('4-bit quantized: smallest, activations least exact');
-  if (/fp16/.test(name)) return vscode.l10n.t('16-bit floats');
-  if (/with_past/.test(name)) return vscode.l10n.t('needs past key/values as inputs');
+  if (/with_past/.test(name)) return vscode.l10n.t('full precision; reads past key/values (LLM Lens passes none)');
   return vscode.l10n.t('full precision');
 }
 
@@ -335,8 +332,13 @@ export class ModelPicker implements vscode.Disposable {
     return input?.trim() ? parseRepoInput(input) : { repo: '' };
   }
 
-  private async pickVariant(repo: string, variants: OnnxVariant[], defaultVariant: string | undefined): Promise<OnnxVariant | undefined> {
+  private async pickVariant(repo: string, all: OnnxVariant[], defaultVariant: string | undefined): Promise<OnnxVariant | undefined> {
+    // Only what the lens can read (float32, not merged): a quantized file would download and then fail to load.
+    const variants = all.filter((v) => !variantProblem(v.name));
+    // None readable: pickVariant throws the error that says so, with the names.
+    if (!variants.length) return pickVariant(repo, all);
     if (variants.length === 1) return variants[0];
+    const hidden = all.length - variants.length;
     const items = variants.map((v) => ({
       label: v.name,
       description: [v.size !== undefined ? formatBytes(v.size) : undefined, v.name === defaultVariant ? vscode.l10n.t('recommended') : undefined].filter(Boolean).join(' · '),
@@ -344,7 +346,10 @@ export class ModelPicker implements vscode.Disposable {
       variant: v,
     }));
     items.sort((a, b) => (a.variant.name === defaultVariant ? -1 : b.variant.name === defaultVariant ? 1 : 0));
-    const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('ONNX variant of {0}', repo), placeHolder: vscode.l10n.t('The file under onnx/ to download') });
+    const placeHolder = hidden
+      ? vscode.l10n.t('The file under onnx/ to download ({0} more not shown: quantized, 16-bit or merged graphs, which LLM Lens cannot read)', hidden)
+      : vscode.l10n.t('The file under onnx/ to download');
+    const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('ONNX variant of {0}', repo), placeHolder });
     return pick?.variant;
   }
 

@@ -28,19 +28,20 @@ describe('llm-lens download', function () {
   });
 
   it('prints progress on stderr and the model folder on stdout', async () => {
-    assert.equal(await run(hub.repo, '--variant', 'model_quantized'), 0);
+    assert.equal(await run(hub.repo, '--variant', 'decoder_model'), 0);
     const folder = path.join(dir, 'lens-test--lens-tiny@main');
     assert.deepEqual(out, [folder]);
     assert.ok(fs.existsSync(path.join(folder, 'onnx', 'model.onnx')));
-    assert.ok(err.some((l) => /^onnx\/model_quantized\.onnx {2}[\d.]+ [KM]?i?B \/ [\d.]+ [KM]iB {2}100% {2}[\d.]+ [KM]?i?B\/s$/.test(l)), err.join('\n'));
-    assert.match(err[err.length - 1], /^Downloaded lens-test\/lens-tiny@main \(variant model_quantized, [\d.]+ [KM]iB\) into:$/);
+    assert.ok(err.some((l) => /^onnx\/decoder_model\.onnx {2}[\d.]+ [KM]?i?B \/ [\d.]+ [KM]iB {2}100% {2}[\d.]+ [KM]?i?B\/s$/.test(l)), err.join('\n'));
+    assert.match(err[err.length - 1], /^Downloaded lens-test\/lens-tiny@main \(variant decoder_model, [\d.]+ [KM]iB\) into:$/);
   });
 
   it('--list shows the variants with sizes and the default', async () => {
     assert.equal(await run(hub.repo, '--list'), 0);
-    assert.equal(out.length, 2);
-    assert.match(out[0], /^model +[\d.]+ MiB {2}\(default\)$/);
-    assert.match(out[1], /^model_quantized +200 KiB$/);
+    assert.equal(out.length, 3);
+    assert.match(out[0], /^decoder_model +200 KiB$/);
+    assert.match(out[1], /^model +[\d.]+ MiB {2}\(default\)$/);
+    assert.match(out[2], /^model_quantized +100 KiB {2}\(LLM Lens cannot read it: quantized weights\)$/);
     assert.ok(!fs.readdirSync(dir).length, 'nothing downloaded');
   });
 

@@ -82,15 +82,20 @@ describe('hub download', function () {
     assert.deepEqual(
       variants.map((v) => [v.name, v.size]),
       [
+        ['decoder_model', hub.files.get('onnx/decoder_model.onnx')!.length],
         ['model', hub.files.get('onnx/model.onnx')!.length],
         ['model_quantized', hub.files.get('onnx/model_quantized.onnx')!.length],
       ],
     );
     assert.equal(defaultVariant, 'model');
-    const result = await downloadModel({ repo: hub.repo, endpoint: hub.endpoint, dir, variant: 'model_quantized' });
-    assert.ok(fs.readFileSync(path.join(result.folder, 'onnx', 'model.onnx')).equals(hub.files.get('onnx/model_quantized.onnx')!));
-    assert.ok(!fs.existsSync(path.join(result.folder, 'onnx', 'model_quantized.onnx')));
-    assert.equal(result.manifest.variant, 'model_quantized');
+    const result = await downloadModel({ repo: hub.repo, endpoint: hub.endpoint, dir, variant: 'decoder_model' });
+    assert.ok(fs.readFileSync(path.join(result.folder, 'onnx', 'model.onnx')).equals(hub.files.get('onnx/decoder_model.onnx')!));
+    assert.ok(!fs.existsSync(path.join(result.folder, 'onnx', 'decoder_model.onnx')));
+    assert.equal(result.manifest.variant, 'decoder_model');
+    // A variant the lens cannot read is refused before any large file is fetched.
+    const before = hub.requests.length;
+    await assert.rejects(downloadModel({ repo: hub.repo, endpoint: hub.endpoint, dir, variant: 'model_quantized' }), /cannot read the ONNX variant "model_quantized"/);
+    assert.ok(!hub.requests.slice(before).some((r) => r.server === 'cdn' || /\.onnx/.test(r.url ?? '')), 'nothing large was fetched');
   });
 
   it('resumes a transfer cut half-way with a Range request, within the same run', async () => {
@@ -117,7 +122,7 @@ describe('hub download', function () {
 
   it('replaces an earlier download of the same revision, and lists and deletes stored models', async () => {
     hub = await startFakeHub();
-    await downloadModel({ repo: hub.repo, endpoint: hub.endpoint, dir, variant: 'model_quantized' });
+    await downloadModel({ repo: hub.repo, endpoint: hub.endpoint, dir, variant: 'decoder_model' });
     const again = await downloadModel({ repo: hub.repo, endpoint: hub.endpoint, dir, variant: 'model' });
     assert.ok(fs.readFileSync(path.join(again.folder, 'onnx', 'model.onnx')).equals(hub.files.get('onnx/model.onnx')!));
     assert.deepEqual(fs.readdirSync(dir), ['lens-test--lens-tiny@main']);

@@ -246,6 +246,6 @@ describe('hub download faults', function () {
     await failsWith(downloadModel(opts()), HubMissingFileError, /has no tokenizer\.json/);
     await hub.close();
     hub = await startFakeHub();
-    await failsWith(downloadModel(opts({ variant: 'q4' })), HubVariantError, /no ONNX variant "q4"; it has: model, model_quantized/);
+    await failsWith(downloadModel(opts({ variant: 'q4' })), HubVariantError, /no ONNX variant "q4"; it has: decoder_model, model, model_quantized/);
   });
 });

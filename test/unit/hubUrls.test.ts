@@ -1,7 +1,7 @@
 // Hub addresses, repository ids, ONNX variant listing and the architecture check, without a network.
 import * as assert from 'node:assert/strict';
-import { HubBadRepoIdError, HubUnsupportedModelError, HubVariantError } from '../../src/core/hub/errors';
-import { checkSupportedConfig, listOnnxVariants, pickVariant, type Sibling } from '../../src/core/hub/repo';
+import { HubBadRepoIdError, HubUnreadableVariantError, HubUnsupportedModelError, HubVariantError } from '../../src/core/hub/errors';
+import { checkSupportedConfig, listOnnxVariants, pickVariant, variantProblem, type Sibling } from '../../src/core/hub/repo';
 import { apiRevisionUrl, modelFolderName, parseRepoInput, resolveUrl } from '../../src/core/hub/urls';
 
 describe('hub addresses', () => {
@@ -53,11 +53,22 @@ describe('hub repository contents', () => {
   it('picks the full-precision graph by default and a named one on request', () => {
     const v = listOnnxVariants(siblings);
     assert.equal(pickVariant('r', v).name, 'model');
-    assert.equal(pickVariant('r', v, 'model_quantized').name, 'model_quantized');
-    assert.equal(pickVariant('r', v, 'onnx/model_fp16.onnx').name, 'model_fp16');
-    assert.equal(pickVariant('r', listOnnxVariants([{ rfilename: 'onnx/decoder_model.onnx' }, { rfilename: 'onnx/decoder_model_merged.onnx' }])).name, 'decoder_model_merged');
+    assert.equal(pickVariant('r', v, 'onnx/model.onnx').name, 'model');
     assert.throws(() => pickVariant('r', v, 'q4'), (e: Error) => e instanceof HubVariantError && /model, model_fp16, model_quantized/.test(e.message));
     assert.throws(() => pickVariant('r', []), HubVariantError);
+  });
+
+  it('refuses variants the lens cannot read, by name, before any download; never defaults to a merged decoder', () => {
+    const v = listOnnxVariants(siblings);
+    assert.throws(() => pickVariant('r', v, 'model_quantized'), (e: Error) => e instanceof HubUnreadableVariantError && /"model_quantized" \(quantized weights\).*Choose one of: model\./.test(e.message));
+    assert.throws(() => pickVariant('r', v, 'onnx/model_fp16.onnx'), (e: Error) => e instanceof HubUnreadableVariantError && /16-bit floats/.test(e.message));
+    // The older transformers.js layout (e.g. Xenova/distilgpt2): the plain decoder, not the merged one.
+    const older = listOnnxVariants(['decoder_model', 'decoder_model_merged', 'decoder_model_merged_quantized', 'decoder_with_past_model'].map((n) => ({ rfilename: `onnx/${n}.onnx` })));
+    assert.equal(pickVariant('r', older).name, 'decoder_model');
+    assert.throws(() => pickVariant('r', older, 'decoder_model_merged'), (e: Error) => e instanceof HubUnreadableVariantError && /merged decoder/.test(e.message));
+    const none = listOnnxVariants(['model_quantized', 'model_fp16'].map((n) => ({ rfilename: `onnx/${n}.onnx` })));
+    assert.throws(() => pickVariant('r', none), (e: Error) => e instanceof HubUnreadableVariantError && /no ONNX variant LLM Lens can read .*model_fp16, model_quantized/.test(e.message));
+    assert.deepEqual(['model', 'model_q4', 'decoder_with_past_model', 'model_bnb4', 'model_uint8'].map((n) => variantProblem(n) === undefined), [true, false, true, false, false]);
   });
 
   it('accepts GPT-2-family configs and refuses others by name', () => {

@@ -20,7 +20,7 @@ import {
   formatBytes,
 } from './errors';
 import { getSmall, hubRequest, isHtml, networkError, parseJson, shownUrl, statusError, type HubRequestOptions } from './http';
-import { checkSupportedConfig, fetchRevisionInfo, listOnnxVariants, pickVariant, siblingSize, OPTIONAL_FILES, REQUIRED_FILES, type OnnxVariant, type RevisionInfo, type Sibling } from './repo';
+import { checkSupportedConfig, fetchRevisionInfo, listOnnxVariants, pickVariant, siblingSize, variantProblem, OPTIONAL_FILES, REQUIRED_FILES, type OnnxVariant, type RevisionInfo, type Sibling } from './repo';
 import { DEFAULT_ENDPOINT, DEFAULT_REVISION, checkRepoId, modelFolderName, resolveUrl } from './urls';
 
 /** Where the chosen variant is saved: the name transformers.js loads by default, so the folder has one unambiguous graph. */
@@ -99,7 +99,8 @@ export async function listVariants(
   const repo = checkRepoId(opts.repo);
   const info = await fetchRevisionInfo(opts.endpoint ?? DEFAULT_ENDPOINT, repo, opts.revision ?? DEFAULT_REVISION, httpOptions(opts));
   const variants = listOnnxVariants(info.siblings);
-  return { info, variants, defaultVariant: variants.length ? pickVariant(repo, variants).name : undefined };
+  // No default when none is readable: the picker and `download --list` say why for each.
+  return { info, variants, defaultVariant: variants.some((v) => !variantProblem(v.name)) ? pickVariant(repo, variants).name : undefined };
 }
 
 export async function downloadModel(opts: DownloadOptions): Promise<DownloadResult> {

@@ -153,6 +153,18 @@ export class HubVariantError extends HubError {
   }
 }
 
+/** A variant LLM Lens cannot read (quantized, float16, a merged decoder), refused before anything large is fetched. */
+export class HubUnreadableVariantError extends HubError {
+  constructor(repo: string, variant: string | undefined, why: string | undefined, readable: readonly string[], all: readonly string[]) {
+    super(
+      'hubVariant',
+      variant
+        ? `${repo}: LLM Lens cannot read the ONNX variant "${variant}" (${why}); it reads float32 graphs whose nodes it can see${readable.length ? `. Choose one of: ${readable.join(', ')}` : ''}.`
+        : `${repo} has no ONNX variant LLM Lens can read (float32, not a merged decoder); it has: ${all.join(', ')}.`,
+    );
+  }
+}
+
 /** A local file-system failure other than a full disk (permissions, read-only folder). */
 export class HubFileSystemError extends HubError {
   constructor(path: string, detail: string) {

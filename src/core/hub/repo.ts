@@ -1,7 +1,7 @@
 // What a repository revision holds, from the hub's API: its commit, its files with their LFS sizes and
 // SHA-256, the ONNX variants under onnx/, and whether its config.json is a GPT-2-family model.
 import { SUPPORTED_MODEL_TYPES } from '../model/folder';
-import { HubBadResponseError, HubUnsupportedModelError, HubVariantError } from './errors';
+import { HubBadResponseError, HubUnreadableVariantError, HubUnsupportedModelError, HubVariantError } from './errors';
 import { getSmall, parseJson, type HubRequestOptions } from './http';
 import { apiRevisionUrl } from './urls';
 
@@ -75,24 +75,43 @@ export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
   return variants.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-// Full precision first: the lens shows activations, which quantization distorts.
-const PREFERRED = ['model', 'decoder_model_merged', 'decoder_model'];
+/**
+ * Why LLM Lens cannot read a variant, from its transformers.js name, or undefined when it can. The lens reads
+ * float32 weights and activations (a quantized or float16 graph fails the model check when it loads), and finds
+ * layers, softmaxes and the LM head among the graph's nodes: a merged decoder hides them inside an If's branches.
+ */
+export function variantProblem(name: string): string | undefined {
+  if (/merged/.test(name)) return 'a merged decoder: its layers sit inside If branches the lens cannot instrument';
+  if (/fp16|float16/.test(name)) return '16-bit floats';
+  if (/quantized|int8|uint8|_q4|_q8|bnb4/.test(name)) return 'quantized weights';
+  return undefined;
+}
 
-/** The variant asked for (`model_quantized`, `model_quantized.onnx` or `onnx/model_quantized.onnx`), or the default. */
+// Full precision first: the lens shows activations, which quantization distorts.
+const PREFERRED = ['model', 'decoder_model', 'decoder_with_past_model'];
+
+/**
+ * The variant asked for (`model`, `model.onnx` or `onnx/model.onnx`), or the default: the first of PREFERRED, else
+ * the first variant the lens can read. A variant it cannot read is refused here, before the download.
+ */
 export function pickVariant(repo: string, variants: readonly OnnxVariant[], asked?: string): OnnxVariant {
   const names = variants.map((v) => v.name);
+  const readable = variants.filter((v) => !variantProblem(v.name));
   if (asked) {
     const want = asked.replace(/^onnx\//, '').replace(/\.onnx$/, '');
     const hit = variants.find((v) => v.name === want);
     if (!hit) throw new HubVariantError(repo, asked, names);
+    const problem = variantProblem(hit.name);
+    if (problem) throw new HubUnreadableVariantError(repo, hit.name, problem, readable.map((v) => v.name), names);
     return hit;
   }
   if (!variants.length) throw new HubVariantError(repo, '', []);
+  if (!readable.length) throw new HubUnreadableVariantError(repo, undefined, undefined, [], names);
   for (const p of PREFERRED) {
-    const hit = variants.find((v) => v.name === p);
+    const hit = readable.find((v) => v.name === p);
     if (hit) return hit;
   }
-  return variants[0];
+  return readable[0];
 }
 
 export interface ModelConfigSummary {

@@ -61,8 +61,8 @@ describe('model choice', function () {
 
   it('a downloaded variant whose ONNX file does not load keeps the previous model', async () => {
     const before = llmLens().get<string>('model');
-    // The fake hub's model_quantized.onnx is random bytes with a correct checksum.
-    assert.equal(await select({ download: { repo: hub.repo, revision: hub.commit, variant: 'model_quantized' } }), false);
+    // The fake hub's decoder_model.onnx is random bytes with a correct checksum.
+    assert.equal(await select({ download: { repo: hub.repo, revision: hub.commit, variant: 'decoder_model' } }), false);
     assert.equal(llmLens().get<string>('model'), before);
   });
 

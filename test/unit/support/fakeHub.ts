@@ -84,8 +84,10 @@ export function defaultModelFiles(): Map<string, Buffer> {
     files.set('tokenizer_config.json', json({ model_max_length: 128 }));
     files.set('onnx/model.onnx', pseudoRandom(512 * 1024, 1));
   }
-  // A second, smaller variant, as transformers.js repositories have.
-  files.set('onnx/model_quantized.onnx', pseudoRandom(200 * 1024, 2));
+  // More variants, as transformers.js repositories have: one LLM Lens can read (random bytes: it fails to load),
+  // and a quantized one it refuses to download.
+  files.set('onnx/decoder_model.onnx', pseudoRandom(200 * 1024, 2));
+  files.set('onnx/model_quantized.onnx', pseudoRandom(100 * 1024, 3));
   files.set('README.md', Buffer.from('# lens-tiny\n'));
   files.set('.gitattributes', Buffer.from('*.onnx filter=lfs diff=lfs merge=lfs -text\n'));
   return files;
