@@ -52,8 +52,19 @@ export function renderTokens(ctx: ViewCtx): HTMLElement {
   for (let i = 0; i < T; i++) {
     const t = data.tokens[i];
     const span = el('span', { class: `tok c${i % 6}${t.partial ? ' partial' : ''}${i === ui.chosen ? ' chosen' : ''}`, id: `tok-${i}`, role: 'option', 'aria-selected': String(i === ui.chosen) });
-    for (const p of tokenPieces(t, true)) span.append(p.mark ? el('span', { class: p.esc ? 'esc' : 'ws' }, p.text) : document.createTextNode(p.text));
-    if (ui.showIds) span.append(el('span', { class: 'id' }, String(t.id)));
+    const pieces = tokenPieces(t, true);
+    // A token that ends a line shows its id before the break, not at the start of the next line.
+    const idAt = pieces.length > 0 && !pieces[pieces.length - 1].mark && pieces[pieces.length - 1].text.endsWith('\n') ? pieces.length - 1 : pieces.length;
+    pieces.forEach((p, k) => {
+      if (ui.showIds && k === idAt) span.append(el('span', { class: 'id' }, String(t.id)));
+      span.append(p.mark ? el('span', { class: p.esc ? 'esc' : 'ws' }, p.text) : document.createTextNode(p.text));
+    });
+    if (ui.showIds) {
+      if (idAt === pieces.length) span.append(el('span', { class: 'id' }, String(t.id)));
+      // One box with its id (break-all let a line end between a token and its id); a token holding a line break
+      // stays inline, so the break still ends the line.
+      if (!t.text.includes('\n')) span.classList.add('atomic');
+    }
     const bits = sur[i];
     if (ui.colorBy === 'surprisal' && bits !== undefined) {
       const cell = sequential(th, th.hot, bits / max);

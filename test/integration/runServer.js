@@ -5,7 +5,9 @@
 // test/integration/ui/ (command palette, webview text, screenshots) in each theme.
 // Builds nothing: scripts/test.sh has already run `npm run build` and `npm run package`.
 //
-// Environment: LLM_LENS_THEMES=dark,light   themes the UI steps run in (default both)
+// Environment: LLM_LENS_THEMES=dark,light   themes the UI steps run in (default all four: dark, light,
+//                                           dark-hc, light-hc; a step runs in dark and light unless its
+//                                           `themes` says otherwise)
 //              LLM_LENS_UI=runtime          only UI steps whose file name contains this
 //              LLM_LENS_GREP=pattern        only suite tests whose full title matches
 //              LLM_LENS_KEEP=1              keep the temporary profile (its path is printed)
@@ -192,17 +194,21 @@ function loadUiSteps() {
     .filter((s) => s.locales.includes(LOCALE));
 }
 
+const DEFAULT_STEP_THEMES = ['dark', 'light'];
+
 async function runUiSteps(ui) {
-  const themes = (process.env.LLM_LENS_THEMES ?? 'dark,light').split(',').map((t) => t.trim()).filter(Boolean);
+  const themes = (process.env.LLM_LENS_THEMES ?? 'dark,light,dark-hc,light-hc').split(',').map((t) => t.trim()).filter(Boolean);
   const steps = loadUiSteps();
   const failures = [];
   let passes = 0;
   log('  UI steps (Chromium)');
   for (const theme of themes) {
+    // High-contrast themes only for the steps that ask for them (the panels): the rest would double the time.
+    if (!steps.some((s) => (s.themes ?? DEFAULT_STEP_THEMES).includes(theme))) continue;
     await ui.setTheme(theme);
     log(`    ${theme} theme`);
     for (const s of steps) {
-      if (s.themes && !s.themes.includes(theme)) continue;
+      if (!(s.themes ?? DEFAULT_STEP_THEMES).includes(theme)) continue;
       const started = Date.now();
       try {
         await ui.dismissQuickInput().catch(() => {});

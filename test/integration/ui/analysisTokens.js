@@ -6,6 +6,8 @@ const { analyzeParagraph, scrollTo, sleep } = require('../lib/analysisSteps');
 
 module.exports = {
   title: 'Analyze Selection shows the tokens of a paragraph; arrow keys choose a token and the editor selects it',
+  // Screenshots of each view in the dark, light and both high-contrast themes.
+  themes: ['dark', 'light', 'dark-hc', 'light-hc'],
   async run(ui) {
     const frame = await analyzeParagraph(ui);
     const text = await ui.webviewText('analysis', /token 1 of \d+/);

@@ -6,6 +6,8 @@ const { analyzeParagraph, clickIn, closeEditorTab, scrollTo } = require('../lib/
 
 module.exports = {
   title: 'Embeddings, Layers and Attention views of a paragraph; the model view opens a head',
+  // Screenshots of each view in the dark, light and both high-contrast themes.
+  themes: ['dark', 'light', 'dark-hc', 'light-hc'],
   async run(ui) {
     const frame = await analyzeParagraph(ui);
     await closeEditorTab(ui, 'english.md');

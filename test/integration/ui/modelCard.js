@@ -4,6 +4,8 @@
 
 module.exports = {
   title: 'command palette "LLM Lens: Show Model Card" shows parameters, formulas, shape and concepts',
+  // Screenshots of each view in the dark, light and both high-contrast themes.
+  themes: ['dark', 'light', 'dark-hc', 'light-hc'],
   async run(ui) {
     await ui.openFile('greet.ts');
     await ui.runCommand('LLM Lens: Show Model Card');
