@@ -5,6 +5,7 @@ import { BinaryTextError, EmptyTextError, InvalidOptionError, TooManyTokensError
 import { CancelledError } from './errors';
 import type { LoadedModel, RunResult } from './modelSession';
 import { pca2d } from './pca';
+import { rememberRun } from './chosen';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_TOP_K = 5;
@@ -93,6 +94,8 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const r = await model.run({ ids, topK, attentionLayers, thumbnails: !!options.attentionThumbnails, lensPositions, signal });
   const runMs = performance.now() - t1;
   await check(signal);
+  // Kept for `chosen` requests about this analysis; h[0] is handed to the host as the embeddings, so a copy.
+  const runId = rememberRun(model, ids, r.hidden.map((a, i) => (i === 0 ? a.slice() : a)));
   const t2 = performance.now();
   const text16 = (id: number) => model.tokenizer.tokenText(id);
 
@@ -168,6 +171,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const reduceMs = performance.now() - t2;
 
   const a: Analysis = {
+    runId,
     model: model.spec,
     text,
     tokens,

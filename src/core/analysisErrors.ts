@@ -43,6 +43,13 @@ export class NoModelError extends LensError {
   }
 }
 
+/** A request about an analysis the worker no longer holds (a newer one replaced it, or the worker restarted). */
+export class StaleAnalysisError extends LensError {
+  constructor() {
+    super('staleAnalysis', 'That analysis is no longer held by the worker: analyze the text again.');
+  }
+}
+
 export class InvalidOptionError extends LensError {
   constructor(detail: string) {
     super('invalidOption', `Invalid analysis option: ${detail}`);

@@ -13,6 +13,7 @@ import { floatData, num, readModelFile, type Int64 } from './onnx/proto';
 import { createSession, ort } from './onnx/runtime';
 import { encodeModel } from './onnx/build';
 import { Tokenizer } from './tokenizer';
+import { lensHeadOf, type LensHead } from './chosen';
 
 export interface LoadOptions {
   /** Largest ONNX file (and external data file) accepted. */
@@ -141,6 +142,8 @@ export class LoadedModel {
     private readonly feeds: FeedPlan,
     readonly attentionLayers: number[],
     readonly thumbnailsAvailable: boolean,
+    /** The final norm and LM head for the logit lens of one token in JS (chosen.ts). */
+    readonly lensHead: LensHead | undefined,
   ) {
     let m = 1;
     for (let id = 0; id < tokenizer.vocabSize; id++) m = Math.max(m, tokenizer.tokenBytes(id).length);
@@ -182,7 +185,7 @@ export class LoadedModel {
     const session = await createSession(bytes);
     log.info(`model ${p.spec.name}: read and instrumented in ${(t1 - t0).toFixed(0)} ms, session created in ${(performance.now() - t1).toFixed(0)} ms`);
     const info: ModelInfo = { spec: p.spec, parameters: p.parameters, instrumentation: p.report };
-    const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true);
+    const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true, lensHeadOf(p.graph, s, embedding));
     await model.probe(info.instrumentation);
     return model;
   }

@@ -35,6 +35,11 @@ export interface AnalysisSummary {
   pinned: boolean;
   busy: boolean;
   notice?: string;
+  /** The index whose own data (vectors, neighbours, lens) the current analysis holds. */
+  chosenData?: number;
+  /** Runs of the model over the text so far, and chosen tokens answered from the last run without one. */
+  runs: number;
+  chosenFromLastRun: number;
 }
 
 interface Persisted {
@@ -80,6 +85,8 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private running: vscode.CancellationTokenSource | undefined;
   private restorePending: boolean;
   private chosenTimer: ReturnType<typeof setTimeout> | undefined;
+  private runs = 0;
+  private chosenFromLastRun = 0;
   private followTimer: ReturnType<typeof setTimeout> | undefined;
   /**
    * Selections this view set itself (revealing tokens), oldest first: their change events arrive
@@ -162,6 +169,9 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       pinned: this.ui.pinned,
       busy: this.busy,
       notice: this.notice?.message,
+      chosenData: this.analysis?.chosen?.index,
+      runs: this.runs,
+      chosenFromLastRun: this.chosenFromLastRun,
     };
   }
 
@@ -317,6 +327,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       if (this.ui.chosen >= a.tokens.length) this.ui.chosen = Math.max(0, a.tokens.length - 1);
       const payload = await toPanelAnalysis(a, this.seq + 1, this.ui.layer, this.ui.head, undefined, turn);
       if (this.running !== cts) return;
+      this.runs++;
       this.analysis = a;
       this.payload = payload;
       this.seq++;
@@ -366,12 +377,40 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     if (this.ui.chosen !== before.chosen) this.scheduleChosenRun();
   }
 
-  /** The chosen token's own data (its vector per layer, its neighbours) needs a run; wait until choosing rests. */
+  /** The chosen token's own data (its vector per layer, its neighbours, its logit lens); wait until choosing rests. */
   private scheduleChosenRun(): void {
     clearTimeout(this.chosenTimer);
     this.chosenTimer = setTimeout(() => {
-      if (this.analysis && this.analysis.chosen?.index !== this.ui.chosen && !this.running) void this.run(false);
+      if (this.analysis && this.analysis.chosen?.index !== this.ui.chosen && !this.running) void this.updateChosen(this.analysis);
     }, CHOSEN_RUN_DELAY_MS);
+  }
+
+  /**
+   * From the worker's copy of this analysis's hidden states (a few ms) rather than a new run of the whole text;
+   * when the worker no longer holds it (another analysis came after, or it restarted), a new run.
+   */
+  private async updateChosen(a: Analysis): Promise<void> {
+    const index = this.ui.chosen;
+    const current = () => this.analysis === a && !this.running;
+    try {
+      if (a.runId === undefined) throw new LensError('staleAnalysis', 'no run id');
+      const o = this.options(a.model.nLayer);
+      const c = await this.models.chosen({ runId: a.runId, index, topK: o.topK, neighbours: o.neighbours });
+      if (!current()) return;
+      a.chosen = { index: c.index, hidden: c.hidden, neighbours: c.neighbours };
+      c.lens.forEach((predictions, l) => (a.logitLens[l][index] = predictions));
+      this.chosenFromLastRun++;
+      if (this.ui.chosen !== index) return this.scheduleChosenRun();
+      const payload = await toPanelAnalysis(a, this.seq + 1, this.ui.layer, this.ui.head, undefined, turn);
+      if (!current()) return;
+      this.payload = payload;
+      this.seq++;
+      await this.post();
+    } catch (e) {
+      if (!current() || isCancelled(e)) return;
+      this.log.debug(`chosen token ${index} from the last analysis: ${e instanceof Error ? e.message : String(e)}; analyzing again`);
+      await this.run(false);
+    }
   }
 
   /** Selects the token's text in the editor that holds the source, without taking the focus. */

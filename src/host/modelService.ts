@@ -3,7 +3,8 @@
 // and turns failures into messages a person can act on.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown } from '../protocol/analysis';
+import type { Analysis, AnalyzeOptions, ChosenDetail, InstrumentationReport, ModelSpec, ParameterBreakdown } from '../protocol/analysis';
+import type { ChosenParams } from '../protocol/worker';
 import type { Logger } from '../core/logger';
 import { CancelledError, LensError } from '../core/errors';
 import type { WorkerClient } from '../worker/client';
@@ -25,6 +26,7 @@ export interface ModelBackend {
   /** @param who what ModelSpec.source and .name should say, e.g. source "built-in" */
   load(folder: string, who: { source?: string; name?: string }, signal?: AbortSignal): Promise<ModelInfo>;
   analyze(text: string, options: AnalyzeOptions, signal?: AbortSignal): Promise<Analysis>;
+  chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail>;
   score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult>;
   neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
 }
@@ -33,6 +35,7 @@ export function workerBackend(client: WorkerClient): ModelBackend {
   return {
     load: (folder, who, signal) => client.request('loadModel', { folder, ...who }, signal),
     analyze: (text, options, signal) => client.request('analyze', { text, options }, signal),
+    chosen: (params, signal) => client.request('chosen', params, signal),
     score: (params, signal) => client.request('score', params, signal),
     neighbours: (params, signal) => client.request('neighbours', params, signal),
   };
@@ -119,6 +122,12 @@ export class ModelService implements vscode.Disposable {
     } finally {
       dispose();
     }
+  }
+
+  /** Another token of the last analysis: its vectors, neighbours and logit lens, without a new run. */
+  async chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail> {
+    if (!this.loaded) throw new CancelledError();
+    return this.backend.chosen(params, signal);
   }
 
   /** Scores tokens for the editor surfaces (hover cards, surprisal highlighting); loads the model first. */

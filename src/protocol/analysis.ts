@@ -166,7 +166,19 @@ export interface AnalyzeOptions {
   logitLens?: 'all' | 'chosen' | 'none';
 }
 
+/** The chosen token's data, from the last analysis's hidden states (worker request `chosen`). */
+export interface ChosenDetail {
+  index: number;
+  /** [L+1][d]: the token's vector entering each layer, and the final output. */
+  hidden: number[][];
+  neighbours: { id: number; text: string; cosine: number }[];
+  /** [L][k]: the logit lens of layers 0..L-1 for this token (empty lists when the model's LM head was not found). */
+  lens: Prediction[][];
+}
+
 export interface Analysis {
+  /** Names this analysis for later requests about it (`chosen`); the worker keeps only its last one. */
+  runId?: number;
   model: ModelSpec;
   text: string;
   tokens: TokenInfo[];

@@ -1,6 +1,6 @@
 // Messages between the extension host and the inference worker: one map of request types,
 // each request answered exactly once with Reply<T>.
-import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown } from './analysis';
+import type { Analysis, AnalyzeOptions, ChosenDetail, InstrumentationReport, ModelSpec, ParameterBreakdown } from './analysis';
 import type { CompleteParams, CompleteResult } from './completion';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from './score';
 
@@ -34,6 +34,14 @@ export interface ModelInfo {
   instrumentation: InstrumentationReport;
 }
 
+export interface ChosenParams {
+  /** Analysis.runId of the worker's last analysis. */
+  runId: number;
+  index: number;
+  topK?: number;
+  neighbours?: number;
+}
+
 export interface AnalyzeParams {
   text: string;
   options?: AnalyzeOptions;
@@ -49,6 +57,8 @@ export interface WorkerRequests {
   inspect: [LoadModelParams, ModelInfo];
   /** Analyzes text with the loaded model; the reply is already reduced to what panels draw. */
   analyze: [AnalyzeParams, Analysis];
+  /** The chosen token's vectors, neighbours and logit lens, from the last analysis without a new run. */
+  chosen: [ChosenParams, ChosenDetail];
   /** How probable each token of a range was given the text before it (hover cards, surprisal highlighting). */
   score: [ScoreParams, ScoreResult];
   /** Embedding norms and nearest vocabulary neighbours of token ids. */

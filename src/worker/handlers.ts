@@ -3,6 +3,7 @@ import type { WorkerParams, WorkerRequestName, WorkerResult, WorkerStartOptions,
 import { configureRuntime, probeRuntime, runtimeSettings } from '../core/onnx/runtime';
 import { CancelledError, LensError } from '../core/errors';
 import { LoadedModel, inspectModel } from '../core/modelSession';
+import { chosenDetail } from '../core/chosen';
 import { analyze } from '../core/analysis';
 import { neighbours, score } from '../core/score';
 import { NoModelError } from '../core/analysisErrors';
@@ -73,6 +74,10 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
     analyze: async (params, signal) => {
       if (!loaded) throw new NoModelError();
       return analyze(loaded.model, params?.text, params?.options ?? {}, signal);
+    },
+    chosen: async (params) => {
+      if (!loaded) throw new NoModelError();
+      return chosenDetail(loaded.model, params?.runId, params?.index, params?.topK, params?.neighbours);
     },
     score: async (params, signal) => {
       if (!loaded) throw new NoModelError();

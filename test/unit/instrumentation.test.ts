@@ -12,6 +12,7 @@ import { buildSyntheticGpt2, gpt2ParameterCount, type SyntheticOptions } from '.
 import { mulberry32 } from '../../src/core/random';
 import { makeModelFolder, removeModelFolders, root } from './helpers/modelFolders';
 import { matrixRow, matrixRows } from '../../src/protocol/analysis';
+import { chosenDetail } from '../../src/core/chosen';
 
 const V = 8192; // lens-tiny's tokenizer fits
 const base = { vocab: V, dModel: 32, nLayer: 3, nHead: 4, nCtx: 64 };
@@ -157,6 +158,20 @@ describe('graph instrumentation on a differently exported graph', function () {
         a.logitLens[0][t].forEach((p, j) => {
           assert.equal(p.id, order[j][1]);
           assert.ok(Math.abs(p.prob - Math.exp(order[j][0] - lse)) < 1e-5);
+        });
+      }
+    });
+
+    it('the chosen token\'s lens in JS (decomposed final norm read from the graph) equals the graph\'s lens', async () => {
+      const a = await analyzeTokens(model, 'x', tokens, { topK: 4, logitLens: 'all' });
+      assert.ok(model.lensHead, 'gamma, beta and the LM head were read from the graph');
+      for (const index of [0, 9, T - 1]) {
+        const c = chosenDetail(model, a.runId!, index, 4, 3);
+        assert.equal(c.lens.length, 3);
+        c.lens.forEach((preds, l) => {
+          const graph = a.logitLens[l][index];
+          assert.deepEqual(preds.map((p) => p.id), graph.map((p) => p.id), `layer ${l} token ${index}`);
+          preds.forEach((p, j) => assert.ok(Math.abs(p.prob - graph[j].prob) < 1e-5));
         });
       }
     });

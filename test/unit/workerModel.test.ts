@@ -99,6 +99,32 @@ describe('the default model through the worker', function () {
     assert.ok(a.timings.runMs > 0 && a.timings.reduceMs >= 0);
   });
 
+  it('chosen: another token\'s vectors, neighbours and logit lens from the last analysis, as a new run gives them', async () => {
+    const text = 'Language models do not read words the way people do. Before a model sees any text, a tokenizer cuts it.';
+    const options = { topK: 5, neighbours: 6 };
+    const a = await client.request('analyze', { text, options: { ...options, chosenToken: 3 } });
+    const L = a.model.nLayer;
+    for (const index of [3, 0, 11, a.tokens.length - 1]) {
+      const fresh = await client.request('analyze', { text, options: { ...options, chosenToken: index } });
+      // A new analysis replaced the one `a` names: the worker says so instead of answering from the wrong text.
+      await assert.rejects(client.request('chosen', { runId: a.runId!, index }), (e: Error & { code?: string }) => e.code === 'staleAnalysis');
+      const c = await client.request('chosen', { runId: fresh.runId!, index, ...options });
+      assert.equal(c.index, index);
+      assert.deepEqual(c.hidden, fresh.chosen!.hidden);
+      assert.deepEqual(c.neighbours, fresh.chosen!.neighbours);
+      assert.equal(c.lens.length, L);
+      for (let l = 0; l < L; l++) {
+        // The graph's lens (float32 in onnxruntime) and the JS one (float64): same tokens, probabilities within 1e-4.
+        const graph = fresh.logitLens[l][index];
+        assert.equal(graph.length, 5);
+        assert.deepEqual(c.lens[l].map((p) => p.id), graph.map((p) => p.id), `layer ${l}, token ${index}`);
+        c.lens[l].forEach((p, j) => assert.ok(Math.abs(p.prob - graph[j].prob) < 1e-4, `layer ${l} #${j}: ${p.prob} vs ${graph[j].prob}`));
+      }
+    }
+    const last = await client.request('analyze', { text, options });
+    await assert.rejects(client.request('chosen', { runId: last.runId!, index: 999 }), (e: Error & { code?: string }) => e.code === 'invalidOption');
+  });
+
   it('unloadModel: later analyses need a load again', async () => {
     assert.deepEqual(await client.request('unloadModel', {}), { unloaded: true });
     await assert.rejects(client.request('analyze', { text: 'x' }), (e: Error & { code?: string }) => e.code === 'noModel');

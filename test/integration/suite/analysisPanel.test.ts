@@ -52,12 +52,16 @@ describe('analysis panel', function () {
     const line = editor.document.lineAt(2);
     const at = line.text.indexOf('tokenizer');
     assert.ok(at > 0);
+    const before = (await api()).analysisSummary();
     editor.selection = new vscode.Selection(2, at + 2, 2, at + 2);
-    const s = await waitFor('the token under the cursor to be chosen', async () => {
+    const s = await waitFor('the token under the cursor to be chosen, with its own data', async () => {
       const v = (await api()).analysisSummary();
-      return v.chosen > 0 ? v : undefined;
+      return v.chosen > 0 && v.chosenData === v.chosen ? v : undefined;
     });
     assert.equal(s.label, 'english.md:3–5', 'choosing inside the text does not start a new analysis');
+    // Its vectors, neighbours and logit lens came from the worker's last run, not from running the model again.
+    assert.equal(s.runs, before.runs);
+    assert.equal(s.chosenFromLastRun, before.chosenFromLastRun + 1);
   });
 
   it('with nothing selected it analyses the current line', async () => {
