@@ -5,6 +5,7 @@ import { downloadModel, listVariants, type DownloadProgress } from './core/hub/d
 import { HubBadRepoIdError, HubError, formatBytes } from './core/hub/errors';
 import { DEFAULT_ENDPOINT, parseRepoInput } from './core/hub/urls';
 import { variantProblem } from './core/hub/repo';
+import { hubId } from './core/hub/store';
 
 export const DOWNLOAD_USAGE = `Usage:
   llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]
@@ -122,7 +123,7 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
     endStatus();
     const bytes = result.manifest.files.reduce((n, f) => n + (f.size ?? 0), 0);
     io.err(
-      `Downloaded ${result.manifest.repo}@${result.manifest.revision} (variant ${result.manifest.variant}, ${formatBytes(bytes)}${result.resumedBytes ? `, resumed after ${formatBytes(result.resumedBytes)}` : ''}) into:`,
+      `Downloaded ${hubId(result.manifest)} (variant ${result.manifest.variant}, ${formatBytes(bytes)}${result.resumedBytes ? `, resumed after ${formatBytes(result.resumedBytes)}` : ''}) into:`,
     );
     io.out(result.folder);
     return 0;

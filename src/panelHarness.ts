@@ -11,12 +11,15 @@ import { analysisStrings } from './host/panelStrings';
 
 export type ThemeName = 'light' | 'dark' | 'hc';
 
+/** The font variables, the same in every theme. */
+const FONTS = { 'font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif', 'font-size': '13px', 'editor-font-family': '"DejaVu Sans Mono", monospace', 'editor-font-size': '13px' };
+
 /** VS Code's theme variables (Light Modern, Dark Modern, High Contrast), as a webview receives them. */
 export const themes: Record<ThemeName, { bodyClass: string; vars: Record<string, string> }> = {
   light: {
     bodyClass: 'vscode-light',
     vars: {
-      'font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif', 'font-size': '13px', 'editor-font-family': '"DejaVu Sans Mono", monospace', 'editor-font-size': '13px',
+      ...FONTS,
       foreground: '#3b3b3b', descriptionForeground: '#6e7681', 'editor-background': '#ffffff', focusBorder: '#005fb8', 'panel-border': '#e5e5e5',
       'button-background': '#005fb8', 'button-foreground': '#ffffff', 'button-hoverBackground': '#0258a8', 'button-secondaryBackground': '#e5e5e5', 'button-secondaryForeground': '#3b3b3b', 'button-secondaryHoverBackground': '#cccccc',
       'dropdown-background': '#ffffff', 'dropdown-border': '#cecece', 'dropdown-foreground': '#3b3b3b', 'badge-background': '#cccccc', 'badge-foreground': '#3b3b3b',
@@ -28,7 +31,7 @@ export const themes: Record<ThemeName, { bodyClass: string; vars: Record<string,
   dark: {
     bodyClass: 'vscode-dark',
     vars: {
-      'font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif', 'font-size': '13px', 'editor-font-family': '"DejaVu Sans Mono", monospace', 'editor-font-size': '13px',
+      ...FONTS,
       foreground: '#cccccc', descriptionForeground: '#9d9d9d', 'editor-background': '#1f1f1f', focusBorder: '#0078d4', 'panel-border': '#2b2b2b',
       'button-background': '#0078d4', 'button-foreground': '#ffffff', 'button-hoverBackground': '#026ec1', 'button-secondaryBackground': '#313131', 'button-secondaryForeground': '#cccccc', 'button-secondaryHoverBackground': '#3c3c3c',
       'dropdown-background': '#313131', 'dropdown-border': '#3c3c3c', 'dropdown-foreground': '#cccccc', 'badge-background': '#616161', 'badge-foreground': '#f8f8f8',
@@ -40,7 +43,7 @@ export const themes: Record<ThemeName, { bodyClass: string; vars: Record<string,
   hc: {
     bodyClass: 'vscode-high-contrast',
     vars: {
-      'font-family': 'system-ui, "Ubuntu", "Droid Sans", sans-serif', 'font-size': '13px', 'editor-font-family': '"DejaVu Sans Mono", monospace', 'editor-font-size': '13px',
+      ...FONTS,
       foreground: '#ffffff', descriptionForeground: 'rgba(255, 255, 255, 0.7)', 'editor-background': '#000000', focusBorder: '#f38518', 'panel-border': '#6fc3df', contrastBorder: '#6fc3df',
       'button-background': '#000000', 'button-foreground': '#ffffff', 'button-secondaryBackground': '#000000', 'button-secondaryForeground': '#ffffff',
       'dropdown-background': '#000000', 'dropdown-border': '#6fc3df', 'dropdown-foreground': '#ffffff', 'badge-background': '#000000', 'badge-foreground': '#ffffff',

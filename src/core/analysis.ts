@@ -6,6 +6,7 @@ import { CancelledError } from './errors';
 import type { LoadedModel, RunResult } from './modelSession';
 import { pca2d } from './pca';
 import { rememberRun } from './chosen';
+import { topIndices } from './topK';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_TOP_K = 5;
@@ -73,17 +74,17 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const L = model.nLayers;
   const d = model.dModel;
   const topK = options.topK ?? DEFAULT_TOP_K;
-  if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new InvalidOptionError(`topK must be an integer from 1 to ${MAX_TOP_K}, not ${JSON.stringify(topK)}.`);
+  checkTopK(topK);
   const attentionLayers = [...new Set(options.attentionLayers ?? [])];
   for (const l of attentionLayers) {
     if (!Number.isInteger(l) || l < 0 || l >= L) throw new InvalidOptionError(`attentionLayers: ${JSON.stringify(l)} is not a layer (0..${L - 1}).`);
   }
   const chosen = options.chosenToken;
-  if (chosen !== undefined && (!Number.isInteger(chosen) || chosen < 0 || chosen >= T)) throw new InvalidOptionError(`chosenToken ${JSON.stringify(chosen)} is not a token index (0..${T - 1}).`);
+  if (chosen !== undefined) checkTokenIndex('chosenToken', chosen, T);
   const pcaLayer = options.pcaLayer ?? -1;
   if (!Number.isInteger(pcaLayer) || pcaLayer < -1 || pcaLayer > L) throw new InvalidOptionError(`pcaLayer must be -1 (token embeddings) or a layer 0..${L}, not ${JSON.stringify(pcaLayer)}.`);
   const neighbours = options.neighbours ?? DEFAULT_NEIGHBOURS;
-  if (!Number.isInteger(neighbours) || neighbours < 0 || neighbours > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
+  checkNeighbours(neighbours);
 
   const lensMode = options.logitLens ?? 'chosen';
   if (!['all', 'chosen', 'none'].includes(lensMode)) throw new InvalidOptionError(`logitLens must be 'all', 'chosen' or 'none', not ${JSON.stringify(lensMode)}.`);
@@ -244,23 +245,27 @@ export function nearest(model: LoadedModel, id: number, count: number): { id: nu
   const V = norms.length;
   const q = E.subarray(id * d, (id + 1) * d);
   const qn = norms[id] || 1;
-  // A small sorted list beats sorting the whole vocabulary.
-  const best: { id: number; cosine: number }[] = [];
+  const cosines = new Float64Array(V);
   for (let v = 0; v < V; v++) {
-    if (v === id) continue;
     let dot = 0;
     const o = v * d;
     for (let j = 0; j < d; j++) dot += q[j] * E[o + j];
-    const c = dot / (qn * (norms[v] || 1));
-    if (best.length < count || c > best[best.length - 1].cosine) {
-      let i = best.length < count ? best.length : best.length - 1;
-      if (best.length < count) best.push({ id: v, cosine: c });
-      while (i > 0 && best[i - 1].cosine < c) {
-        best[i] = best[i - 1];
-        i--;
-      }
-      best[i] = { id: v, cosine: c };
-    }
+    cosines[v] = dot / (qn * (norms[v] || 1));
   }
-  return best;
+  return topIndices(cosines, count, id).map((v) => ({ id: v, cosine: cosines[v] }));
+}
+
+/** Refuses a top-k outside 1..100 (the analysis' and the chosen token's k). */
+export function checkTopK(k: number): void {
+  if (!Number.isInteger(k) || k < 1 || k > MAX_TOP_K) throw new InvalidOptionError(`topK must be an integer from 1 to ${MAX_TOP_K}, not ${JSON.stringify(k)}.`);
+}
+
+/** Refuses a neighbour count outside 0..100. */
+export function checkNeighbours(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
+}
+
+/** Refuses an index that is not one of the T tokens. */
+export function checkTokenIndex(what: string, i: number, T: number): void {
+  if (!Number.isInteger(i) || i < 0 || i >= T) throw new InvalidOptionError(`${what} ${JSON.stringify(i)} is not a token index (0..${T - 1}).`);
 }

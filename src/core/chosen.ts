@@ -3,9 +3,10 @@
 // the final norm and the LM head applied in plain JS: L x vocabulary x d multiply-adds for one token, against a
 // whole forward pass of the text (150 ms for 512 tokens of lens-tiny, seconds for GPT-2).
 import type { ChosenDetail, Prediction } from '../protocol/analysis';
-import { InvalidOptionError, StaleAnalysisError } from './analysisErrors';
+import { StaleAnalysisError } from './analysisErrors';
+import { topIndices } from './topK';
 import type { LoadedModel } from './modelSession';
-import { nearest } from './analysis';
+import { checkNeighbours, checkTokenIndex, checkTopK, nearest } from './analysis';
 import type { GraphIndex, GraphStructure } from './onnx/graph';
 import { floatData } from './onnx/proto';
 
@@ -56,17 +57,17 @@ export function rememberRun(model: LoadedModel, ids: number[], hidden: Float32Ar
   return id;
 }
 
-export function chosenDetail(model: LoadedModel, runId: number, index: number, topK = 5, neighbours = 8): ChosenDetail {
+export function chosenDetail(model: LoadedModel, runId: number, index: number, k = 5, neighbours = 8): ChosenDetail {
   const run = lastRuns.get(model);
   if (!run || run.id !== runId) throw new StaleAnalysisError();
   const T = run.ids.length;
-  if (!Number.isInteger(index) || index < 0 || index >= T) throw new InvalidOptionError(`chosen token ${JSON.stringify(index)} is not a token index (0..${T - 1}).`);
-  if (!Number.isInteger(topK) || topK < 1 || topK > 100) throw new InvalidOptionError(`topK must be an integer from 1 to 100.`);
-  if (!Number.isInteger(neighbours) || neighbours < 0 || neighbours > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
+  checkTokenIndex('chosen token', index, T);
+  checkTopK(k);
+  checkNeighbours(neighbours);
   const d = model.dModel;
   const rows = run.hidden.map((h) => h.subarray(index * d, (index + 1) * d));
   const head = model.lensHead;
-  const lens = rows.slice(0, model.nLayers).map((x) => (head ? logitLens(model, head, x, topK) : []));
+  const lens = rows.slice(0, model.nLayers).map((x) => (head ? logitLens(model, head, x, k) : []));
   return {
     index,
     hidden: rows.map((r) => Array.from(r)),
@@ -110,17 +111,5 @@ export function logitLens(model: LoadedModel, head: LensHead, x: Float32Array, k
   let sum = 0;
   for (let v = 0; v < V; v++) sum += Math.exp(logits[v] - max);
   const lse = max + Math.log(sum);
-  // A small sorted list of the best k.
-  const best: number[] = [];
-  for (let v = 0; v < V; v++) {
-    if (best.length === k && logits[v] <= logits[best[k - 1]]) continue;
-    let i = best.length < k ? best.length : k - 1;
-    if (best.length < k) best.push(v);
-    while (i > 0 && logits[best[i - 1]] < logits[v]) {
-      best[i] = best[i - 1];
-      i--;
-    }
-    best[i] = v;
-  }
-  return best.map((id) => ({ id, text: model.tokenizer.tokenText(id), prob: Math.exp(logits[id] - lse) }));
+  return topIndices(logits, k).map((id) => ({ id, text: model.tokenizer.tokenText(id), prob: Math.exp(logits[id] - lse) }));
 }

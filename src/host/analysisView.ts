@@ -11,7 +11,7 @@ import { LensError } from '../core/errors';
 import type { AnalysisConfig } from './config';
 import type { OpenPanel, PanelView } from './panelController';
 import { analysisStrings } from './panelStrings';
-import { hasHead, toPanelAnalysis, tokenAt } from './panelData';
+import { hasHead, panelChosen, toPanelAnalysis, tokenAt } from './panelData';
 import { checkText, type TextProblem } from './textChecks';
 import { isCancelled, type ModelService } from './modelService';
 
@@ -401,10 +401,9 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       c.lens.forEach((predictions, l) => (a.logitLens[l][index] = predictions));
       this.chosenFromLastRun++;
       if (this.ui.chosen !== index) return this.scheduleChosenRun();
-      const payload = await toPanelAnalysis(a, this.seq + 1, this.ui.layer, this.ui.head, undefined, turn);
-      if (!current()) return;
-      this.payload = payload;
-      this.seq++;
+      // Only the chosen token's part changed: the matrices already quantized stay as they are.
+      if (!this.payload) return;
+      this.payload = { ...this.payload, seq: ++this.seq, chosen: panelChosen(a.chosen), logitLens: a.logitLens };
       await this.post();
     } catch (e) {
       if (!current() || isCancelled(e)) return;

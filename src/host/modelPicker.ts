@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/logger';
 import { downloadModel, listVariants, type DownloadProgress } from '../core/hub/download';
 import { HubError, formatBytes } from '../core/hub/errors';
-import { deleteStoredModel, listStoredModels, readManifestSync, type StoredModel } from '../core/hub/store';
+import { deleteStoredModel, hubId, listStoredModels, readManifestSync, type StoredModel } from '../core/hub/store';
 import { parseRepoInput } from '../core/hub/urls';
 import { openModelFolder } from '../core/model/folder';
 import { pickVariant, variantProblem, type OnnxVariant } from '../core/hub/repo';
@@ -50,7 +50,7 @@ interface FolderItem extends vscode.QuickPickItem {
 export function describeFolder(folder: string, builtinFolder: string): string {
   if (path.resolve(folder) === path.resolve(builtinFolder)) return vscode.l10n.t('{0} (built-in)', BUILTIN_MODEL_ID);
   const m = readManifestSync(folder);
-  return m ? `${m.repo}@${m.revision}` : path.basename(folder);
+  return m ? hubId(m) : path.basename(folder);
 }
 
 /** What a readable variant's name says, for the picker. */
@@ -156,7 +156,7 @@ export class ModelPicker implements vscode.Disposable {
       items.push({ label: vscode.l10n.t('Downloaded'), kind: vscode.QuickPickItemKind.Separator });
       for (const m of stored) {
         items.push({
-          label: `${mark(m.path)}${m.manifest ? `${m.manifest.repo}@${m.manifest.revision}` : m.name}`,
+          label: `${mark(m.path)}${m.manifest ? hubId(m.manifest) : m.name}`,
           description: [m.manifest?.variant, formatBytes(m.bytes)].filter(Boolean).join(' · '),
           folder: m.path,
           action: 'folder',
@@ -370,7 +370,7 @@ export class ModelPicker implements vscode.Disposable {
       items.push({ label: vscode.l10n.t('Downloaded ({0})', formatBytes(done.reduce((n, m) => n + m.bytes, 0))), kind: vscode.QuickPickItemKind.Separator });
       for (const m of done) {
         items.push({
-          label: `${path.resolve(m.path) === active ? '$(check) ' : ''}${m.manifest ? `${m.manifest.repo}@${m.manifest.revision}` : m.name}`,
+          label: `${path.resolve(m.path) === active ? '$(check) ' : ''}${m.manifest ? hubId(m.manifest) : m.name}`,
           description: [m.manifest?.variant, formatBytes(m.bytes)].filter(Boolean).join(' · '),
           detail: m.path,
           model: m,
@@ -382,7 +382,7 @@ export class ModelPicker implements vscode.Disposable {
         items.push({ label: vscode.l10n.t('Unfinished downloads'), kind: vscode.QuickPickItemKind.Separator });
         for (const m of partial) {
           items.push({
-            label: `$(debug-pause) ${m.manifest ? `${m.manifest.repo}@${m.manifest.revision}` : m.name}`,
+            label: `$(debug-pause) ${m.manifest ? hubId(m.manifest) : m.name}`,
             description: vscode.l10n.t('{0} received; downloading it again resumes', formatBytes(m.bytes)),
             model: m,
             buttons: [trash],
@@ -418,7 +418,7 @@ export class ModelPicker implements vscode.Disposable {
   }
 
   private async delete(m: StoredModel): Promise<void> {
-    const name = m.manifest ? `${m.manifest.repo}@${m.manifest.revision}` : m.name;
+    const name = m.manifest ? hubId(m.manifest) : m.name;
     const del = vscode.l10n.t('Delete');
     const ok = await vscode.window.showWarningMessage(vscode.l10n.t('Delete {0} ({1}) from disk?', name, formatBytes(m.bytes)), { modal: true }, del);
     if (ok !== del) return;

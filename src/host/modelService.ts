@@ -125,8 +125,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   /** Another token of the last analysis: its vectors, neighbours and logit lens, without a new run. */
-  async chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail> {
-    if (!this.loaded) throw new CancelledError();
+  chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail> {
     return this.backend.chosen(params, signal);
   }
 

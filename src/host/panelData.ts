@@ -94,10 +94,15 @@ export async function toPanelAnalysis(a: Analysis, seq: number, layer: number, h
     similarity,
     attention,
     thumbnails: a.attentionThumbnails?.map((layerThumbs) => layerThumbs.map((t) => encodeGrid(t, 'unsigned'))),
-    chosen: a.chosen && { index: a.chosen.index, hidden: encodeGrid(a.chosen.hidden, 'signed'), neighbours: a.chosen.neighbours },
+    chosen: panelChosen(a.chosen),
     pca: a.pca,
     timings: a.timings,
   };
+}
+
+/** The chosen token's part of the payload: its vectors per layer quantized, its neighbours. */
+export function panelChosen(c: Analysis['chosen']): PanelAnalysis['chosen'] {
+  return c && { index: c.index, hidden: encodeGrid(c.hidden, 'signed'), neighbours: c.neighbours };
 }
 
 /** Whether a payload made for (layer, head) already holds what (layer, head2) needs. */

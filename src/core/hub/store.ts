@@ -49,10 +49,15 @@ function parseManifest(text: string): DownloadManifest | undefined {
   }
 }
 
+/** How a download is named everywhere: "owner/repo@revision". */
+export function hubId(m: Pick<DownloadManifest, 'repo' | 'revision'>): string {
+  return `${m.repo}@${m.revision}`;
+}
+
 /** For a folder the downloader made: its hub id as ModelSpec's name and source ("hf:owner/repo@rev"). */
 export function downloadIdentity(dir: string): { source?: string; name?: string } {
   const m = readManifestSync(dir);
-  return m ? { source: `hf:${m.repo}@${m.revision}`, name: `${m.repo}@${m.revision}` } : {};
+  return m ? { source: `hf:${hubId(m)}`, name: hubId(m) } : {};
 }
 
 async function listIn(dir: string, partial: boolean): Promise<StoredModel[]> {
