@@ -118,6 +118,9 @@ def main():
     ap.add_argument("--packages", default=os.path.join(HERE, "packages.json"))
     ap.add_argument("--per-package-mb", type=float, default=6.0,
                     help="cap on text kept per package, so no single package dominates")
+    ap.add_argument("--heldout-mb", type=float, default=1.5,
+                    help="cap per held-out package; kept at lens-tiny's 1.5 so every model is "
+                         "evaluated on the same held-out text")
     ap.add_argument("--target-mb", type=float, default=300.0,
                     help="stop adding training text past this size")
     ap.add_argument("--out", default=os.path.join(CACHE, "corpus"))
@@ -156,10 +159,11 @@ def main():
     manifest = {"allowed_licenses": sorted(allowed), "packages": [], "totals": {}}
     total = {"train": 0, "heldout": 0}
     files = {"train": 0, "heldout": 0}
-    cap = int(args.per_package_mb * 1e6)
+    caps = {"train": int(args.per_package_mb * 1e6), "heldout": int(args.heldout_mb * 1e6)}
     for spec, lic, tf in pkgs:
         name = spec.rsplit("@", 1)[0]
         split = "heldout" if name in heldout else "train"
+        cap = caps[split]
         # Read in archive order (random access into a .tgz decompresses from the start each time),
         # then visit in a deterministic but not alphabetical order, so a per-package cap samples
         # the package.
@@ -201,7 +205,8 @@ def main():
     for f in outs.values():
         f.close()
     manifest["totals"] = {"bytes": total, "files": files, "dropped_files_by_reason": drops,
-                          "per_package_mb_cap": args.per_package_mb, "target_mb": args.target_mb}
+                          "per_package_mb_cap": args.per_package_mb,
+                          "heldout_package_mb_cap": args.heldout_mb, "target_mb": args.target_mb}
     json.dump(manifest, open(args.manifest, "w"), indent=1)
     print(f"train {total['train']/1e6:.1f} MB in {files['train']} files, "
           f"held-out {total['heldout']/1e6:.1f} MB in {files['heldout']} files; drops {drops}",

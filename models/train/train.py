@@ -2,11 +2,19 @@
 """Trains lens-tiny (GPT-2) on the prepared token streams. CPU or CUDA.
 
 Random windows of --seq+1 tokens from .cache/data/train.bin; AdamW, linear warm-up then cosine
-decay to 10 %; checkpoints to --work/ckpt.pt every --ckpt-every steps (atomically) and on
+decay to 10 %; checkpoints to --work/ckpt.pt every --ckpt-minutes (atomically) and on
 SIGTERM/SIGINT, so a killed run resumes where it stopped with --resume. Half the windows get
 positions shifted by a random offset, so every position embedding up to n_positions trains.
 
-    /usr/bin/python3 models/train/train.py --steps 900
+A run is bounded either by --steps or by --minutes of training time: with --minutes the cosine
+schedule runs over the fraction of the budget used, not over a step count guessed in advance, so
+the learning rate reaches its floor exactly when the time is up, whatever the machine's speed.
+
+The CPU fast path (shared/notes/training.md): bf16 autocast where the CPU has native bf16
+(AVX-512 bf16 or AMX; the loss stays fp32), as many torch threads as cores. The allocator
+(tcmalloc) and OPENBLAS_NUM_THREADS=1 must be set before Python starts: run_all.sh does that.
+
+    /usr/bin/python3 models/train/train.py --minutes 100
     /usr/bin/python3 models/train/train.py --resume          # after a crash or kill
 """
 import argparse
@@ -27,11 +35,24 @@ from model import GPT2, Config  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def lr_at(step, args):
+def lr_at(step, args, frac_done=None):
+    """Warm-up over --warmup steps, then cosine to 10 %; frac_done (0..1 of the time budget)
+    replaces the step fraction when the run is bounded by --minutes."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
-    frac = (step - args.warmup) / max(1, args.steps - args.warmup)
-    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+    if frac_done is None:
+        frac_done = (step - args.warmup) / max(1, args.steps - args.warmup)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac_done))))
+
+
+def cpu_has_bf16():
+    """Native bf16 matrix units (avx512_bf16 or AMX): there autocast doubles the rate; elsewhere
+    bf16 is emulated and slower than fp32."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def batch(data, step, args, n_positions, device, seed_offset=0):
@@ -82,9 +103,15 @@ def main():
     ap.add_argument("--warmup", type=int, default=60)
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--pos-shift-rate", type=float, default=0.5)
-    ap.add_argument("--ckpt-every", type=int, default=50)
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="training time budget; the cosine schedule is fitted to it and the run "
+                         "stops when it is spent (overrides --steps as the bound)")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                    help="auto: bf16 autocast on CPUs with native bf16 and on CUDA, else fp32")
     ap.add_argument("--eval-every", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=1, help="1 is fastest on this 2-vCPU machine")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                    help="torch threads (default: the cores); use 1 when the machine is shared")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
@@ -100,15 +127,19 @@ def main():
         saved = ck["args"]
         steps = args.steps
         for k in ("n_embd", "n_layer", "n_head", "n_positions", "vocab", "seq", "batch", "steps", "lr",
-                  "warmup", "weight_decay", "pos_shift_rate", "seed", "data"):
+                  "warmup", "weight_decay", "pos_shift_rate", "seed", "data", "minutes", "precision"):
+            if k not in saved:
+                continue
             setattr(args, k, saved[k])
         if steps is not None:
             args.steps = steps
+            args.minutes = None
         # Each resume is recorded in the checkpoint's args, so the model card can say so.
         args.resumed = saved.get("resumed", []) + [{"at_step": ck["step"], "steps": args.steps}]
         cfg = Config(**ck["config"])
     else:
-        args.steps = args.steps or 900
+        # With a time budget the step count is open-ended: the clock ends the run.
+        args.steps = args.steps or (10**9 if args.minutes else 900)
         cfg = Config(vocab_size=args.vocab, n_positions=args.n_positions, n_embd=args.n_embd,
                      n_layer=args.n_layer, n_head=args.n_head)
     torch.manual_seed(args.seed)
@@ -127,6 +158,12 @@ def main():
     train = np.memmap(os.path.join(args.data, "train.bin"), dtype=np.uint16, mode="r")
     held = np.memmap(os.path.join(args.data, "heldout.bin"), dtype=np.uint16, mode="r")
     n_params = sum(p.numel() for p in model.parameters())
+    use_bf16 = args.precision == "bf16" or (args.precision == "auto" and (
+        device == "cuda" or cpu_has_bf16()))
+    args.precision_used = "bf16" if use_bf16 else "fp32"
+    args.threads_used = torch.get_num_threads()
+    print(f"precision {args.precision_used}, {args.threads_used} threads, budget "
+          f"{f'{args.minutes} minutes' if args.minutes else f'{args.steps} steps'}", flush=True)
     print(f"model {n_params} parameters, train {len(train)} tokens, held-out {len(held)} tokens, "
           f"{args.steps} steps of {args.batch}x{args.seq}; device {device}", flush=True)
     print(f"resume command: {resume_cmd}", flush=True)
@@ -141,13 +178,19 @@ def main():
     t_start = time.time()
     elapsed0 = log[-1]["elapsed_s"] if log else 0.0
     model.train()
+    budget_s = args.minutes * 60 if args.minutes else None
+    last_ckpt = time.time()
     while step < args.steps and not stop["now"]:
-        lr = lr_at(step, args)
+        elapsed = elapsed0 + time.time() - t_start
+        if budget_s is not None and elapsed >= budget_s:
+            break
+        lr = lr_at(step, args, elapsed / budget_s if budget_s else None)
         for g in opt.param_groups:
             g["lr"] = lr
         x, y, pos = batch(train, step, args, cfg.n_positions, device)
-        logits, _ = model(x, position_ids=pos)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
+            logits, _ = model(x, position_ids=pos)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
@@ -162,10 +205,14 @@ def main():
         log.append(rec)
         if step % 10 == 0 or "heldout_loss" in rec:
             print(json.dumps(rec), flush=True)
-        if step % args.ckpt_every == 0 or step == args.steps:
+        if time.time() - last_ckpt >= args.ckpt_minutes * 60 or step == args.steps:
             save(ckpt_path, model, opt, step, tokens, args, log)
+            last_ckpt = time.time()
+    if log and "heldout_loss" not in log[-1]:
+        log[-1]["heldout_loss"] = round(evaluate(model, held, args, device), 4)
+        print(json.dumps(log[-1]), flush=True)
     save(ckpt_path, model, opt, step, tokens, args, log)
-    if step < args.steps:
+    if stop["now"]:
         print(f"stopped at step {step}; checkpoint {ckpt_path}; resume with: {resume_cmd}", flush=True)
         sys.exit(1)
     print(f"done: {step} steps, {tokens} tokens, {log[-1]['elapsed_s']:.0f} s; checkpoint {ckpt_path}",
