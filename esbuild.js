@@ -36,9 +36,10 @@ function listTests(dir) {
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: dist },
   { ...node, entryPoints: { worker: 'src/worker/worker.ts' }, outdir: dist },
-  ...(fs.existsSync('src/cli.ts') ? [{ ...node, entryPoints: { cli: 'src/cli.ts' }, outdir: dist }] : []),
-  // The bench's panels section builds the host's view state outside VS Code: 'vscode' is a stub there.
-  ...(fs.existsSync('src/bench.ts') ? [{ ...node, entryPoints: { bench: 'src/bench.ts' }, outdir: dist, external: [], alias: { vscode: './src/vscodeStub.ts' } }] : []),
+  // Developer tools (src/tools/): never in the VSIX (.vscodeignore names the runtime bundles).
+  { ...node, entryPoints: { cli: 'src/tools/cli/main.ts' }, outdir: dist },
+  // The bench's panels section uses the host's string table outside VS Code: 'vscode' is a stub there.
+  { ...node, entryPoints: { bench: 'src/tools/bench/main.ts' }, outdir: dist, external: [], alias: { vscode: './src/tools/preview/vscodeStub.ts' } },
   {
     bundle: true,
     platform: 'browser',

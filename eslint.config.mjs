@@ -1,9 +1,9 @@
 // Lint rules; the one that matters most keeps `vscode` out of the core, the worker and the protocol,
-// and onnxruntime-web inside src/core/onnx/.
+// and onnxruntime-web inside src/core/runtime/.
 import tseslint from 'typescript-eslint';
 
 const noVscode = { name: 'vscode', message: 'src/core, src/worker, src/protocol and src/webview never import vscode (see DESIGN.md).' };
-const noOrt = { name: 'onnxruntime-web', message: 'Only src/core/onnx/ imports onnxruntime-web.' };
+const noOrt = { name: 'onnxruntime-web', message: 'Only src/core/runtime/ imports onnxruntime-web.' };
 
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'models/**', 'test-results/**'] },
@@ -14,11 +14,11 @@ export default tseslint.config(
   {
     // Everything outside the host (core, worker, protocol, webviews, CLI, bench) stays free of vscode.
     files: ['src/**/*.ts'],
-    ignores: ['src/extension.ts', 'src/host/**', 'src/core/onnx/**'],
+    ignores: ['src/extension.ts', 'src/host/**', 'src/core/runtime/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noVscode, noOrt] }] },
   },
   {
-    files: ['src/core/onnx/**/*.ts'],
+    files: ['src/core/runtime/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [noVscode] }] },
   },
   {

@@ -2,20 +2,17 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { createLog, showError } from './host/log';
-import { AnalysisConfig, Config } from './host/config';
+import { AnalysisSettings, CompletionSettings, EditorSettings, ModelSettings, RuntimeSettings } from './host/settings';
 import { PanelController } from './host/panelController';
-import { runtimeView } from './host/runtimeView';
+import { runtimeView } from './host/runtimePanel';
 import { ModelService, workerBackend } from './host/modelService';
-import { AnalysisView, type AnalysisSummary } from './host/analysisView';
-import { ModelCardView } from './host/modelCardView';
-import { ModelConfig } from './host/modelConfig';
+import { AnalysisView, type AnalysisSummary } from './host/analysisPanel';
+import { ModelCardView } from './host/modelCardPanel';
 import { ModelPicker, type SelectModelArgs } from './host/modelPicker';
 import { ModelStatusBar } from './host/modelStatusBar';
-import { EditorConfig } from './host/editorConfig';
 import { TokenScores } from './host/tokenScores';
 import { ANALYZE_TOKEN_COMMAND, TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
 import { SurprisalHighlighter, type SurprisalSnapshot } from './host/surprisalHighlighter';
-import { CompletionConfig } from './host/completionConfig';
 import { CompletionStatusBar, TOGGLE_COMPLETIONS_COMMAND } from './host/completionStatusBar';
 import { CompletionProvider, type CompletionStats } from './host/completionProvider';
 import { EXPLAIN_COMMAND, SuggestionDocuments } from './host/explainSuggestion';
@@ -40,11 +37,11 @@ export interface LlmLensApi {
 
 export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const { channel, logger } = createLog();
-  const config = new Config();
+  const config = new RuntimeSettings();
   const dist = path.join(context.extensionUri.fsPath, 'dist');
   const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads }, logger);
   const models = new ModelService(workerBackend(client), context.extensionUri, logger);
-  const analysis = new AnalysisView(models, new AnalysisConfig(), context.workspaceState, logger);
+  const analysis = new AnalysisView(models, new AnalysisSettings(), context.workspaceState, logger);
   const modelCard = new ModelCardView(models, logger);
   const views = new Map<ViewId, PanelView>([
     ['runtime', runtimeView(client)],
@@ -52,13 +49,13 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     ['modelCard', modelCard],
   ]);
   const panels = new PanelController(context.extensionUri, logger, views);
-  const picker = new ModelPicker(context, new ModelConfig(), models, channel, logger);
-  const editorConfig = new EditorConfig();
+  const picker = new ModelPicker(context, new ModelSettings(), models, channel, logger);
+  const editorConfig = new EditorSettings();
   const scores = new TokenScores(models, editorConfig, logger);
   const surprisal = new SurprisalHighlighter(scores, editorConfig, logger, models);
 
   const completionStatus = new CompletionStatusBar();
-  const completions = new CompletionProvider(models, { complete: (p, signal) => client.request('complete', p, signal) }, new CompletionConfig(), completionStatus, logger);
+  const completions = new CompletionProvider(models, { complete: (p, signal) => client.request('complete', p, signal) }, new CompletionSettings(), completionStatus, logger);
   const suggestionDocs = new SuggestionDocuments();
 
   context.subscriptions.push(

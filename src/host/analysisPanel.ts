@@ -6,13 +6,13 @@ import * as vscode from 'vscode';
 import type { Analysis, AnalyzeOptions } from '../protocol/analysis';
 import { foundCount } from '../protocol/analysis';
 import type { AnalysisState, AnalysisUi, PanelAnalysis, PanelNotice, WebviewToHostMessage } from '../protocol/webview';
-import type { Logger } from '../core/logger';
-import { LensError } from '../core/errors';
-import type { AnalysisConfig } from './config';
+import type { Logger } from '../core/common/logger';
+import { LensError } from '../core/common/errors';
+import type { AnalysisSettings } from './settings';
 import type { OpenPanel, PanelView } from './panelController';
 import { analysisStrings } from './panelStrings';
-import { hasHead, panelChosen, toPanelAnalysis, tokenAt } from './panelData';
-import { checkText, type TextProblem } from './textChecks';
+import { analyzeOptions, defaultUi, hasHead, panelChosen, toPanelAnalysis, tokenAt } from './panelData';
+import { textProblem, type TextProblem } from '../core/analysis/textCheck';
 import { isCancelled, type ModelService } from './modelService';
 
 /** The text under analysis and where it sits in its document. */
@@ -48,27 +48,12 @@ interface Persisted {
 }
 
 const MEMENTO_KEY = 'llmLens.analysis.last';
-/** Worker error codes for text the core refuses (see src/core/analysisErrors.ts). */
+/** Worker error codes for text the core refuses (see src/core/analysis/errors.ts). */
 const REFUSALS = new Set(['tooManyTokens', 'binaryText', 'emptyText']);
 const CHOSEN_RUN_DELAY_MS = 250;
 
 /** One turn of the event loop: what toPanelAnalysis waits between matrices. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false });
-
-/** What the panel asks of the worker for these settings and choices (the bench's panels section asks the same). */
-export function analyzeOptions(config: Pick<AnalysisConfig, 'maxTokens' | 'topK' | 'neighbours'>, ui: AnalysisUi, nLayer: number): AnalyzeOptions {
-  return {
-    maxTokens: config.maxTokens,
-    topK: config.topK,
-    attentionLayers: [ui.layer],
-    attentionThumbnails: true,
-    chosenToken: ui.chosen,
-    neighbours: config.neighbours,
-    pcaLayer: ui.pcaLayer <= nLayer ? ui.pcaLayer : -1,
-  };
-}
 
 export class AnalysisView implements PanelView, vscode.Disposable {
   readonly id = 'analysis' as const;
@@ -98,7 +83,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
 
   constructor(
     private readonly models: ModelService,
-    private readonly config: AnalysisConfig,
+    private readonly config: AnalysisSettings,
     private readonly memento: vscode.Memento,
     private readonly log: Logger,
   ) {
@@ -235,7 +220,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     const wholeLine = sel.isEmpty;
     const range = wholeLine ? doc.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end);
     const text = doc.getText(range);
-    const problem = checkText(text, this.config.maxTokens, wholeLine);
+    const problem = textProblem(text, { maxTokens: this.config.maxTokens, wholeLine });
     if (problem) {
       // While following the selection, a stray whitespace selection must not replace a good analysis.
       if (!explicit) return;
@@ -296,7 +281,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   }
 
   private options(nLayer: number): AnalyzeOptions {
-    return analyzeOptions(this.config, this.ui, nLayer);
+    return analyzeOptions(this.ui, nLayer, this.config);
   }
 
   /** Runs the model on the current source; a newer run cancels an older one. */

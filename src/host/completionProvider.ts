@@ -2,12 +2,13 @@
 // text around the cursor, adapts VS Code's cancellation to an AbortSignal, never waits for a model load (it starts
 // one and asks VS Code to try again when it is done), and turns a lost worker into "no suggestion this time".
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
+import { settingDefault } from '../protocol/settings';
+import type { Logger } from '../core/common/logger';
 import { CompletionPipeline, lostModel, type CompletionBackend, type PipelineStats } from '../core/completion/pipeline';
 import type { CompleteResult } from '../protocol/completion';
 import { SuggestionCache } from '../core/completion/cache';
 import { toAbortSignal, type ModelService } from './modelService';
-import { COMPLETIONS_SECTION, type CompletionConfig } from './completionConfig';
+import { COMPLETIONS_SECTION, type CompletionSettings } from './settings';
 import type { CompletionState, CompletionStatusBar } from './completionStatusBar';
 import { EXPLAIN_SCHEME } from './explainSuggestion';
 
@@ -62,7 +63,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
   constructor(
     private readonly models: ModelService,
     private readonly backend: CompletionBackend,
-    private readonly config: CompletionConfig,
+    private readonly config: CompletionSettings,
     private readonly status: CompletionStatusBar,
     private readonly log: Logger,
   ) {
@@ -123,8 +124,8 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     const start = selected ? selected.range.start : position;
     const chosen = selected ? selected.text : '';
     const offset = document.offsetAt(start);
-    const before = (options.prefixTokens ?? 512) * CHARS_PER_TOKEN_MAX;
-    const after = Math.max(256, (options.suffixTokens ?? 128) * CHARS_PER_TOKEN_MAX);
+    const before = (options.prefixTokens ?? settingDefault<number>('llmLens.completions.prefixTokens')) * CHARS_PER_TOKEN_MAX;
+    const after = Math.max(256, (options.suffixTokens ?? settingDefault<number>('llmLens.completions.suffixTokens')) * CHARS_PER_TOKEN_MAX);
     const prefix = document.getText(new vscode.Range(document.positionAt(Math.max(0, offset - before)), start)) + chosen;
     const suffix = document.getText(new vscode.Range(selected ? selected.range.end : position, document.positionAt(document.offsetAt(position) + after)));
     if (prefix.trim().length === 0 && suffix.trim().length === 0) return undefined;

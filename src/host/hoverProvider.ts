@@ -3,11 +3,11 @@
 // nearest vocabulary neighbours, and a link that opens the analysis panel on it. Token text is untrusted:
 // it only ever appears inside Markdown code, and the card trusts no command but this extension's own.
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
-import { formatBits, formatPercent } from '../core/surprisal';
-import { hexBytes, markdownCode, visibleText, visibleTokenText } from '../core/tokenDisplay';
+import type { Logger } from '../core/common/logger';
+import { formatBits, formatPercent } from '../core/scoring/surprisal';
+import { hexBytes, markdownCode, visibleText, visibleTokenText } from '../core/scoring/tokenDisplay';
 import type { TokenNeighbours } from '../protocol/score';
-import type { EditorConfig } from './editorConfig';
+import type { EditorSettings } from './settings';
 import { isCancelled } from './modelService';
 import { lineIndexOfDocument, type DocToken, type TokenScores } from './tokenScores';
 
@@ -29,7 +29,7 @@ export interface AnalyzeTokenArgs {
 export class TokenHoverProvider implements vscode.HoverProvider {
   constructor(
     private readonly scores: TokenScores,
-    private readonly config: EditorConfig,
+    private readonly config: EditorSettings,
     private readonly log: Logger,
   ) {}
 

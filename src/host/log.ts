@@ -1,6 +1,6 @@
 // One LogOutputChannel for the whole extension, adapted to the core's Logger interface.
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
+import type { Logger } from '../core/common/logger';
 
 export function createLog(): { channel: vscode.LogOutputChannel; logger: Logger } {
   const channel = vscode.window.createOutputChannel('LLM Lens', { log: true });

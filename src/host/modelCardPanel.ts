@@ -6,7 +6,7 @@ import type { PanelView, OpenPanel } from './panelController';
 import { modelCardRows } from './modelCardData';
 import { modelCardStrings } from './panelStrings';
 import type { LoadedModel, ModelService } from './modelService';
-import type { Logger } from '../core/logger';
+import type { Logger } from '../core/common/logger';
 import { foundCount } from '../protocol/analysis';
 
 export class ModelCardView implements PanelView, vscode.Disposable {

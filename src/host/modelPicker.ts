@@ -3,14 +3,14 @@
 // setting, which an untrusted workspace may not set.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
+import type { Logger } from '../core/common/logger';
 import { downloadModel, listVariants, type DownloadProgress } from '../core/hub/download';
 import { HubError, formatBytes } from '../core/hub/errors';
 import { deleteStoredModel, hubId, listStoredModels, readManifestSync, type StoredModel } from '../core/hub/store';
 import { parseRepoInput } from '../core/hub/urls';
 import { openModelFolder } from '../core/model/folder';
 import { pickVariant, variantProblem, type OnnxVariant } from '../core/hub/repo';
-import type { ModelConfig } from './modelConfig';
+import type { ModelSettings } from './settings';
 import { showError } from './log';
 import { isCancelled, toAbortSignal } from './modelService';
 
@@ -66,7 +66,7 @@ export class ModelPicker implements vscode.Disposable {
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly config: ModelConfig,
+    private readonly config: ModelSettings,
     private readonly service: SwitchableModel,
     private readonly channel: vscode.LogOutputChannel,
     private readonly log: Logger,

@@ -3,7 +3,7 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { isWebviewToHostMessage, type HostToWebviewMessage, type ViewId, type ViewState, type WebviewToHostMessage } from '../protocol/webview';
-import type { Logger } from '../core/logger';
+import type { Logger } from '../core/common/logger';
 
 /** What a view supplies: its title and how to compute its state. */
 export interface PanelView {

@@ -1,7 +1,23 @@
 // Turns the worker's Analysis into what the analysis panel draws: big matrices quantized to bytes,
 // attention limited to one layer. No vscode import, so unit tests and the preview page use it too.
-import { matrixRow, toMatrix, type Analysis, type Matrix } from '../protocol/analysis';
-import type { Grid, PanelAnalysis } from '../protocol/webview';
+import { matrixRow, toMatrix, type Analysis, type AnalyzeOptions, type Matrix } from '../protocol/analysis';
+import { settingDefault } from '../protocol/settings';
+import type { AnalysisUi, Grid, PanelAnalysis } from '../protocol/webview';
+
+/** The llmLens.analysis.* settings an analysis request depends on. */
+export interface AnalysisLimits {
+  maxTokens: number;
+  topK: number;
+  neighbours: number;
+}
+
+/** Those settings at their defaults (the bench and the preview, which have no VS Code). */
+export const analysisDefaults = (): AnalysisLimits => ({
+  maxTokens: settingDefault<number>('llmLens.analysis.maxTokens'),
+  topK: settingDefault<number>('llmLens.analysis.topK'),
+  neighbours: settingDefault<number>('llmLens.analysis.neighbours'),
+});
+
 
 /**
  * Bytes of attention matrices one message may carry before heads other than the shown one are left out. 3 MiB:
@@ -9,6 +25,21 @@ import type { Grid, PanelAnalysis } from '../protocol/webview';
  * VS Code serializes each message to JSON on the extension host's thread: a 9 MiB message for 1024 tokens with
  * every head took it 30-40 ms.
  */
+export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false });
+
+/** What the panel asks of the worker for these settings and choices (the bench's panels section asks the same). */
+export function analyzeOptions(ui: AnalysisUi, nLayer: number, config: AnalysisLimits = analysisDefaults()): AnalyzeOptions {
+  return {
+    maxTokens: config.maxTokens,
+    topK: config.topK,
+    attentionLayers: [ui.layer],
+    attentionThumbnails: true,
+    chosenToken: ui.chosen,
+    neighbours: config.neighbours,
+    pcaLayer: ui.pcaLayer <= nLayer ? ui.pcaLayer : -1,
+  };
+}
+
 export const ATTENTION_BYTE_BUDGET = 3 * 1024 * 1024;
 
 /** Quantizes a matrix (a Matrix, or number[][] for the small ones) to one byte per cell, base64. */

@@ -2,9 +2,9 @@
 // the model (bits), with theme colours in a few bands and the scale in a status bar item's tooltip. Passes run
 // after scrolling and typing rest; a new pass cancels the one before, so at most one is ever in flight.
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
-import { SURPRISAL_BANDS, bandOf, formatPercent, probOfBits } from '../core/surprisal';
-import type { EditorConfig } from './editorConfig';
+import type { Logger } from '../core/common/logger';
+import { SURPRISAL_BANDS, bandOf, formatPercent, probOfBits } from '../core/scoring/surprisal';
+import type { EditorSettings } from './settings';
 import { isCancelled } from './modelService';
 import type { DocToken, Ineligible, TokenScores } from './tokenScores';
 
@@ -50,7 +50,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
 
   constructor(
     private readonly scores: TokenScores,
-    private readonly config: EditorConfig,
+    private readonly config: EditorSettings,
     private readonly log: Logger,
     private readonly models: { onDidChangeModel: vscode.Event<void>; onDidLoad: vscode.Event<unknown>; readonly current?: { spec: { vocabSize: number } } },
   ) {

@@ -1,14 +1,14 @@
 // Token scores for the editor surfaces (hover cards, surprisal highlighting): which documents qualify, the
 // model loaded on first use (and left alone for a while after it failed), and one cache both surfaces share.
 import * as vscode from 'vscode';
-import type { Logger } from '../core/logger';
-import { LensError } from '../core/errors';
-import { Lru, SharedRequests } from '../core/lru';
-import { ScoreCache, type ScoredDocument, type ScoreOptions } from '../core/scoreCache';
-import type { LineIndex } from '../core/textWindow';
+import type { Logger } from '../core/common/logger';
+import { LensError } from '../core/common/errors';
+import { Lru, SharedRequests } from '../core/common/lru';
+import { ScoreCache, type ScoredDocument, type ScoreOptions } from '../core/scoring/scoreCache';
+import type { LineIndex } from '../core/scoring/textWindow';
 import type { ScoredToken, ScoreParams, TokenNeighbours } from '../protocol/score';
-import { checkText } from './textChecks';
-import { languageEnabled, type EditorConfig } from './editorConfig';
+import { textProblem } from '../core/analysis/textCheck';
+import { languageEnabled, type EditorSettings } from './settings';
 import type { ModelService } from './modelService';
 
 /** A scored token; its offsets are the document's. */
@@ -61,7 +61,7 @@ export class TokenScores implements vscode.Disposable {
 
   constructor(
     private readonly models: ModelService,
-    private readonly config: EditorConfig,
+    private readonly config: EditorSettings,
     private readonly log: Logger,
   ) {
     this.cache = new ScoreCache((params, signal) => this.score(params, signal));
@@ -94,7 +94,7 @@ export class TokenScores implements vscode.Disposable {
     if (!f) {
       const tooLarge = length * 3 > max && Buffer.byteLength(doc.getText(), 'utf8') > max;
       const sample = doc.getText(new vscode.Range(new vscode.Position(0, 0), doc.positionAt(Math.min(length, BINARY_SAMPLE))));
-      f = { tooLarge, binary: checkText(sample, Number.MAX_SAFE_INTEGER)?.kind === 'binary' };
+      f = { tooLarge, binary: textProblem(sample)?.kind === 'binary' };
       this.facts.set(key, f);
     }
     if (f.tooLarge) return 'tooLarge';

@@ -3,7 +3,7 @@
 export type CompletionMode = 'singleLine' | 'multiLine';
 
 export interface CompleteOptions {
-  /** Most tokens of text before the cursor in the prompt (default 512). */
+  /** Most tokens of text before the cursor in the prompt (default: the setting llmLens.completions.prefixTokens). */
   prefixTokens?: number;
   /** Most tokens of text after the cursor, when the model has FIM tokens (default 128; 0: no FIM). */
   suffixTokens?: number;

@@ -10,8 +10,8 @@ import {
   type WireError,
   type HostToWorkerMessage,
 } from '../protocol/worker';
-import { CancelledError, LensError, WorkerCrashedError } from '../core/errors';
-import type { Logger } from '../core/logger';
+import { CancelledError, LensError, WorkerCrashedError } from '../core/common/errors';
+import type { Logger } from '../core/common/logger';
 import { unpack } from '../protocol/pack';
 
 interface Pending {

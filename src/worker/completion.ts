@@ -2,8 +2,8 @@
 // the first `complete` and released with the model.
 import type { CompleteParams, CompleteResult } from '../protocol/completion';
 import type { LoadModelParams } from '../protocol/worker';
-import type { LoadedModel } from '../core/modelSession';
-import type { Logger } from '../core/logger';
+import type { LoadedModel } from '../core/session/modelSession';
+import type { Logger } from '../core/common/logger';
 import { CompletionEngine } from '../core/completion/engine';
 
 export interface CompletionService {

@@ -1,12 +1,13 @@
 // What the worker does for each request; the dispatcher in worker.ts stays free of model logic.
 import type { WorkerParams, WorkerRequestName, WorkerResult, WorkerStartOptions, RuntimeInfo, LoadModelParams, ModelInfo } from '../protocol/worker';
-import { configureRuntime, probeRuntime, runtimeSettings } from '../core/onnx/runtime';
-import { CancelledError, LensError } from '../core/errors';
-import { LoadedModel, inspectModel } from '../core/modelSession';
-import { chosenDetail } from '../core/chosen';
-import { analyze } from '../core/analysis';
-import { neighbours, score } from '../core/score';
-import { NoModelError } from '../core/analysisErrors';
+import { configureRuntime, probeRuntime, runtimeSettings } from '../core/runtime/web';
+import { CancelledError, LensError } from '../core/common/errors';
+import { LoadedModel, inspectModel } from '../core/session/modelSession';
+import { chosenDetail } from '../core/analysis/chosen';
+import { RunMemory } from '../core/analysis/runMemory';
+import { analyze } from '../core/analysis/analysis';
+import { neighbours, score } from '../core/scoring/score';
+import { NoModelError } from '../core/analysis/errors';
 import { completionService } from './completion';
 
 export type Handler<K extends WorkerRequestName> = (params: WorkerParams<K>, signal: AbortSignal) => Promise<WorkerResult<K>>;
@@ -23,10 +24,13 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
   let info: Promise<RuntimeInfo> | undefined;
   let loaded: { key: string; model: LoadedModel; params: LoadModelParams } | undefined;
   const completion = completionService();
+  // The last analysis' hidden states, for chosen-token requests; dropped with the model.
+  const runs = new RunMemory();
   const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null, p.name ?? null]);
   const unload = async () => {
     const m = loaded?.model;
     loaded = undefined;
+    runs.clear();
     await completion.dispose();
     await m?.dispose();
     return m !== undefined;
@@ -73,11 +77,11 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
     },
     analyze: async (params, signal) => {
       if (!loaded) throw new NoModelError();
-      return analyze(loaded.model, params?.text, params?.options ?? {}, signal);
+      return analyze(loaded.model, params?.text, params?.options ?? {}, signal, runs);
     },
     chosen: async (params) => {
       if (!loaded) throw new NoModelError();
-      return chosenDetail(loaded.model, params?.runId, params?.index, params?.topK, params?.neighbours);
+      return chosenDetail(loaded.model, runs.get(loaded.model, params?.runId), params?.index, params?.topK, params?.neighbours);
     },
     score: async (params, signal) => {
       if (!loaded) throw new NoModelError();

@@ -1,7 +1,7 @@
 // worker_threads entry: owns the runtime and the model, serves typed requests one at a time.
 import { parentPort, workerData } from 'node:worker_threads';
 import { isHostToWorkerMessage, type WorkerStartOptions, type WorkerToHostMessage, type WorkerRequestName } from '../protocol/worker';
-import { CancelledError, UnknownRequestError, toWireError } from '../core/errors';
+import { CancelledError, UnknownRequestError, toWireError } from '../core/common/errors';
 import { createHandlers, type Handler } from './handlers';
 import { pack } from '../protocol/pack';
 

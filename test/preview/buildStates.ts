@@ -2,12 +2,10 @@
 // Analysis (or, with --real, from the real worker and model), and writes them as JSON.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { toPanelAnalysis } from '../../src/host/panelData';
+import { analyzeOptions, defaultUi, toPanelAnalysis } from '../../src/host/panelData';
 import { analysisStrings, modelCardStrings } from '../../src/host/panelStrings';
-import { analysisPageState } from '../../src/panelHarness';
-import { modelCard } from '../../src/host/modelCardView';
-import { analyzeOptions, defaultUi } from '../../src/host/analysisView';
-import { AnalysisConfig } from '../../src/host/config';
+import { analysisPageState } from '../../src/tools/preview/panelHarness';
+import { modelCard } from '../../src/host/modelCardPanel';
 import type { Analysis, AnalyzeOptions } from '../../src/protocol/analysis';
 import type { AnalysisState, AnalysisUi, ModelCardState } from '../../src/protocol/webview';
 import type { ModelInfo } from '../../src/host/modelService';
@@ -22,7 +20,7 @@ type Analyze = (text: string, o: AnalyzeOptions) => Promise<Analysis>;
 async function backend(): Promise<{ info: ModelInfo; analyze: Analyze; close(): Promise<void> }> {
   if (!real) return { info: { spec, parameters: parameters(), instrumentation }, analyze: async (t, o) => sampleAnalysis(t, o), close: async () => {} };
   const { WorkerClient } = await import('../../src/worker/client');
-  const { silentLogger } = await import('../../src/core/logger');
+  const { silentLogger } = await import('../../src/core/common/logger');
   const dist = path.join(root, 'dist');
   const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: 1 }, silentLogger);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -37,7 +35,7 @@ async function main() {
   const analysisState = async (text: string, ui: Partial<AnalysisUi>, label: string): Promise<AnalysisState> => {
     const u = { ...defaultUi(), ...ui };
     const t0 = Date.now();
-    const a = await b.analyze(text, analyzeOptions(new AnalysisConfig(), u, b.info.spec.nLayer));
+    const a = await b.analyze(text, analyzeOptions(u, b.info.spec.nLayer));
     const ms = Date.now() - t0;
     const data = await toPanelAnalysis(a, 1, u.layer, u.head);
     console.log(`${label}: ${a.tokens.length} tokens, analyze ${ms} ms, payload ${(JSON.stringify(data).length / 1024).toFixed(0)} KiB`);

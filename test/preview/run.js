@@ -16,12 +16,12 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefi
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(shots, { recursive: true });
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', alias: { vscode: path.join(root, 'src/vscodeStub.ts') } };
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', alias: { vscode: path.join(root, 'src/tools/preview/vscodeStub.ts') } };
   await esbuild.build({ ...common, entryPoints: [path.join(__dirname, 'buildStates.ts')], outfile: path.join(outDir, 'buildStates.js') });
-  await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/panelHarness.ts')], outfile: path.join(outDir, 'panelHarness.js') });
+  await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/tools/preview/panelHarness.ts')], outfile: path.join(outDir, 'panelHarness.js') });
   execFileSync(process.execPath, [path.join(outDir, 'buildStates.js'), path.join(outDir, 'states.json'), ...(args.includes('--real') ? ['--real'] : [])], { stdio: 'inherit' });
   const states = JSON.parse(fs.readFileSync(path.join(outDir, 'states.json'), 'utf8'));
-  /** @type {typeof import('../../src/panelHarness')} */
+  /** @type {typeof import('../../src/tools/preview/panelHarness')} */
   const harness = require(path.join(outDir, 'panelHarness.js'));
 
   const server = await harness.servePanels(root, (pathname) => {

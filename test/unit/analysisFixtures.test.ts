@@ -3,9 +3,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { configureRuntime } from '../../src/core/onnx/runtime';
-import { LoadedModel } from '../../src/core/modelSession';
-import { analyze, analyzeTokens } from '../../src/core/analysis';
+import { configureRuntime } from '../../src/core/runtime/web';
+import { LoadedModel } from '../../src/core/session/modelSession';
+import { analyze, analyzeTokens } from '../../src/core/analysis/analysis';
 import type { Analysis, TokenInfo } from '../../src/protocol/analysis';
 import { matrixRow } from '../../src/protocol/analysis';
 

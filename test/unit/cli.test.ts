@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { formulaBreakdown, parseCli, showToken, UsageError } from '../../src/cli';
+import { formulaBreakdown, parseCli, showToken, UsageError } from '../../src/tools/cli/main';
 import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
 
 const root = path.resolve(__dirname, '../../..');

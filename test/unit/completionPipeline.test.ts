@@ -3,7 +3,7 @@
 // cancellation, what is cached, and which errors mean "the worker lost its model".
 import * as assert from 'node:assert/strict';
 import { CompletionPipeline, lostModel, type CompletionBackend } from '../../src/core/completion/pipeline';
-import { CancelledError, LensError, WorkerCrashedError } from '../../src/core/errors';
+import { CancelledError, LensError, WorkerCrashedError } from '../../src/core/common/errors';
 import type { CompleteParams, CompleteResult } from '../../src/protocol/completion';
 
 function result(text: string, stopReason: CompleteResult['stopReason'] = 'stop'): CompleteResult {

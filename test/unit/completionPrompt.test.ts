@@ -3,9 +3,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tokenizer } from '../../src/core/tokenizer';
+import { Tokenizer } from '../../src/core/tokenizer/tokenizer';
 import { PromptBuilder } from '../../src/core/completion/prompt';
-import { commonPrefix } from '../../src/core/generate';
+import { commonPrefix } from '../../src/core/session/generate';
 import { lensTiny, root } from './helpers/modelFolders';
 
 const tok = Tokenizer.fromFile(path.join(lensTiny, 'tokenizer.json'));

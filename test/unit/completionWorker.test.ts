@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WorkerClient } from '../../src/worker/client';
-import { silentLogger } from '../../src/core/logger';
+import { silentLogger } from '../../src/core/common/logger';
 import { CompletionPipeline, lostModel } from '../../src/core/completion/pipeline';
 import type { CompleteOptions } from '../../src/protocol/completion';
 import { lensTiny, root } from './helpers/modelFolders';

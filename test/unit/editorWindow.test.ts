@@ -1,11 +1,11 @@
 // The pure helpers behind hover cards and surprisal highlighting: segments and windows of a document, the LRU
 // and shared in-flight requests, surprisal bands, and token text made visible and safe for Markdown.
 import * as assert from 'node:assert/strict';
-import { joinAdjacent, lineIndexOf, segmentAt, segmentBefore, segmentsIn, windowFor } from '../../src/core/textWindow';
-import { Lru, SharedRequests } from '../../src/core/lru';
-import { CancelledError } from '../../src/core/errors';
-import { SURPRISAL_BANDS, bandOf, formatPercent, probOfBits } from '../../src/core/surprisal';
-import { hexBytes, markdownCode, markdownCodeBlock, visibleText, visibleTokenText } from '../../src/core/tokenDisplay';
+import { joinAdjacent, lineIndexOf, segmentAt, segmentBefore, segmentsIn, windowFor } from '../../src/core/scoring/textWindow';
+import { Lru, SharedRequests } from '../../src/core/common/lru';
+import { CancelledError } from '../../src/core/common/errors';
+import { SURPRISAL_BANDS, bandOf, formatPercent, probOfBits } from '../../src/core/scoring/surprisal';
+import { hexBytes, markdownCode, markdownCodeBlock, visibleText, visibleTokenText } from '../../src/core/scoring/tokenDisplay';
 
 const utf8 = (s: string) => Array.from(new TextEncoder().encode(s));
 

@@ -4,9 +4,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { configureRuntime } from '../../src/core/onnx/runtime';
-import { Generator, commonPrefix } from '../../src/core/generate';
-import { CancelledError } from '../../src/core/errors';
+import { configureRuntime } from '../../src/core/runtime/web';
+import { Generator, commonPrefix } from '../../src/core/session/generate';
+import { CancelledError } from '../../src/core/common/errors';
 import { buildSyntheticGpt2, type SyntheticOptions } from './helpers/syntheticGpt2';
 import { lensTiny, makeModelFolder, removeModelFolders, root } from './helpers/modelFolders';
 

@@ -3,8 +3,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { downloadCommand, type DownloadIo } from '../../src/cliDownload';
-import { startFakeHub, type FakeHub } from './support/fakeHub';
+import { downloadCommand, type DownloadIo } from '../../src/tools/cli/download';
+import { startFakeHub, type FakeHub } from './helpers/fakeHub';
 
 describe('llm-lens download', function () {
   this.timeout(20000);

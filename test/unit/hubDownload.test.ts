@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadModel, listVariants, MANIFEST_FILE, STAGING_DIR, type DownloadProgress } from '../../src/core/hub/download';
 import { deleteStoredModel, listStoredModels } from '../../src/core/hub/store';
-import { startFakeHub, type FakeHub } from './support/fakeHub';
+import { startFakeHub, type FakeHub } from './helpers/fakeHub';
 
 describe('hub download', function () {
   this.timeout(20000);

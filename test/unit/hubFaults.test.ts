@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancelledError } from '../../src/core/errors';
+import { CancelledError } from '../../src/core/common/errors';
 import { downloadModel, STAGING_DIR, type DownloadOptions } from '../../src/core/hub/download';
 import {
   HubChecksumError,
@@ -23,7 +23,7 @@ import {
   HubVariantError,
 } from '../../src/core/hub/errors';
 import { ModelConfigError, ModelTooLargeError } from '../../src/core/model/errors';
-import { defaultModelFiles, startFakeHub, type FakeHub } from './support/fakeHub';
+import { defaultModelFiles, startFakeHub, type FakeHub } from './helpers/fakeHub';
 
 describe('hub download faults', function () {
   this.timeout(20000);

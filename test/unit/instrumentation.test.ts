@@ -2,17 +2,18 @@
 // default model (decomposed LayerNorm, older opsets, Gemm or transposed-copy LM heads, mask buffers).
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { configureRuntime, createSession, ort } from '../../src/core/onnx/runtime';
+import { configureRuntime, createSession, ort } from '../../src/core/runtime/web';
 import { decodeModel, floatData } from '../../src/core/onnx/proto';
 import { GraphIndex, findStructure } from '../../src/core/onnx/graph';
-import { inspectModel, LoadedModel } from '../../src/core/modelSession';
-import { analyzeTokens } from '../../src/core/analysis';
+import { inspectModel, LoadedModel } from '../../src/core/session/modelSession';
+import { analyzeTokens } from '../../src/core/analysis/analysis';
 import type { TokenInfo } from '../../src/protocol/analysis';
 import { buildSyntheticGpt2, gpt2ParameterCount, type SyntheticOptions } from './helpers/syntheticGpt2';
-import { mulberry32 } from '../../src/core/random';
+import { mulberry32 } from '../../src/core/common/random';
 import { makeModelFolder, removeModelFolders, root } from './helpers/modelFolders';
 import { matrixRow, matrixRows } from '../../src/protocol/analysis';
-import { chosenDetail } from '../../src/core/chosen';
+import { chosenDetail } from '../../src/core/analysis/chosen';
+import { RunMemory } from '../../src/core/analysis/runMemory';
 
 const V = 8192; // lens-tiny's tokenizer fits
 const base = { vocab: V, dModel: 32, nLayer: 3, nHead: 4, nCtx: 64 };
@@ -163,10 +164,11 @@ describe('graph instrumentation on a differently exported graph', function () {
     });
 
     it('the chosen token\'s lens in JS (decomposed final norm read from the graph) equals the graph\'s lens', async () => {
-      const a = await analyzeTokens(model, 'x', tokens, { topK: 4, logitLens: 'all' });
+      const runs = new RunMemory();
+      const a = await analyzeTokens(model, 'x', tokens, { topK: 4, logitLens: 'all' }, undefined, runs);
       assert.ok(model.lensHead, 'gamma, beta and the LM head were read from the graph');
       for (const index of [0, 9, T - 1]) {
-        const c = chosenDetail(model, a.runId!, index, 4, 3);
+        const c = chosenDetail(model, runs.get(model, a.runId), index, 4, 3);
         assert.equal(c.lens.length, 3);
         c.lens.forEach((preds, l) => {
           const graph = a.logitLens[l][index];

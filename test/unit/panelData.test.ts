@@ -2,7 +2,7 @@
 // text checks before the model runs, the webview protocol's validation, and token text made visible.
 import * as assert from 'node:assert/strict';
 import { encodeGrid, hasHead, toPanelAnalysis, tokenAt } from '../../src/host/panelData';
-import { checkText, MINIFIED_LINE_CHARS } from '../../src/host/textChecks';
+import { MINIFIED_LINE_CHARS, textProblem } from '../../src/core/analysis/textCheck';
 import { gpt2Formulas, modelCardRows } from '../../src/host/modelCardData';
 import { isWebviewToHostMessage } from '../../src/protocol/webview';
 import { byteSize, tokenLabel, tokenPieces } from '../../src/webview/format';
@@ -98,18 +98,18 @@ describe('panel data', () => {
 
 describe('text checks before analysis', () => {
   it('names empty, whitespace-only and binary text', () => {
-    assert.deepEqual(checkText('', 1024), { kind: 'empty' });
-    assert.deepEqual(checkText(' \n\t ', 1024), { kind: 'whitespace' });
-    assert.deepEqual(checkText('PK\u0003\u0004\u0000abc', 1024), { kind: 'binary', nul: true });
-    assert.deepEqual(checkText('\u0001\u0002\u0003\u0004\u0005 mostly control', 1024), { kind: 'binary', nul: false });
-    assert.equal(checkText('const a = 1;\n\tb();\r\n', 1024), undefined);
+    assert.deepEqual(textProblem('', { maxTokens: 1024 }), { kind: 'empty' });
+    assert.deepEqual(textProblem(' \n\t ', { maxTokens: 1024 }), { kind: 'whitespace' });
+    assert.deepEqual(textProblem('PK\u0003\u0004\u0000abc', { maxTokens: 1024 }), { kind: 'binary', nul: true, controlChars: 3 });
+    assert.deepEqual(textProblem('\u0001\u0002\u0003\u0004\u0005 mostly control', { maxTokens: 1024 }), { kind: 'binary', nul: false, controlChars: 5 });
+    assert.equal(textProblem('const a = 1;\n\tb();\r\n', { maxTokens: 1024 }), undefined);
   });
 
   it('refuses text far longer than the token limit could hold, and a huge current line', () => {
-    assert.equal(checkText('a'.repeat(100 * 64 + 1), 100)?.kind, 'tooLong');
-    assert.equal(checkText('a'.repeat(100 * 64), 100), undefined);
-    assert.equal(checkText('x'.repeat(MINIFIED_LINE_CHARS + 1), 8192, true)?.kind, 'minifiedLine');
-    assert.equal(checkText('x'.repeat(MINIFIED_LINE_CHARS + 1), 8192, false), undefined);
+    assert.equal(textProblem('a'.repeat(100 * 64 + 1), { maxTokens: 100 })?.kind, 'tooLong');
+    assert.equal(textProblem('a'.repeat(100 * 64), { maxTokens: 100 }), undefined);
+    assert.equal(textProblem('x'.repeat(MINIFIED_LINE_CHARS + 1), { maxTokens: 8192, wholeLine: true })?.kind, 'minifiedLine');
+    assert.equal(textProblem('x'.repeat(MINIFIED_LINE_CHARS + 1), { maxTokens: 8192, wholeLine: false }), undefined);
   });
 });
 

@@ -1,8 +1,8 @@
 // The 2-D PCA: ml-pca on a randomized sketch gives what ml-pca gives on the whole data.
 import * as assert from 'node:assert/strict';
 import { PCA } from 'ml-pca';
-import { pca2d } from '../../src/core/pca';
-import { mulberry32 } from '../../src/core/random';
+import { pca2d } from '../../src/core/analysis/pca';
+import { mulberry32 } from '../../src/core/common/random';
 
 /** n points in d dimensions with a decaying spectrum (like embeddings), randomly rotated and shifted. */
 function data(n: number, d: number, seed: number): Float32Array {

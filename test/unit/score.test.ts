@@ -3,9 +3,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WorkerClient } from '../../src/worker/client';
-import { silentLogger } from '../../src/core/logger';
-import { CancelledError } from '../../src/core/errors';
-import { planRun } from '../../src/core/score';
+import { silentLogger } from '../../src/core/common/logger';
+import { CancelledError } from '../../src/core/common/errors';
+import { planRun } from '../../src/core/scoring/score';
 import { lensTiny, root } from './helpers/modelFolders';
 
 const dist = path.join(root, 'dist');

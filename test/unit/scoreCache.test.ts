@@ -4,10 +4,10 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WorkerClient } from '../../src/worker/client';
-import { silentLogger } from '../../src/core/logger';
-import { CancelledError } from '../../src/core/errors';
-import { ScoreCache, type ScoredDocument, type ScoreFunction, type ScoreOptions } from '../../src/core/scoreCache';
-import { lineIndexOf } from '../../src/core/textWindow';
+import { silentLogger } from '../../src/core/common/logger';
+import { CancelledError } from '../../src/core/common/errors';
+import { ScoreCache, type ScoredDocument, type ScoreFunction, type ScoreOptions } from '../../src/core/scoring/scoreCache';
+import { lineIndexOf } from '../../src/core/scoring/textWindow';
 import { lensTiny, root } from './helpers/modelFolders';
 
 const dist = path.join(root, 'dist');

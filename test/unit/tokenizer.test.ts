@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { encode as r50kEncode } from 'gpt-tokenizer/encoding/r50k_base';
-import { Tokenizer, TokenizerFormatError } from '../../src/core/tokenizer';
+import { Tokenizer, TokenizerFormatError } from '../../src/core/tokenizer/tokenizer';
 import type { TokenInfo } from '../../src/protocol/analysis';
 import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
-import { mulberry32 } from '../../src/core/random';
+import { mulberry32 } from '../../src/core/common/random';
 
 const root = path.resolve(__dirname, '../../..');
 const lensTiny = path.join(root, 'models/lens-tiny/tokenizer.json');

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { WorkerClient } from '../../src/worker/client';
-import { silentLogger } from '../../src/core/logger';
-import { CancelledError } from '../../src/core/errors';
+import { silentLogger } from '../../src/core/common/logger';
+import { CancelledError } from '../../src/core/common/errors';
 
 const dist = path.resolve(__dirname, '../../../dist');
 

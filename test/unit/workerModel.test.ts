@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WorkerClient } from '../../src/worker/client';
-import { silentLogger } from '../../src/core/logger';
+import { silentLogger } from '../../src/core/common/logger';
 import { lensTiny, lensTinyConfig, root } from './helpers/modelFolders';
 import { gpt2ParameterCount } from './helpers/syntheticGpt2';
 

@@ -1,32 +1,16 @@
 // text -> Analysis: tokenize, run the instrumented graph once (past length 0), and reduce in the worker to what the
 // panels draw (top-k, norms, cosines, the requested attention, thumbnails, neighbours, a 2-D PCA).
-import type { Analysis, AnalyzeOptions, AttentionMatrix, Matrix, PositionPrediction, Prediction, TokenInfo } from '../protocol/analysis';
-import { BinaryTextError, EmptyTextError, InvalidOptionError, TooManyTokensError } from './analysisErrors';
-import { CancelledError } from './errors';
-import type { LoadedModel, RunResult } from './modelSession';
+import type { Analysis, AnalyzeOptions, AttentionMatrix, Matrix, PositionPrediction, Prediction, TokenInfo } from '../../protocol/analysis';
+import { EmptyTextError, InvalidOptionError, TooManyTokensError } from './errors';
+import { CancelledError } from '../common/errors';
+import type { LoadedModel, RunResult } from '../session/modelSession';
 import { pca2d } from './pca';
-import { rememberRun } from './chosen';
-import { topIndices } from './topK';
+import { nearest } from './neighbours';
+import { checkNeighbours, checkTokenIndex, checkTopK, DEFAULT_MAX_TOKENS, DEFAULT_NEIGHBOURS, DEFAULT_TOP_K } from './options';
+import type { RunMemory } from './runMemory';
+import { checkText } from './textCheck';
 
-export const DEFAULT_MAX_TOKENS = 1024;
-export const DEFAULT_TOP_K = 5;
-export const DEFAULT_NEIGHBOURS = 8;
-const MAX_TOP_K = 100;
 const LN2 = Math.LN2;
-
-/** Refuses text that is empty or binary: before tokenizing, so nothing is spent on it. */
-export function checkText(text: string): void {
-  if (typeof text !== 'string' || text.length === 0) throw new EmptyTextError();
-  let bad = 0;
-  let nul = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0) nul = true;
-    // Control characters other than tab, line feed, vertical tab, form feed, carriage return; DEL; U+FFFD.
-    if ((c < 0x20 && (c < 0x09 || c > 0x0d)) || c === 0x7f || c === 0xfffd) bad++;
-  }
-  if (nul || bad > Math.max(2, text.length * 0.1)) throw new BinaryTextError(bad + (nul && bad === 0 ? 1 : 0), text.length);
-}
 
 /**
  * A cancellation point between stages. A run blocks the worker's thread, so a cancel message from the host is
@@ -38,7 +22,11 @@ async function check(signal: AbortSignal | undefined): Promise<void> {
   if (signal.aborted) throw new CancelledError();
 }
 
-export async function analyze(model: LoadedModel, text: string, options: AnalyzeOptions = {}, signal?: AbortSignal): Promise<Analysis> {
+/**
+ * With `runs`, the run's hidden states are kept there under the Analysis' runId, so that a `chosen` request
+ * can answer for another token without running the model again (the worker owns one RunMemory).
+ */
+export async function analyze(model: LoadedModel, text: string, options: AnalyzeOptions = {}, signal?: AbortSignal, runs?: RunMemory): Promise<Analysis> {
   checkText(text);
   const limits = tokenLimits(model, options);
   // A cheap lower bound first: a text far over the limit is refused without tokenizing it.
@@ -57,7 +45,7 @@ export async function analyze(model: LoadedModel, text: string, options: Analyze
   if (tokens.length > limits.limit) throw new TooManyTokensError(tokens.length, limits.limit, false, limits.reason);
   if (tokens.length === 0) throw new EmptyTextError();
   await check(signal);
-  const a = await analyzeTokens(model, text, tokens, options, signal);
+  const a = await analyzeTokens(model, text, tokens, options, signal, runs);
   a.timings.tokenizeMs = tokenizeMs;
   return a;
 }
@@ -69,7 +57,7 @@ function tokenLimits(model: LoadedModel, options: AnalyzeOptions): { limit: numb
 }
 
 /** The analysis of already tokenized text (the fixtures' ids, or tokens from `analyze`). */
-export async function analyzeTokens(model: LoadedModel, text: string, tokens: TokenInfo[], options: AnalyzeOptions = {}, signal?: AbortSignal): Promise<Analysis> {
+export async function analyzeTokens(model: LoadedModel, text: string, tokens: TokenInfo[], options: AnalyzeOptions = {}, signal?: AbortSignal, runs?: RunMemory): Promise<Analysis> {
   const T = tokens.length;
   const L = model.nLayers;
   const d = model.dModel;
@@ -96,7 +84,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const runMs = performance.now() - t1;
   await check(signal);
   // Kept for `chosen` requests about this analysis; h[0] is handed to the host as the embeddings, so a copy.
-  const runId = rememberRun(model, ids, r.hidden.map((a, i) => (i === 0 ? a.slice() : a)));
+  const runId = runs?.remember(model, ids, r.hidden.map((a, i) => (i === 0 ? a.slice() : a)));
   const t2 = performance.now();
   const text16 = (id: number) => model.tokenizer.tokenText(id);
 
@@ -172,7 +160,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const reduceMs = performance.now() - t2;
 
   const a: Analysis = {
-    runId,
+    ...(runId !== undefined ? { runId } : {}),
     model: model.spec,
     text,
     tokens,
@@ -237,35 +225,3 @@ function thumbnails(model: LoadedModel, r: RunResult, T: number): number[][][][]
   });
 }
 
-/** The `count` tokens whose embeddings are nearest (cosine) to token `id`'s, itself excluded. */
-export function nearest(model: LoadedModel, id: number, count: number): { id: number; cosine: number }[] {
-  const E = model.embedding;
-  const norms = model.embeddingNorms;
-  const d = model.dModel;
-  const V = norms.length;
-  const q = E.subarray(id * d, (id + 1) * d);
-  const qn = norms[id] || 1;
-  const cosines = new Float64Array(V);
-  for (let v = 0; v < V; v++) {
-    let dot = 0;
-    const o = v * d;
-    for (let j = 0; j < d; j++) dot += q[j] * E[o + j];
-    cosines[v] = dot / (qn * (norms[v] || 1));
-  }
-  return topIndices(cosines, count, id).map((v) => ({ id: v, cosine: cosines[v] }));
-}
-
-/** Refuses a top-k outside 1..100 (the analysis' and the chosen token's k). */
-export function checkTopK(k: number): void {
-  if (!Number.isInteger(k) || k < 1 || k > MAX_TOP_K) throw new InvalidOptionError(`topK must be an integer from 1 to ${MAX_TOP_K}, not ${JSON.stringify(k)}.`);
-}
-
-/** Refuses a neighbour count outside 0..100. */
-export function checkNeighbours(n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidOptionError(`neighbours must be an integer from 0 to 100.`);
-}
-
-/** Refuses an index that is not one of the T tokens. */
-export function checkTokenIndex(what: string, i: number, T: number): void {
-  if (!Number.isInteger(i) || i < 0 || i >= T) throw new InvalidOptionError(`${what} ${JSON.stringify(i)} is not a token index (0..${T - 1}).`);
-}

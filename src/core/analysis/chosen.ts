@@ -2,64 +2,16 @@
 // token's vector per layer is read from them, its neighbours come from the embedding matrix, and its logit lens is
 // the final norm and the LM head applied in plain JS: L x vocabulary x d multiply-adds for one token, against a
 // whole forward pass of the text (150 ms for 512 tokens of lens-tiny, seconds for GPT-2).
-import type { ChosenDetail, Prediction } from '../protocol/analysis';
-import { StaleAnalysisError } from './analysisErrors';
+import type { ChosenDetail, Prediction } from '../../protocol/analysis';
 import { topIndices } from './topK';
-import type { LoadedModel } from './modelSession';
-import { checkNeighbours, checkTokenIndex, checkTopK, nearest } from './analysis';
-import type { GraphIndex, GraphStructure } from './onnx/graph';
-import { floatData } from './onnx/proto';
+import type { LoadedModel } from '../session/modelSession';
+import type { LensHead } from '../onnx/lensHead';
+import { nearest } from './neighbours';
+import { checkNeighbours, checkTokenIndex, checkTopK } from './options';
+import type { RememberedRun } from './runMemory';
 
-/** The final norm and the LM head as arrays: enough to apply them to one vector. */
-export interface LensHead {
-  gamma: Float32Array;
-  beta: Float32Array;
-  epsilon: number;
-  /** [V, d] (vocabMajor, e.g. the tied token embedding) or [d, V]. */
-  weight: Float32Array;
-  vocabMajor: boolean;
-  bias?: Float32Array;
-}
-
-/**
- * The final norm's gamma, beta and epsilon and the LM head's weight, read from the graph at load; undefined when
- * one is not a constant the graph names (then the logit lens is left empty, as the instrumented graph leaves it).
- * A tied head reuses the token embedding already in memory.
- */
-export function lensHeadOf(g: GraphIndex, s: GraphStructure, embedding: Float32Array): LensHead | undefined {
-  const fn = s.finalNorm;
-  const lm = s.lmHead;
-  if (!fn || !lm || !fn.scale || !fn.bias) return undefined;
-  const f = (name: string | undefined) => (name ? g.initializers.get(name) : undefined);
-  const gamma = f(fn.scale) && floatData(f(fn.scale)!);
-  const beta = f(fn.bias) && floatData(f(fn.bias)!);
-  const tied = lm.tied === 'same' || lm.tied === 'copy';
-  const weight = tied ? embedding : f(lm.weight) && floatData(f(lm.weight)!);
-  const bias = lm.bias ? f(lm.bias) && floatData(f(lm.bias)!) : undefined;
-  if (!gamma || !beta || !weight || (lm.bias && !bias)) return undefined;
-  return { gamma, beta, epsilon: fn.epsilon, weight, vocabMajor: tied || lm.vocabMajor, ...(bias ? { bias } : {}) };
-}
-
-interface LastRun {
-  id: number;
-  ids: number[];
-  /** hidden[l]: [T*d], the residual stream entering layer l (hidden[L] enters the final norm). */
-  hidden: Float32Array[];
-}
-
-const lastRuns = new WeakMap<LoadedModel, LastRun>();
-let nextId = 1;
-
-/** Keeps a run's hidden states (the arrays must not be handed to another thread afterwards); returns its id. */
-export function rememberRun(model: LoadedModel, ids: number[], hidden: Float32Array[]): number {
-  const id = nextId++;
-  lastRuns.set(model, { id, ids, hidden });
-  return id;
-}
-
-export function chosenDetail(model: LoadedModel, runId: number, index: number, k = 5, neighbours = 8): ChosenDetail {
-  const run = lastRuns.get(model);
-  if (!run || run.id !== runId) throw new StaleAnalysisError();
+/** The run comes from the worker's RunMemory (which refuses a stale runId). */
+export function chosenDetail(model: LoadedModel, run: RememberedRun, index: number, k = 5, neighbours = 8): ChosenDetail {
   const T = run.ids.length;
   checkTokenIndex('chosen token', index, T);
   checkTopK(k);

@@ -1,5 +1,5 @@
 // Typed errors for text the analysis refuses, raised before any inference memory is spent.
-import { LensError } from './errors';
+import { LensError } from '../common/errors';
 
 export const MAX_TOKENS_SETTING = 'llmLens.analysis.maxTokens';
 

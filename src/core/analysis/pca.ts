@@ -1,7 +1,7 @@
 // 2-D PCA of a set of vectors with ml-pca. ml-pca's own SVD/EVD take seconds on a few hundred 384-d rows, so
 // it runs on a randomized sketch (range finder with power iterations) that holds the top components.
 import { PCA } from 'ml-pca';
-import { mulberry32 } from './random';
+import { mulberry32 } from '../common/random';
 
 export interface Projection {
   points: [number, number][];

@@ -1,6 +1,6 @@
 // An LRU cache of recent suggestions, keyed by the text around the cursor. It also answers "typing through": when
 // the text before the cursor is a cached prefix plus the start of its suggestion, the rest of that suggestion.
-import { Lru } from '../lru';
+import { Lru } from '../common/lru';
 
 export interface CachedSuggestion {
   text: string;

@@ -2,19 +2,21 @@
 // rules and post-processing, for one loaded model. One generation at a time; cancellable between tokens.
 import type { CompleteOptions, CompleteParams, CompleteResult } from '../../protocol/completion';
 import type { ModelSpec } from '../../protocol/analysis';
-import { CancelledError, LensError } from '../errors';
-import type { Logger } from '../logger';
-import { Generator } from '../generate';
-import type { Tokenizer } from '../tokenizer';
+import { settingDefault } from '../../protocol/settings';
+import { CancelledError, LensError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { Generator } from '../session/generate';
+import type { Tokenizer } from '../tokenizer/tokenizer';
 import { PromptBuilder } from './prompt';
 import { finishSuggestion, stopWhenDone, type SuggestionContext } from './postprocess';
 
+/** The llmLens.completions.* defaults (package.json), for requests that leave an option out (the CLI, the bench). */
 export const COMPLETION_DEFAULTS: Required<Omit<CompleteOptions, 'raw' | 'cold' | 'fim' | 'heal'>> = {
-  prefixTokens: 512,
-  suffixTokens: 128,
-  maxTokens: 32,
-  mode: 'singleLine',
-  timeBudgetMs: 1000,
+  prefixTokens: settingDefault<number>('llmLens.completions.prefixTokens'),
+  suffixTokens: settingDefault<number>('llmLens.completions.suffixTokens'),
+  maxTokens: settingDefault<number>('llmLens.completions.maxTokens'),
+  mode: settingDefault<'singleLine' | 'multiLine'>('llmLens.completions.mode'),
+  timeBudgetMs: settingDefault<number>('llmLens.completions.timeBudget'),
 };
 
 /** Text around the cursor the post-processing reads (bracket balance, repeats of the next line). */

@@ -2,7 +2,7 @@
 // (exact repeats and typing through), the debounce, and one generation at a time (a newer request cancels the older).
 // The VS Code provider and the benchmark both run it, so the benchmark measures the real path.
 import type { CompleteOptions, CompleteParams, CompleteResult } from '../../protocol/completion';
-import { CancelledError, LensError } from '../errors';
+import { CancelledError, LensError } from '../common/errors';
 import { SuggestionCache } from './cache';
 
 export interface CompletionBackend {

@@ -2,7 +2,7 @@
 // has fill-in-the-middle tokens, the start of the text after it, in the PSM order the model was trained on
 // (<fim_prefix>prefix<fim_suffix>suffix<fim_middle>). The prefix window starts at a line start that stays put
 // while the user types, so consecutive prompts share their first tokens and the KV cache can be reused.
-import type { Tokenizer } from '../tokenizer';
+import type { Tokenizer } from '../tokenizer/tokenizer';
 
 export interface FimIds {
   prefix: number;

@@ -5,8 +5,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CancelledError } from '../errors';
-import { silentLogger, type Logger } from '../logger';
+import { CancelledError } from '../common/errors';
+import { silentLogger, type Logger } from '../common/logger';
 import { ModelTooLargeError } from '../model/errors';
 import { DEFAULT_MAX_MODEL_BYTES, openModelFolder, readConfig } from '../model/folder';
 import {

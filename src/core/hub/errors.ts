@@ -1,6 +1,6 @@
 // Typed failures of a hub download, each with a message a person can act on and a `code` the host
 // and the CLI branch on; `partialKept` says whether a rerun resumes from the bytes already on disk.
-import { LensError } from '../errors';
+import { LensError } from '../common/errors';
 
 export class HubError extends LensError {
   /** True when a `.part` file was kept so that the same download resumes where it stopped. */

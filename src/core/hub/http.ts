@@ -3,7 +3,7 @@
 // failures turned into typed errors.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { CancelledError } from '../errors';
+import { CancelledError } from '../common/errors';
 import {
   HubDnsError,
   HubError,

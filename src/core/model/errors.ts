@@ -1,5 +1,5 @@
 // Typed errors for model folders and ONNX files: each says what is wrong and where, so a person can fix it.
-import { LensError } from '../errors';
+import { LensError } from '../common/errors';
 
 /** The model folder does not exist or is not a folder. */
 export class ModelNotFoundError extends LensError {

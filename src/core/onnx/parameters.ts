@@ -1,8 +1,8 @@
 // Counts a model's parameters from its graph's initializers, by role, the way PyTorch counts them:
 // tied weights once, buffers and constants (causal masks, shapes, scalars) not at all.
 import type { ParameterBreakdown, ParameterGroup, ParameterRole } from '../../protocol/analysis';
-import type { GraphIndex, GraphStructure, NormUnit } from '../onnx/graph';
-import { isFloatType, tensorSize } from '../onnx/proto';
+import type { GraphIndex, GraphStructure, NormUnit } from './graph';
+import { isFloatType, tensorSize } from './proto';
 
 const WEIGHT_OPS = new Set(['MatMul', 'Gemm', 'Conv', 'MatMulInteger', 'FusedMatMul']);
 

@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { RuntimeUnavailableError } from '../errors';
+import { RuntimeUnavailableError } from '../common/errors';
 
 export { ort };
 

@@ -2,11 +2,12 @@
 // range was given the tokens before it, and where one token sits in the embedding space. Unlike `analyze`
 // it builds none of the panels' data (hidden states, similarity, attention, PCA), and a range longer than
 // one run's worth is scored in several runs, each with its own window of context.
-import type { Alternative, NeighboursParams, NeighboursResult, ScoredToken, ScoreParams, ScoreResult } from '../protocol/score';
-import { checkText, nearest } from './analysis';
-import { InvalidOptionError } from './analysisErrors';
-import { CancelledError } from './errors';
-import type { LoadedModel } from './modelSession';
+import type { Alternative, NeighboursParams, NeighboursResult, ScoredToken, ScoreParams, ScoreResult } from '../../protocol/score';
+import { nearest } from '../analysis/neighbours';
+import { checkText } from '../analysis/textCheck';
+import { InvalidOptionError } from '../analysis/errors';
+import { CancelledError } from '../common/errors';
+import type { LoadedModel } from '../session/modelSession';
 
 export const DEFAULT_SCORE_CONTEXT = 256;
 export const DEFAULT_SCORE_MAX_TOKENS = 2048;

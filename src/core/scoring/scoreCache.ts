@@ -1,9 +1,9 @@
 // Scored tokens of documents, cached by document version and segment and shared by the editor surfaces: a hover
 // over a block that highlighting (or an earlier hover) scored is answered without the model, and a hover over a
 // block being scored right now waits for that answer instead of asking again. Pure: no vscode import.
-import type { ScoredToken, ScoreParams, ScoreResult } from '../protocol/score';
-import { CancelledError } from './errors';
-import { Lru, SharedRequests } from './lru';
+import type { ScoredToken, ScoreParams, ScoreResult } from '../../protocol/score';
+import { CancelledError } from '../common/errors';
+import { Lru, SharedRequests } from '../common/lru';
 import { joinAdjacent, segmentAt, segmentBefore, segmentsIn, windowFor, type LineIndex, type Segment, type WindowOptions } from './textWindow';
 
 /** A document as the cache sees it; `key` names one version of it (e.g. uri + version). */

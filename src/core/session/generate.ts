@@ -2,17 +2,17 @@
 // previous call's cache for the longest common token prefix: typing one more character costs the changed tail's
 // prefill, not the whole prompt. Cancellable between tokens; every tensor that is not kept is disposed in `finally`.
 import type { onnx } from 'onnx-proto';
-import type { ModelSpec } from '../protocol/analysis';
-import { CancelledError, LensError } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { openModelFolder } from './model/folder';
-import { UnsupportedModelError } from './model/errors';
-import { encodeModel } from './onnx/build';
-import { generationGraph } from './onnx/generation';
-import { GraphIndex, findStructure } from './onnx/graph';
-import { num, readModelFile, type Int64 } from './onnx/proto';
-import { createSession, ort } from './onnx/runtime';
-import { Tokenizer } from './tokenizer';
+import type { ModelSpec } from '../../protocol/analysis';
+import { CancelledError, LensError } from '../common/errors';
+import { silentLogger, type Logger } from '../common/logger';
+import { openModelFolder } from '../model/folder';
+import { UnsupportedModelError } from '../model/errors';
+import { encodeModel } from '../onnx/build';
+import { generationGraph } from '../onnx/generation';
+import { GraphIndex, findStructure } from '../onnx/graph';
+import { num, readModelFile, type Int64 } from '../onnx/proto';
+import { createSession, ort } from '../runtime/web';
+import { Tokenizer } from '../tokenizer/tokenizer';
 
 export type StopReason = 'eos' | 'stop' | 'maxTokens' | 'time' | 'context';
 

@@ -1,19 +1,19 @@
 // A loaded model: the folder checked, the tokenizer, the graph read and instrumented, and one onnxruntime-web
 // session for it, created once and reused; each run's tensors are disposed in `finally`.
 import type { onnx } from 'onnx-proto';
-import type { InstrumentationReport, ModelSpec, ParameterBreakdown } from '../protocol/analysis';
-import { CancelledError } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { openModelFolder, toModelSpec, type ModelFolder } from './model/folder';
-import { ModelConfigError, UnsupportedModelError, VocabMismatchError } from './model/errors';
-import { parameterBreakdown } from './model/parameters';
-import { GraphIndex, findStructure, type GraphStructure } from './onnx/graph';
-import { instrument, LENS, type InstrumentedGraph } from './onnx/instrument';
-import { floatData, num, readModelFile, type Int64 } from './onnx/proto';
-import { createSession, ort } from './onnx/runtime';
-import { encodeModel } from './onnx/build';
-import { Tokenizer } from './tokenizer';
-import { lensHeadOf, type LensHead } from './chosen';
+import type { InstrumentationReport, ModelSpec, ParameterBreakdown } from '../../protocol/analysis';
+import { CancelledError } from '../common/errors';
+import { silentLogger, type Logger } from '../common/logger';
+import { openModelFolder, toModelSpec, type ModelFolder } from '../model/folder';
+import { ModelConfigError, UnsupportedModelError, VocabMismatchError } from '../model/errors';
+import { parameterBreakdown } from '../onnx/parameters';
+import { GraphIndex, findStructure, type GraphStructure } from '../onnx/graph';
+import { instrument, LENS, type InstrumentedGraph } from '../onnx/instrument';
+import { floatData, num, readModelFile, type Int64 } from '../onnx/proto';
+import { createSession, ort } from '../runtime/web';
+import { encodeModel } from '../onnx/build';
+import { Tokenizer } from '../tokenizer/tokenizer';
+import { lensHeadOf, type LensHead } from '../onnx/lensHead';
 
 export interface LoadOptions {
   /** Largest ONNX file (and external data file) accepted. */

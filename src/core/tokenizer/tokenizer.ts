@@ -17,8 +17,8 @@ import {
   SplitPreTokenizer,
   type PreTokenizer,
 } from '@huggingface/tokenizers';
-import type { TokenInfo } from '../protocol/analysis';
-import { LensError } from './errors';
+import type { TokenInfo } from '../../protocol/analysis';
+import { LensError } from '../common/errors';
 
 /** The tokenizer file cannot be used: unreadable, not JSON, or not a byte-level BPE tokenizer. */
 export class TokenizerFormatError extends LensError {

@@ -10,13 +10,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import type { BenchContext, BenchRow, BenchSection } from './bench';
-import { CompletionPipeline } from './core/completion/pipeline';
-import { PromptBuilder } from './core/completion/prompt';
-import type { Tokenizer } from './core/tokenizer';
-import type { CompleteOptions, CompleteResult } from './protocol/completion';
-import type { WorkerClient } from './worker/client';
-import { mulberry32 } from './core/random';
+import type { BenchContext, BenchRow, BenchSection } from './shared';
+import { CompletionPipeline } from '../../core/completion/pipeline';
+import { PromptBuilder } from '../../core/completion/prompt';
+import type { Tokenizer } from '../../core/tokenizer/tokenizer';
+import type { CompleteOptions, CompleteResult } from '../../protocol/completion';
+import type { WorkerClient } from '../../worker/client';
+import { mulberry32 } from '../../core/common/random';
 
 /** What the VS Code provider sends by default (src/host/completionConfig.ts). */
 const PROVIDER_OPTIONS: CompleteOptions = { prefixTokens: 512, suffixTokens: 128, maxTokens: 32, timeBudgetMs: 1000, mode: 'singleLine' };

@@ -1,9 +1,9 @@
 // Bench section "hover": the editor surfaces' path without VS Code (the score cache over the worker, as the host
 // uses it): a hover answered from the cache, a cold hover with 256 tokens of context, highlighting 60 lines.
-import type { BenchContext, BenchRow, BenchSection } from './bench';
-import { ScoreCache, type ScoredDocument, type ScoreFunction, type ScoreOptions } from './core/scoreCache';
-import { lineIndexOf, segmentAt, windowFor } from './core/textWindow';
-import type { WorkerClient } from './worker/client';
+import type { BenchContext, BenchRow, BenchSection } from './shared';
+import { ScoreCache, type ScoredDocument, type ScoreFunction, type ScoreOptions } from '../../core/scoring/scoreCache';
+import { lineIndexOf, segmentAt, windowFor } from '../../core/scoring/textWindow';
+import type { WorkerClient } from '../../worker/client';
 
 const CONTEXT = 256;
 

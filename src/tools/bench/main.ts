@@ -7,83 +7,16 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Tokenizer } from './core/tokenizer';
-import { defaultThreads } from './core/threads';
-import { configureRuntime, createSession, ort as webOrt } from './core/onnx/runtime';
-import { silentLogger } from './core/logger';
-import { WorkerClient } from './worker/client';
-import { hoverSection } from './benchHover';
-import { panelsSection } from './benchPanels';
-import type { Analysis, AnalyzeOptions } from './protocol/analysis';
-import { completionSection, type CompletionBenchOptions } from './benchCompletion';
-
-export interface BenchRow {
-  /** What was measured, e.g. "analysis, 512 tokens". */
-  name: string;
-  value: number;
-  unit: string;
-  /** value / anchor value, measured in the same run. */
-  ratio?: number;
-  /** What the ratio is against, e.g. "onnxruntime-node". */
-  ratioTo?: string;
-  /** The target from the issue, e.g. "<= 3x". */
-  target?: string;
-  /** Whether the target is met, when there is one. */
-  ok?: boolean;
-  note?: string;
-}
-
-export interface BenchSection {
-  id: string;
-  title: string;
-  run(ctx: BenchContext): Promise<BenchRow[]>;
-}
-
-export interface BenchContext {
-  root: string;
-  modelDir: string;
-  runs: number;
-  /** Held-out source text (a package the model never saw), for analysis inputs. */
-  heldOutText: string;
-  heldOutSource: string;
-  /** About 1 MB of TypeScript declarations, for tokenizer throughput. */
-  bulkText: string;
-  bulkSource: string;
-  tokenizer(): Tokenizer;
-  /** The inference worker from dist/, started on first use, with `threads` threads. */
-  client(): WorkerClient;
-  /** Threads for onnxruntime-web and for every native anchor alike (--threads; default: the extension's "auto"). */
-  threads: number;
-  /** Shared results between sections (e.g. analysis times for later ratios). */
-  shared: Map<string, unknown>;
-  log(message: string): void;
-}
-
-/** Median of n timed runs after `warmup` untimed ones. */
-export async function timeMedian(n: number, f: () => unknown, warmup = 1): Promise<number> {
-  for (let i = 0; i < warmup; i++) await f();
-  const t: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await f();
-    t.push(performance.now() - t0);
-  }
-  t.sort((a, b) => a - b);
-  return t.length % 2 ? t[(t.length - 1) / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
-}
-
-/** The first `n` tokens of `text` as a text that encodes to exactly those tokens (or as close as BPE allows). */
-export function prefixOfTokens(tok: Tokenizer, text: string, n: number): { text: string; ids: number[] } {
-  const tokens = tok.encode(text);
-  if (tokens.length < n) throw new Error(`the benchmark text has only ${tokens.length} tokens, fewer than ${n}`);
-  // Spans start on character boundaries, so the cut is well formed; BPE at the cut may differ: re-encode.
-  for (let cut = n; cut > 0; cut--) {
-    const prefix = cut < tokens.length ? text.slice(0, tokens[cut].start) : text;
-    const ids = tok.ids(prefix);
-    if (ids.length <= n) return { text: prefix, ids };
-  }
-  return { text: '', ids: [] };
-}
+import { Tokenizer } from '../../core/tokenizer/tokenizer';
+import { defaultThreads } from '../../core/common/threads';
+import { configureRuntime, createSession, ort as webOrt } from '../../core/runtime/web';
+import { silentLogger } from '../../core/common/logger';
+import { WorkerClient } from '../../worker/client';
+import { hoverSection } from './hover';
+import { panelsSection } from './panels';
+import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
+import { completionSection, type CompletionBenchOptions } from './completion';
+import { loadedClient, prefixOfTokens, timeMedian, type BenchContext, type BenchRow, type BenchSection } from './shared';
 
 // ---------------------------------------------------------------------------------------------
 // Sections
@@ -123,20 +56,6 @@ const tokenizerSection: BenchSection = {
   },
 };
 
-/** The worker with the benchmark's model loaded (once per run, shared by sections). */
-export async function loadedClient(ctx: BenchContext): Promise<WorkerClient> {
-  const client = ctx.client();
-  if (!ctx.shared.has('loaded')) {
-    const t0 = performance.now();
-    await workerLoad(client, ctx.modelDir);
-    ctx.shared.set('loaded', performance.now() - t0);
-  }
-  return client;
-}
-
-function workerLoad(client: WorkerClient, folder: string): Promise<unknown> {
-  return client.request('loadModel', { folder });
-}
 function workerAnalyze(client: WorkerClient, text: string, options: AnalyzeOptions): Promise<Analysis> {
   return client.request('analyze', { text, options });
 }

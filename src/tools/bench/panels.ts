@@ -4,13 +4,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { loadedClient, prefixOfTokens, type BenchContext, type BenchRow, type BenchSection } from './bench';
-import { analyzeOptions, defaultUi } from './host/analysisView';
-import { AnalysisConfig } from './host/config';
-import { toPanelAnalysis } from './host/panelData';
-import { analysisPageState, launchChromium, panelPage, servePanels, type Drawn } from './panelHarness';
-import type { Analysis } from './protocol/analysis';
-import { ANALYSIS_TABS, type AnalysisTab } from './protocol/webview';
+import { loadedClient, prefixOfTokens, type BenchContext, type BenchRow, type BenchSection } from './shared';
+import { analyzeOptions, defaultUi, toPanelAnalysis } from '../../host/panelData';
+import { analysisPageState, launchChromium, panelPage, servePanels, type Drawn } from '../preview/panelHarness';
+import type { Analysis } from '../../protocol/analysis';
+import { ANALYSIS_TABS, type AnalysisTab } from '../../protocol/webview';
 
 const TOKENS = 512;
 const DRAWN_TARGET_MS = 100;
@@ -162,7 +160,7 @@ export const panelsSection: BenchSection = {
       const input = prefixOfTokens(ctx.tokenizer(), ctx.heldOutText, TOKENS);
       // The last token chosen: the head view then draws a line to every token (the most work it does).
       const ui = { ...defaultUi(), chosen: input.ids.length - 1 };
-      const options = analyzeOptions(new AnalysisConfig(), ui, info.spec.nLayer);
+      const options = analyzeOptions(ui, info.spec.nLayer);
       const a: Analysis = await client.request('analyze', { text: input.text, options });
       const T = a.tokens.length;
       ctx.log(`panels: analysis of ${T} tokens, options ${JSON.stringify(options)}`);

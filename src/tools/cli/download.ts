@@ -1,11 +1,11 @@
 // `llm-lens download <repo>`: fetches a model from the hub into a folder that can be copied to an offline machine.
 import { parseArgs } from 'node:util';
-import { CancelledError, LensError } from './core/errors';
-import { downloadModel, listVariants, type DownloadProgress } from './core/hub/download';
-import { HubBadRepoIdError, HubError, formatBytes } from './core/hub/errors';
-import { DEFAULT_ENDPOINT, parseRepoInput } from './core/hub/urls';
-import { variantProblem } from './core/hub/repo';
-import { hubId } from './core/hub/store';
+import { CancelledError, LensError } from '../../core/common/errors';
+import { downloadModel, listVariants, type DownloadProgress } from '../../core/hub/download';
+import { HubBadRepoIdError, HubError, formatBytes } from '../../core/hub/errors';
+import { DEFAULT_ENDPOINT, parseRepoInput } from '../../core/hub/urls';
+import { variantProblem } from '../../core/hub/repo';
+import { hubId } from '../../core/hub/store';
 
 export const DOWNLOAD_USAGE = `Usage:
   llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]

@@ -2,13 +2,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Tokenizer } from './core/tokenizer';
-import { LensError } from './core/errors';
-import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from './protocol/analysis';
-import { foundCount } from './protocol/analysis';
-import { WorkerClient } from './worker/client';
-import type { Logger } from './core/logger';
-import { downloadCommand } from './cliDownload';
+import { Tokenizer } from '../../core/tokenizer/tokenizer';
+import { LensError } from '../../core/common/errors';
+import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from '../../protocol/analysis';
+import { foundCount } from '../../protocol/analysis';
+import { WorkerClient } from '../../worker/client';
+import type { Logger } from '../../core/common/logger';
+import { downloadCommand } from './download';
 
 export const USAGE = `LLM Lens command line: the same core as the extension.
 
@@ -443,7 +443,7 @@ export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): 
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  // download has its own options and progress output (src/cliDownload.ts).
+  // download has its own options and progress output (src/tools/cli/download.ts).
   if (argv[0] === 'download') return downloadCommand(argv.slice(1), io);
   try {
     const args = parseCli(argv);

@@ -1,13 +1,13 @@
 // The panels outside VS Code, for the bench's panels section and the dev preview (test/preview): VS Code's theme
 // variables, a page that stands in for the webview (acquireVsCodeApi stubbed), a server for dist/ and media/, and
-// headless Chromium. Imports the host's string table, so a bundle of it aliases 'vscode' to src/vscodeStub.ts.
+// headless Chromium. Imports the host's string table, so a bundle of it aliases 'vscode' to src/tools/preview/vscodeStub.ts.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
-import type { AnalysisState, AnalysisUi, PanelAnalysis, ViewState } from './protocol/webview';
-import { analysisStrings } from './host/panelStrings';
+import type { AnalysisState, AnalysisUi, PanelAnalysis, ViewState } from '../../protocol/webview';
+import { analysisStrings } from '../../host/panelStrings';
 
 export type ThemeName = 'light' | 'dark' | 'hc';
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { startFakeHub, type FakeHub } from '../../unit/support/fakeHub';
+import { startFakeHub, type FakeHub } from '../../unit/helpers/fakeHub';
 import { api, closeAllEditors, samplesFolder } from './helpers';
 
 const llmLens = () => vscode.workspace.getConfiguration('llmLens');

@@ -13,11 +13,11 @@ const ENDPOINT_KEY = 'llmLens.hub.endpoint';
 const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
 /**
- * The unit tier's fake hub (test/unit/support/fakeHub.ts, Node built-ins only), compiled from its
+ * The unit tier's fake hub (test/unit/helpers/fakeHub.ts, Node built-ins only), compiled from its
  * TypeScript here, so that the step serves the very files the suite's download tests use.
  */
 function loadFakeHub() {
-  const file = path.join(ROOT, 'test', 'unit', 'support', 'fakeHub.ts');
+  const file = path.join(ROOT, 'test', 'unit', 'helpers', 'fakeHub.ts');
   const { code } = require('esbuild').transformSync(fs.readFileSync(file, 'utf8'), { loader: 'ts', format: 'cjs', platform: 'node', target: 'node20', sourcefile: file });
   const m = new Module(file, module);
   m.filename = file;

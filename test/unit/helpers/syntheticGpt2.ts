@@ -1,6 +1,6 @@
 // Builds small GPT-2-like ONNX graphs with random weights, exported in different styles, for tests and benchmarks.
 import { onnx, node, floatTensor, int64Tensor, uint8Tensor, valueInfo, DataType } from '../../../src/core/onnx/build';
-import { mulberry32 } from '../../../src/core/random';
+import { mulberry32 } from '../../../src/core/common/random';
 
 export interface SyntheticOptions {
   vocab: number;
