@@ -3,24 +3,25 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { createLog, showError } from './host/log';
 import { AnalysisSettings, CompletionSettings, EditorSettings, ModelSettings, RuntimeSettings } from './host/settings';
-import { PanelController } from './host/panelController';
-import { runtimeView } from './host/runtimePanel';
+import { PanelController, type AnyPanelView } from './host/panelController';
+import { runtimePanel } from './host/runtimePanel';
 import { ModelService, workerBackend } from './host/modelService';
-import { AnalysisView, type AnalysisSummary } from './host/analysisPanel';
-import { ModelCardView } from './host/modelCardPanel';
+import { AnalysisPanel, type AnalysisSummary, type AnalyzeRequest } from './host/analysis/analysisPanel';
+import { ModelCardPanel } from './host/modelCardPanel';
 import { ModelPicker, type SelectModelArgs } from './host/modelPicker';
 import { ModelStatusBar } from './host/modelStatusBar';
 import { TokenScores } from './host/tokenScores';
-import { ANALYZE_TOKEN_COMMAND, TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
+import { TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
 import { SurprisalHighlighter, type SurprisalSnapshot } from './host/surprisalHighlighter';
-import { CompletionStatusBar, TOGGLE_COMPLETIONS_COMMAND } from './host/completionStatusBar';
+import { CompletionStatusBar } from './host/completionStatusBar';
 import { CompletionProvider, type CompletionStats } from './host/completionProvider';
-import { EXPLAIN_COMMAND, SuggestionDocuments } from './host/explainSuggestion';
+import { SuggestionDocuments } from './host/explainSuggestion';
 import { Samples } from './host/samples';
 import { WorkerClient } from './worker/client';
 import type { ViewId } from './protocol/webview';
 import type { RuntimeInfo } from './protocol/worker';
-import type { PanelView } from './host/panelController';
+import { errorMessage } from './core/common/errors';
+import { COMMANDS, INTERNAL_COMMANDS } from './host/commands';
 
 export interface LlmLensApi {
   /** For the integration tests: asks the worker of the installed extension for its runtime info. */
@@ -41,21 +42,27 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const dist = path.join(context.extensionUri.fsPath, 'dist');
   const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads }, logger);
   const models = new ModelService(workerBackend(client), context.extensionUri, logger);
-  const analysis = new AnalysisView(models, new AnalysisSettings(), context.workspaceState, logger);
-  const modelCard = new ModelCardView(models, logger);
-  const views = new Map<ViewId, PanelView>([
-    ['runtime', runtimeView(client)],
+  const analysis = new AnalysisPanel(models, new AnalysisSettings(), context.workspaceState, logger);
+  const modelCard = new ModelCardPanel(models, logger);
+  const views = new Map<ViewId, AnyPanelView>([
+    ['runtime', runtimePanel(models)],
     ['analysis', analysis],
     ['modelCard', modelCard],
   ]);
   const panels = new PanelController(context.extensionUri, logger, views);
+  /** The one way into the analysis panel: the command, the hover's link, Explain This Suggestion, the samples. */
+  const analyzeInPanel = (req?: AnalyzeRequest): Promise<void> => {
+    const run = req ? analysis.analyze(req) : analysis.analyzeEditor();
+    panels.show('analysis', true);
+    return run;
+  };
   const picker = new ModelPicker(context, new ModelSettings(), models, channel, logger);
   const editorConfig = new EditorSettings();
   const scores = new TokenScores(models, editorConfig, logger);
   const surprisal = new SurprisalHighlighter(scores, editorConfig, logger, models);
 
   const completionStatus = new CompletionStatusBar();
-  const completions = new CompletionProvider(models, { complete: (p, signal) => client.request('complete', p, signal) }, new CompletionSettings(), completionStatus, logger);
+  const completions = new CompletionProvider(models, models, new CompletionSettings(), completionStatus, logger);
   const suggestionDocs = new SuggestionDocuments();
 
   context.subscriptions.push(
@@ -69,40 +76,36 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     scores,
     surprisal,
     vscode.languages.registerHoverProvider('*', new TokenHoverProvider(scores, editorConfig, logger)),
-    vscode.commands.registerCommand('llmLens.toggleSurprisal', () => surprisal.toggle()),
-    vscode.commands.registerCommand(ANALYZE_TOKEN_COMMAND, (args: unknown) => analyzeTokenInPanel(args, logger)),
+    vscode.commands.registerCommand(COMMANDS.toggleSurprisal, () => surprisal.toggle()),
+    vscode.commands.registerCommand(INTERNAL_COMMANDS.analyzeToken, (args: unknown) => analyzeTokenInPanel(args, analyzeInPanel, logger)),
     { dispose: () => void client.dispose() },
     completionStatus,
     completions,
     suggestionDocs,
-    vscode.commands.registerCommand(TOGGLE_COMPLETIONS_COMMAND, () => completions.toggle()),
-    vscode.commands.registerCommand(EXPLAIN_COMMAND, () => suggestionDocs.explain(completions.lastSuggestion)),
-    vscode.commands.registerCommand('llmLens.showRuntimeInfo', () => panels.show('runtime')),
-    vscode.commands.registerCommand('llmLens.analyzeSelection', () => {
-      const run = analysis.analyzeEditor();
-      panels.show('analysis', true);
-      return run;
-    }),
-    vscode.commands.registerCommand('llmLens.showModelCard', () => panels.show('modelCard')),
-    vscode.commands.registerCommand('llmLens.selectModel', (args?: SelectModelArgs) => picker.selectModel(args)),
-    vscode.commands.registerCommand('llmLens.manageModels', () => picker.manageModels()),
-    vscode.commands.registerCommand('llmLens.showLog', () => channel.show()),
-    new Samples(context.extensionUri, context.globalStorageUri, { analyze: () => vscode.commands.executeCommand('llmLens.analyzeSelection'), showTab: (tab) => analysis.showTab(tab) }),
+    vscode.commands.registerCommand(COMMANDS.toggleCompletions, () => completions.toggle()),
+    vscode.commands.registerCommand(COMMANDS.explainSuggestion, () => suggestionDocs.explain(completions.lastSuggestion, analyzeInPanel)),
+    vscode.commands.registerCommand(COMMANDS.showRuntimeInfo, () => panels.show('runtime')),
+    vscode.commands.registerCommand(COMMANDS.analyzeSelection, () => analyzeInPanel()),
+    vscode.commands.registerCommand(COMMANDS.showModelCard, () => panels.show('modelCard')),
+    vscode.commands.registerCommand(COMMANDS.selectModel, (args?: SelectModelArgs) => picker.selectModel(args)),
+    vscode.commands.registerCommand(COMMANDS.manageModels, () => picker.manageModels()),
+    vscode.commands.registerCommand(COMMANDS.showLog, () => channel.show()),
+    new Samples(context.extensionUri, context.globalStorageUri, { analyze: analyzeInPanel, showTab: (tab) => analysis.showTab(tab) }),
   );
 
   // llmLens.model names the folder; nothing loads until first use.
   void picker.applySetting();
 
   // Start-up check of the runtime in the background: a missing wasm file is reported once, clearly.
-  client.request('version', {}).then(
+  models.runtimeInfo().then(
     (info) => logger.info(`onnxruntime-web ${info.onnxruntimeVersion} ready (${info.numThreads} threads, ${info.sessionCreateMs.toFixed(0)} ms)`),
     (e: unknown) => {
       logger.error(e instanceof Error ? e : String(e));
-      void showError(channel, vscode.l10n.t('LLM Lens could not start its inference runtime: {0}', e instanceof Error ? e.message : String(e)));
+      void showError(channel, vscode.l10n.t('LLM Lens could not start its inference runtime: {0}', errorMessage(e)));
     },
   );
 
-  return { surprisalState: () => surprisal.state(), runtimeInfo: () => client.request('version', {}), completionStats: () => completions.stats(), restartWorker: () => client.restart(), analysisSummary: () => analysis.summary() };
+  return { surprisalState: () => surprisal.state(), runtimeInfo: () => models.runtimeInfo(), completionStats: () => completions.stats(), restartWorker: () => client.restart(), analysisSummary: () => analysis.summary() };
 }
 
 export function deactivate(): void {}

@@ -10,7 +10,9 @@ import { SuggestionCache } from '../core/completion/cache';
 import { toAbortSignal, type ModelService } from './modelService';
 import { COMPLETIONS_SECTION, type CompletionSettings } from './settings';
 import type { CompletionState, CompletionStatusBar } from './completionStatusBar';
-import { EXPLAIN_SCHEME } from './explainSuggestion';
+
+import { errorMessage } from '../core/common/errors';
+import { INTERNAL_COMMANDS, SUGGESTION_SCHEME } from './commands';
 
 /** Characters read on each side of the cursor: more than the token budgets can use (a token is rarely > 16 chars). */
 const CHARS_PER_TOKEN_MAX = 16;
@@ -18,7 +20,6 @@ const CHARS_PER_TOKEN_MAX = 16;
 const LOAD_WAIT_MS = 3000;
 /** After a failed load, completions do not try again for this long (each try would show the error again). */
 const LOAD_RETRY_MS = 60_000;
-export const ACCEPTED_COMMAND = 'llmLens.completionAccepted';
 
 /** What "Explain This Suggestion" shows: the text the model read before the cursor, and what it suggested. */
 export interface ShownSuggestion {
@@ -85,7 +86,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
         this.updateState();
         this.warmUp();
       }),
-      vscode.commands.registerCommand(ACCEPTED_COMMAND, () => void this.counters.accepted++),
+      vscode.commands.registerCommand(INTERNAL_COMMANDS.completionAccepted, () => void this.counters.accepted++),
     );
     this.updateState();
   }
@@ -106,7 +107,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     this.counters.provided++;
-    if (document.uri.scheme === EXPLAIN_SCHEME) return undefined;
+    if (document.uri.scheme === SUGGESTION_SCHEME) return undefined;
     if (!this.config.enabled || !this.config.inlineSuggestEnabled) {
       this.updateState();
       return undefined;
@@ -150,7 +151,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
       this.counters.suggested++;
       this.last = { uri: document.uri.toString(), languageId: document.languageId, prompt: prefix.slice(-this.lastPromptChars), suggestion: r.text, at: Date.now() };
       const range = selected ? selected.range : new vscode.Range(position, position);
-      const item = new vscode.InlineCompletionItem(chosen + r.text, range, { title: '', command: ACCEPTED_COMMAND });
+      const item = new vscode.InlineCompletionItem(chosen + r.text, range, { title: '', command: INTERNAL_COMMANDS.completionAccepted });
       return [item];
     } catch (e) {
       if (lostModel(e)) {
@@ -207,7 +208,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
       },
       (e: unknown) => {
         this.loading = undefined;
-        this.loadFailed = { at: Date.now(), message: e instanceof Error ? e.message : String(e) };
+        this.loadFailed = { at: Date.now(), message: errorMessage(e) };
         this.log.warn(`Inline completions: the model could not be loaded (${this.loadFailed.message}); not trying again for ${LOAD_RETRY_MS / 1000} s.`);
         this.updateState();
       },
@@ -259,7 +260,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     const t0 = Date.now();
     this.backend.complete({ prefix: 'function', suffix: '', options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).then(
       () => this.log.info(`Inline completions ready (generation session warmed up in ${Date.now() - t0} ms).`),
-      (e: unknown) => this.log.warn(`Inline completions: warming up failed: ${e instanceof Error ? e.message : String(e)}`),
+      (e: unknown) => this.log.warn(`Inline completions: warming up failed: ${errorMessage(e)}`),
     );
   }
 

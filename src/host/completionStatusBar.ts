@@ -1,6 +1,7 @@
 // The status bar item of inline completions: off / model loading / ready / generating, the last suggestion's
 // latency, and a click that turns completions on or off.
 import * as vscode from 'vscode';
+import { COMMANDS } from './commands';
 
 export type CompletionState = 'off' | 'loading' | 'ready' | 'generating' | 'failed';
 
@@ -12,9 +13,6 @@ export interface LastRun {
   promptTokens?: number;
 }
 
-export const TOGGLE_COMPLETIONS_COMMAND = 'llmLens.toggleCompletions';
-const EXPLAIN_COMMAND = 'llmLens.explainSuggestion';
-
 export class CompletionStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('llmLens.completions', vscode.StatusBarAlignment.Right, 99);
   private state: CompletionState = 'ready';
@@ -23,7 +21,7 @@ export class CompletionStatusBar implements vscode.Disposable {
 
   constructor() {
     this.item.name = vscode.l10n.t('LLM Lens Completions');
-    this.item.command = TOGGLE_COMPLETIONS_COMMAND;
+    this.item.command = COMMANDS.toggleCompletions;
     this.render();
     this.item.show();
   }
@@ -70,7 +68,7 @@ export class CompletionStatusBar implements vscode.Disposable {
         this.item.text = latency ? `$(sparkle) ${latency}` : '$(sparkle) LLM';
     }
     const md = new vscode.MarkdownString(undefined, true);
-    md.isTrusted = { enabledCommands: [EXPLAIN_COMMAND] };
+    md.isTrusted = { enabledCommands: [COMMANDS.explainSuggestion] };
     md.appendMarkdown(`**${vscode.l10n.t('LLM Lens inline completions')}**: ${this.stateText()}\n\n`);
     if (this.reason) md.appendText(`${this.reason}\n\n`);
     if (last) {
@@ -79,7 +77,7 @@ export class CompletionStatusBar implements vscode.Disposable {
         : vscode.l10n.t('Last suggestion: {0} ms, {1} tokens generated; {2} of {3} prompt tokens reused from the previous request.', Math.round(last.latencyMs), last.tokens ?? 0, last.prefixReused ?? 0, last.promptTokens ?? 0);
       md.appendText(`${detail}\n\n`);
     }
-    if (last && this.state !== 'off') md.appendMarkdown(`[${vscode.l10n.t('Explain the last suggestion')}](command:${EXPLAIN_COMMAND})\n\n`);
+    if (last && this.state !== 'off') md.appendMarkdown(`[${vscode.l10n.t('Explain the last suggestion')}](command:${COMMANDS.explainSuggestion})\n\n`);
     md.appendMarkdown(this.state === 'off' ? vscode.l10n.t('Click to turn inline completions on.') : vscode.l10n.t('Click to turn inline completions off.'));
     this.item.tooltip = md;
     this.item.backgroundColor = this.state === 'failed' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

@@ -4,16 +4,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShownSuggestion } from './completionProvider';
+import { SUGGESTION_SCHEME } from './commands';
+import type { AnalyzeRequest } from './analysis/analysisPanel';
 
-export const EXPLAIN_SCHEME = 'llmlens-suggestion';
-export const EXPLAIN_COMMAND = 'llmLens.explainSuggestion';
 /** Prompt text kept for the analysis: the panel refuses very long texts, and the end is what matters. */
 const MAX_PROMPT_CHARS = 3000;
 
 export class SuggestionDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly texts = new Map<string, string>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, this);
+  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(SUGGESTION_SCHEME, this);
   private readonly highlight = vscode.window.createTextEditorDecorationType({
     backgroundColor: new vscode.ThemeColor('editor.wordHighlightStrongBackground'),
     borderColor: new vscode.ThemeColor('editor.wordHighlightStrongBorder'),
@@ -27,7 +27,7 @@ export class SuggestionDocuments implements vscode.TextDocumentContentProvider, 
     return this.texts.get(uri.toString()) ?? '';
   }
 
-  async explain(s: ShownSuggestion | undefined): Promise<void> {
+  async explain(s: ShownSuggestion | undefined, analyze: (req: AnalyzeRequest) => Promise<void>): Promise<void> {
     if (!s) {
       void vscode.window.showInformationMessage(vscode.l10n.t('There is no suggestion to explain yet. Type in a file until LLM Lens suggests a completion, then run this command.'));
       return;
@@ -42,7 +42,7 @@ export class SuggestionDocuments implements vscode.TextDocumentContentProvider, 
     const base = path.posix.basename(source.path) || 'untitled';
     const ext = path.posix.extname(base);
     // One document per explanation, so an older one keeps its text.
-    const uri = vscode.Uri.from({ scheme: EXPLAIN_SCHEME, path: `/${base.slice(0, base.length - ext.length)} · ${vscode.l10n.t('suggestion')} ${++this.count}${ext}` });
+    const uri = vscode.Uri.from({ scheme: SUGGESTION_SCHEME, path: `/${base.slice(0, base.length - ext.length)} · ${vscode.l10n.t('suggestion')} ${++this.count}${ext}` });
     this.texts.set(uri.toString(), text);
     let doc = await vscode.workspace.openTextDocument(uri);
     if (doc.languageId !== s.languageId) doc = await vscode.languages.setTextDocumentLanguage(doc, s.languageId).then(undefined, () => doc);
@@ -50,12 +50,9 @@ export class SuggestionDocuments implements vscode.TextDocumentContentProvider, 
     const start = doc.positionAt(prompt.length);
     const end = doc.positionAt(text.length);
     editor.setDecorations(this.highlight, [{ range: new vscode.Range(start, end), hoverMessage: vscode.l10n.t('What the model suggested') }]);
-    // Selection and command in the same turn: the panel analyzes the whole text...
-    editor.selection = new vscode.Selection(new vscode.Position(0, 0), end);
-    await vscode.commands.executeCommand('llmLens.analyzeSelection');
-    // ...then a cursor inside it chooses the first suggested token.
-    editor.selection = new vscode.Selection(start, start);
     editor.revealRange(new vscode.Range(start, end), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    // The whole text, with the first suggested token chosen.
+    await analyze({ uri, range: new vscode.Range(new vscode.Position(0, 0), end), chooseAt: start });
   }
 
   dispose(): void {

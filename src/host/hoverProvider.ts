@@ -8,10 +8,11 @@ import { formatBits, formatPercent } from '../core/scoring/surprisal';
 import { hexBytes, markdownCode, visibleText, visibleTokenText } from '../core/scoring/tokenDisplay';
 import type { TokenNeighbours } from '../protocol/score';
 import type { EditorSettings } from './settings';
-import { isCancelled } from './modelService';
+import { errorMessage, isCancelled } from '../core/common/errors';
 import { lineIndexOfDocument, type DocToken, type TokenScores } from './tokenScores';
+import { INTERNAL_COMMANDS } from './commands';
+import type { AnalyzeRequest } from './analysis/analysisPanel';
 
-export const ANALYZE_TOKEN_COMMAND = 'llmLens.analyzeToken';
 /** How far past the token the panel's text reaches (to the end of its line, within this many characters). */
 const PANEL_TAIL_CHARS = 400;
 
@@ -47,7 +48,7 @@ export class TokenHoverProvider implements vscode.HoverProvider {
       if (!t || ac.signal.aborted || doc.version !== version) return undefined;
       const nb = await this.scores.neighbours(t.id, ac.signal).catch((e: unknown) => {
         if (isCancelled(e)) throw e;
-        this.log.warn(`hover: no neighbours for token ${t.id}: ${e instanceof Error ? e.message : String(e)}`);
+        this.log.warn(`hover: no neighbours for token ${t.id}: ${errorMessage(e)}`);
         return undefined;
       });
       if (ac.signal.aborted || doc.version !== version) return undefined;
@@ -55,7 +56,7 @@ export class TokenHoverProvider implements vscode.HoverProvider {
       return new vscode.Hover(tokenCard(t, nb, analyzeArgs(doc, t)), range);
     } catch (e) {
       // A hover never shows an error: the log says what happened.
-      if (!isCancelled(e)) this.log.warn(`hover: ${e instanceof Error ? e.message : String(e)}`);
+      if (!isCancelled(e)) this.log.warn(`hover: ${errorMessage(e)}`);
       return undefined;
     } finally {
       for (const s of subs) s.dispose();
@@ -76,7 +77,7 @@ export function analyzeArgs(doc: vscode.TextDocument, t: DocToken): AnalyzeToken
 export function tokenCard(t: DocToken, nb: TokenNeighbours | undefined, args: AnalyzeTokenArgs): vscode.MarkdownString {
   const md = new vscode.MarkdownString('', false);
   md.supportHtml = false;
-  md.isTrusted = { enabledCommands: [ANALYZE_TOKEN_COMMAND] };
+  md.isTrusted = { enabledCommands: [INTERNAL_COMMANDS.analyzeToken] };
   const shown = markdownCode(visibleTokenText(t.bytes));
   const parts: string[] = [];
   const where = t.context === 0 ? vscode.l10n.t('the first token the model read') : vscode.l10n.t('{0} tokens of context before it', t.context);
@@ -103,7 +104,7 @@ export function tokenCard(t: DocToken, nb: TokenNeighbours | undefined, args: An
         : vscode.l10n.t('Embedding norm **{0}**', nb.norm.toFixed(2)),
     );
   }
-  const link = `command:${ANALYZE_TOKEN_COMMAND}?${encodeURIComponent(JSON.stringify([args]))}`;
+  const link = `command:${INTERNAL_COMMANDS.analyzeToken}?${encodeURIComponent(JSON.stringify([args]))}`;
   parts.push(`[${vscode.l10n.t('Analyze in LLM Lens')}](${link} "${vscode.l10n.t('Open the analysis panel on this token and its context')}")`);
   md.appendMarkdown(parts.join('\n\n'));
   return md;
@@ -116,25 +117,17 @@ function isArgs(a: unknown): a is AnalyzeTokenArgs {
   return typeof o.uri === 'string' && n('from') && n('to') && n('start') && n('end') && (o.from as number) <= (o.start as number) && (o.start as number) <= (o.end as number);
 }
 
-/**
- * "Analyze in LLM Lens" from a hover card: selects the hover's context in the editor and runs the panels'
- * Analyze Selection on it, then puts the cursor on the token so that the panel chooses it.
- */
-export async function analyzeTokenInPanel(args: unknown, log: Logger): Promise<void> {
+/** "Analyze in LLM Lens" from a hover card: the panel analyses the hover's context and chooses the hovered token. */
+export async function analyzeTokenInPanel(args: unknown, analyze: (req: AnalyzeRequest) => Promise<void>, log: Logger): Promise<void> {
   if (!isArgs(args)) {
-    log.warn(`${ANALYZE_TOKEN_COMMAND}: ignored malformed arguments ${JSON.stringify(args)?.slice(0, 200)}`);
+    log.warn(`${INTERNAL_COMMANDS.analyzeToken}: ignored malformed arguments ${JSON.stringify(args)?.slice(0, 200)}`);
     return;
   }
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(args.uri, true));
   const column = vscode.window.visibleTextEditors.find((e) => e.document === doc)?.viewColumn;
+  // The document in view, so that the panel can show the chosen token in it.
   const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, preserveFocus: false });
-  const at = (o: number) => doc.positionAt(Math.min(o, doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end)));
-  // Selection and command in the same turn: the panel reads the new selection as the text to analyse
-  // rather than as a selection to follow later.
-  editor.selection = new vscode.Selection(at(args.from), at(args.to));
-  await vscode.commands.executeCommand('llmLens.analyzeSelection');
-  // A cursor (not a selection) inside the analysed text chooses the token there.
-  const start = at(args.start);
-  editor.selection = new vscode.Selection(start, start);
-  editor.revealRange(new vscode.Range(start, at(args.end)), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  const at = (o: number) => doc.positionAt(Math.min(o, doc.getText().length));
+  editor.revealRange(new vscode.Range(at(args.start), at(args.end)), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  await analyze({ uri: doc.uri, range: new vscode.Range(at(args.from), at(args.to)), chooseAt: at(args.start) });
 }

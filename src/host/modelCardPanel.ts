@@ -1,17 +1,19 @@
 // The model card panel: what the loaded model is, where its parameters sit, what the lens can see
 // inside it, and the ideas behind the numbers, each paragraph filled with this model's figures.
 import * as vscode from 'vscode';
-import type { ModelCardState } from '../protocol/webview';
+import type { CommonWebviewMessage, ModelCardState } from '../protocol/webview';
 import type { PanelView, OpenPanel } from './panelController';
 import { modelCardRows } from './modelCardData';
 import { modelCardStrings } from './panelStrings';
-import type { LoadedModel, ModelService } from './modelService';
+import type { CurrentModel, ModelService } from './modelService';
 import type { Logger } from '../core/common/logger';
 import { foundCount } from '../protocol/analysis';
+import { errorMessage } from '../core/common/errors';
+import { COMMANDS } from './commands';
 
-export class ModelCardView implements PanelView, vscode.Disposable {
+export class ModelCardPanel implements PanelView<'modelCard'>, vscode.Disposable {
   readonly id = 'modelCard' as const;
-  private panel: OpenPanel | undefined;
+  private panel: OpenPanel<'modelCard'> | undefined;
   private error: string | undefined;
   private readonly subs: vscode.Disposable[];
 
@@ -32,7 +34,7 @@ export class ModelCardView implements PanelView, vscode.Disposable {
     return vscode.l10n.t('LLM Lens: Model Card');
   }
 
-  attached(panel: OpenPanel): void {
+  attached(panel: OpenPanel<'modelCard'>): void {
     this.panel = panel;
   }
 
@@ -62,7 +64,7 @@ export class ModelCardView implements PanelView, vscode.Disposable {
     this.models.ensureLoaded().then(
       () => (this.error = undefined),
       (e: unknown) => {
-        this.error = e instanceof Error ? e.message : String(e);
+        this.error = errorMessage(e);
         this.log.error(e instanceof Error ? e : String(e));
         void this.panel?.refresh();
       },
@@ -70,17 +72,17 @@ export class ModelCardView implements PanelView, vscode.Disposable {
     return { view: 'modelCard', strings, locale, busy: true };
   }
 
-  async onMessage(m: Parameters<NonNullable<PanelView['onMessage']>>[0]): Promise<void> {
+  async onMessage(m: CommonWebviewMessage): Promise<void> {
     if (m.type !== 'command') return;
     if (m.command === 'refresh') {
       this.error = undefined;
       await this.panel?.refresh();
-    } else if (m.command === 'showLog') await vscode.commands.executeCommand('llmLens.showLog');
-    else if (m.command === 'analyzeSelection') await vscode.commands.executeCommand('llmLens.analyzeSelection');
+    } else if (m.command === 'showLog') await vscode.commands.executeCommand(COMMANDS.showLog);
+    else if (m.command === 'analyzeSelection') await vscode.commands.executeCommand(COMMANDS.analyzeSelection);
   }
 }
 
-export function modelCard(m: LoadedModel): NonNullable<ModelCardState['card']> {
+export function modelCard(m: CurrentModel): NonNullable<ModelCardState['card']> {
   const { spec, parameters: p, instrumentation: ins } = m;
   const locale = vscode.env.language;
   const n = (x: number) => new Intl.NumberFormat(locale).format(x);

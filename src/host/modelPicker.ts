@@ -12,7 +12,8 @@ import { openModelFolder } from '../core/model/folder';
 import { pickVariant, variantProblem, type OnnxVariant } from '../core/hub/repo';
 import type { ModelSettings } from './settings';
 import { showError } from './log';
-import { isCancelled, toAbortSignal } from './modelService';
+import { toAbortSignal } from './modelService';
+import { errorMessage, isCancelled } from '../core/common/errors';
 
 /** The value of llmLens.model that means the model shipped with the extension. */
 export const BUILTIN_MODEL_ID = 'lens-tiny';
@@ -100,7 +101,7 @@ export class ModelPicker implements vscode.Disposable {
       try {
         await this.service.ensureLoaded();
       } catch (e) {
-        if (!isCancelled(e)) void showError(this.channel, vscode.l10n.t('LLM Lens could not load the model in {0}: {1}', target, e instanceof Error ? e.message : String(e)));
+        if (!isCancelled(e)) void showError(this.channel, vscode.l10n.t('LLM Lens could not load the model in {0}: {1}', target, errorMessage(e)));
       }
     }
   }
@@ -204,8 +205,8 @@ export class ModelPicker implements vscode.Disposable {
     try {
       if (folder) openModelFolder(folder);
     } catch (e) {
-      this.log.warn(`Model folder refused: ${e instanceof Error ? e.message : String(e)}`);
-      void showError(this.channel, vscode.l10n.t('LLM Lens cannot use {0}: {1}', folder!, e instanceof Error ? e.message : String(e)));
+      this.log.warn(`Model folder refused: ${errorMessage(e)}`);
+      void showError(this.channel, vscode.l10n.t('LLM Lens cannot use {0}: {1}', folder!, errorMessage(e)));
       return false;
     }
     const wasLoaded = this.service.current !== undefined;
@@ -220,7 +221,7 @@ export class ModelPicker implements vscode.Disposable {
         this.log.error(e instanceof Error ? e : String(e));
         void showError(
           this.channel,
-          vscode.l10n.t('LLM Lens could not use the model in {0}: {1} The previous model stays in use.', target, e instanceof Error ? e.message : String(e)),
+          vscode.l10n.t('LLM Lens could not use the model in {0}: {1} The previous model stays in use.', target, errorMessage(e)),
         );
       }
       return false;
@@ -243,7 +244,7 @@ export class ModelPicker implements vscode.Disposable {
     try {
       ref = preset ? { ...parseRepoInput(preset.repo), ...(preset.revision ? { revision: preset.revision } : {}) } : await this.askRepo();
     } catch (e) {
-      void showError(this.channel, e instanceof Error ? e.message : String(e));
+      void showError(this.channel, errorMessage(e));
       return undefined;
     }
     if (!ref.repo) return undefined;
@@ -303,7 +304,7 @@ export class ModelPicker implements vscode.Disposable {
         return undefined;
       }
       this.log.error(e instanceof Error ? e : String(e));
-      let msg = e instanceof Error ? e.message : String(e);
+      let msg = errorMessage(e);
       if (e instanceof HubError && e.partialKept && !/resume/.test(msg)) msg += ' ' + vscode.l10n.t('The partial download is kept; downloading again resumes it.');
       void showError(this.channel, msg);
       return undefined;
@@ -325,7 +326,7 @@ export class ModelPicker implements vscode.Disposable {
           parseRepoInput(v);
           return undefined;
         } catch (e) {
-          return e instanceof Error ? e.message : String(e);
+          return errorMessage(e);
         }
       },
     });
@@ -428,7 +429,7 @@ export class ModelPicker implements vscode.Disposable {
       await deleteStoredModel(this.modelsDir, m.path);
       this.log.info(`Deleted ${m.path}`);
     } catch (e) {
-      void showError(this.channel, vscode.l10n.t('Could not delete {0}: {1}', m.path, e instanceof Error ? e.message : String(e)));
+      void showError(this.channel, vscode.l10n.t('Could not delete {0}: {1}', m.path, errorMessage(e)));
     }
   }
 

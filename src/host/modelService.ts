@@ -3,21 +3,17 @@
 // and turns failures into messages a person can act on.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Analysis, AnalyzeOptions, ChosenDetail, InstrumentationReport, ModelSpec, ParameterBreakdown } from '../protocol/analysis';
-import type { ChosenParams } from '../protocol/worker';
+import type { Analysis, AnalyzeOptions, ChosenDetail } from '../protocol/analysis';
+import type { ChosenParams, ModelInfo, RuntimeInfo } from '../protocol/worker';
+import type { CompleteParams, CompleteResult } from '../protocol/completion';
 import type { Logger } from '../core/common/logger';
-import { CancelledError, LensError } from '../core/common/errors';
+import { CancelledError } from '../core/common/errors';
 import type { WorkerClient } from '../worker/client';
 import { downloadIdentity } from '../core/hub/store';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from '../protocol/score';
 
-export interface ModelInfo {
-  spec: ModelSpec;
-  parameters: ParameterBreakdown;
-  instrumentation: InstrumentationReport;
-}
-
-export interface LoadedModel extends ModelInfo {
+/** The model the worker has loaded, as the host knows it: what it is, and which folder it came from. */
+export interface CurrentModel extends ModelInfo {
   folder: string;
 }
 
@@ -29,6 +25,8 @@ export interface ModelBackend {
   chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail>;
   score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult>;
   neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
+  complete(params: CompleteParams, signal?: AbortSignal): Promise<CompleteResult>;
+  runtimeInfo(): Promise<RuntimeInfo>;
 }
 
 export function workerBackend(client: WorkerClient): ModelBackend {
@@ -38,6 +36,8 @@ export function workerBackend(client: WorkerClient): ModelBackend {
     chosen: (params, signal) => client.request('chosen', params, signal),
     score: (params, signal) => client.request('score', params, signal),
     neighbours: (params, signal) => client.request('neighbours', params, signal),
+    complete: (params, signal) => client.request('complete', params, signal),
+    runtimeInfo: () => client.request('version', {}),
   };
 }
 
@@ -50,17 +50,13 @@ export function toAbortSignal(token: vscode.CancellationToken | undefined): { si
   return { signal: ac.signal, dispose: () => sub.dispose() };
 }
 
-export function isCancelled(e: unknown): boolean {
-  return e instanceof CancelledError || (e instanceof LensError && e.code === 'cancelled');
-}
-
 export class ModelService implements vscode.Disposable {
-  private loaded: LoadedModel | undefined;
-  private loading: Promise<LoadedModel> | undefined;
+  private loaded: CurrentModel | undefined;
+  private loading: Promise<CurrentModel> | undefined;
   private chosenFolder: string | undefined;
   /** Bumped when the folder changes, so a load of the old folder that finishes late is dropped. */
   private generation = 0;
-  private readonly didLoad = new vscode.EventEmitter<LoadedModel>();
+  private readonly didLoad = new vscode.EventEmitter<CurrentModel>();
   private readonly didChange = new vscode.EventEmitter<void>();
   /** Fires when a model has been loaded (first use, or after a reload). */
   readonly onDidLoad = this.didLoad.event;
@@ -93,7 +89,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   /** The loaded model, if any; never starts a load. */
-  get current(): LoadedModel | undefined {
+  get current(): CurrentModel | undefined {
     return this.loaded;
   }
 
@@ -101,11 +97,11 @@ export class ModelService implements vscode.Disposable {
    * Loads the model on first use, with a progress notification; later calls share the same load.
    * The token only stops this caller waiting: a load others wait for goes on.
    */
-  async ensureLoaded(token?: vscode.CancellationToken): Promise<LoadedModel> {
+  async ensureLoaded(token?: vscode.CancellationToken): Promise<CurrentModel> {
     if (this.loaded) return this.loaded;
     this.loading ??= this.load();
     if (!token) return this.loading;
-    return new Promise<LoadedModel>((resolve, reject) => {
+    return new Promise<CurrentModel>((resolve, reject) => {
       const sub = token.onCancellationRequested(() => reject(new CancelledError()));
       this.loading!.then(resolve, reject).finally(() => sub.dispose());
     });
@@ -142,6 +138,16 @@ export class ModelService implements vscode.Disposable {
     return this.backend.neighbours(params, signal);
   }
 
+  /** An inline completion with the loaded model (the completion pipeline loads it first and handles a lost one). */
+  complete(params: CompleteParams, signal?: AbortSignal): Promise<CompleteResult> {
+    return this.backend.complete(params, signal);
+  }
+
+  /** What the worker reports about its inference runtime (the runtime panel, the start-up check, the tests). */
+  runtimeInfo(): Promise<RuntimeInfo> {
+    return this.backend.runtimeInfo();
+  }
+
   /** Forgets the loaded model (e.g. when the worker restarted); the next use loads again. */
   reset(): void {
     this.generation++;
@@ -154,7 +160,7 @@ export class ModelService implements vscode.Disposable {
     this.didChange.dispose();
   }
 
-  private load(): Promise<LoadedModel> {
+  private load(): Promise<CurrentModel> {
     const folder = this.folder;
     const generation = this.generation;
     const name = path.basename(folder);

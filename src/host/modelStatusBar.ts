@@ -1,6 +1,7 @@
 // The status bar item naming the model in use; clicking it opens "LLM Lens: Select Model".
 import * as vscode from 'vscode';
 import { describeFolder } from './modelPicker';
+import { COMMANDS } from './commands';
 
 export class ModelStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('llmLens.model', vscode.StatusBarAlignment.Right, 100);
@@ -9,7 +10,7 @@ export class ModelStatusBar implements vscode.Disposable {
   constructor(private readonly model: { readonly folder: string; readonly builtinFolder: string; onDidChangeModel: vscode.Event<void>; onDidLoad: vscode.Event<unknown> }) {
     this.subs = [model.onDidChangeModel(() => this.update()), model.onDidLoad(() => this.update())];
     this.item.name = vscode.l10n.t('LLM Lens Model');
-    this.item.command = 'llmLens.selectModel';
+    this.item.command = COMMANDS.selectModel;
     this.update();
     this.item.show();
   }

@@ -2,36 +2,39 @@
 // handshake, message validation, restore after reload, and disposal. Views plug in via PanelView.
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { isWebviewToHostMessage, type HostToWebviewMessage, type ViewId, type ViewState, type WebviewToHostMessage } from '../protocol/webview';
+import { isWebviewToHostMessage, type HostMessageFor, type StateFor, type ViewId, type WebviewMessageFor } from '../protocol/webview';
 import type { Logger } from '../core/common/logger';
+import { errorMessage } from '../core/common/errors';
 
-/** What a view supplies: its title and how to compute its state. */
-export interface PanelView {
-  readonly id: ViewId;
+/** What a view supplies: its title and how to compute its state; it receives and sends only its own messages. */
+export interface PanelView<V extends ViewId = ViewId> {
+  readonly id: V;
   title(): string;
-  state(): Promise<ViewState>;
-  onMessage?(message: WebviewToHostMessage, panel: OpenPanel): void | Promise<void>;
+  state(): Promise<StateFor<V>>;
+  onMessage?(message: WebviewMessageFor<V>, panel: OpenPanel<V>): void | Promise<void>;
   /** The view's panel opened (or was restored after a reload); the view may post to it until detached. */
-  attached?(panel: OpenPanel): void;
+  attached?(panel: OpenPanel<V>): void;
   detached?(): void;
   /** A new webview document started (first open, reload, or shown again after being hidden). */
   webviewReady?(): void;
 }
 
-export interface OpenPanel {
-  post(message: HostToWebviewMessage): Thenable<boolean>;
+export interface OpenPanel<V extends ViewId = ViewId> {
+  post(message: HostMessageFor<V>): Thenable<boolean>;
   refresh(): Promise<void>;
   readonly panel: vscode.WebviewPanel;
 }
 
+export type AnyPanelView = PanelView<'analysis'> | PanelView<'modelCard'> | PanelView<'runtime'>;
+
 export class PanelController implements vscode.Disposable {
-  private readonly open = new Map<ViewId, OpenPanel>();
+  private readonly open = new Map<ViewId, OpenPanel<ViewId>>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: Logger,
-    private readonly views: ReadonlyMap<ViewId, PanelView>,
+    private readonly views: ReadonlyMap<ViewId, AnyPanelView>,
   ) {
     for (const id of views.keys()) {
       this.disposables.push(
@@ -67,10 +70,11 @@ export class PanelController implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 
-  private view(id: ViewId): PanelView {
+  private view(id: ViewId): PanelView<ViewId> {
     const v = this.views.get(id);
     if (!v) throw new Error(`No view registered for ${id}`);
-    return v;
+    // Each view gets the messages of its own id only (isWebviewToHostMessage checks them against `id`).
+    return v as unknown as PanelView<ViewId>;
   }
 
   private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -95,17 +99,17 @@ export class PanelController implements vscode.Disposable {
       refresh: async () => {
         try {
           const state = await view.state();
-          await open.post({ type: 'init', view: id, state });
+          await open.post({ type: 'init', view: id, state } as HostMessageFor<ViewId>);
         } catch (e) {
           if (disposed) return;
           this.log.error(e instanceof Error ? e : String(e));
-          await open.post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+          await open.post({ type: 'error', message: errorMessage(e) });
         }
       },
     };
     subs.push(
       panel.webview.onDidReceiveMessage(async (raw: unknown) => {
-        if (!isWebviewToHostMessage(raw)) {
+        if (!isWebviewToHostMessage(raw, id)) {
           this.log.warn(`Rejected a malformed message from the ${id} panel: ${JSON.stringify(raw)?.slice(0, 200)}`);
           return;
         }

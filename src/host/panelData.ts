@@ -2,7 +2,7 @@
 // attention limited to one layer. No vscode import, so unit tests and the preview page use it too.
 import { matrixRow, toMatrix, type Analysis, type AnalyzeOptions, type Matrix } from '../protocol/analysis';
 import { settingDefault } from '../protocol/settings';
-import type { AnalysisUi, Grid, PanelAnalysis } from '../protocol/webview';
+import type { AnalysisUi, ChosenPatch, Grid, PanelAnalysis } from '../protocol/webview';
 
 /** The llmLens.analysis.* settings an analysis request depends on. */
 export interface AnalysisLimits {
@@ -129,6 +129,11 @@ export async function toPanelAnalysis(a: Analysis, seq: number, layer: number, h
     pca: a.pca,
     timings: a.timings,
   };
+}
+
+/** The message for another token chosen in the same analysis: its part of the payload, and its logit lens per layer. */
+export function chosenPatch(seq: number, a: Analysis, index: number): ChosenPatch {
+  return { type: 'chosen', seq, chosen: panelChosen(a.chosen)!, lens: a.logitLens.map((layer) => layer[index]) };
 }
 
 /** The chosen token's part of the payload: its vectors per layer quantized, its neighbours. */

@@ -1,14 +1,15 @@
 // The "Runtime Info" panel: what the inference worker reports about onnxruntime-web.
 import * as vscode from 'vscode';
 import type { PanelView } from './panelController';
-import type { WorkerClient } from '../worker/client';
-import type { ViewState } from '../protocol/webview';
+import type { ModelService } from './modelService';
+import type { RuntimeState } from '../protocol/webview';
+import { errorMessage } from '../core/common/errors';
 
-export function runtimeView(client: WorkerClient): PanelView {
+export function runtimePanel(models: ModelService): PanelView<'runtime'> {
   return {
     id: 'runtime',
     title: () => vscode.l10n.t('LLM Lens: Runtime'),
-    async state(): Promise<ViewState> {
+    async state(): Promise<RuntimeState> {
       const strings = {
         heading: vscode.l10n.t('Inference runtime'),
         intro: vscode.l10n.t('LLM Lens runs its language model with onnxruntime-web (WebAssembly) in a worker thread, so the editor never waits for it.'),
@@ -21,10 +22,10 @@ export function runtimeView(client: WorkerClient): PanelView {
         failed: vscode.l10n.t('The runtime did not start.'),
       };
       try {
-        const info = await client.request('version', {});
+        const info = await models.runtimeInfo();
         return { view: 'runtime', info, strings };
       } catch (e) {
-        return { view: 'runtime', info: undefined, error: e instanceof Error ? e.message : String(e), strings };
+        return { view: 'runtime', info: undefined, error: errorMessage(e), strings };
       }
     },
   };

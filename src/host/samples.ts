@@ -1,16 +1,16 @@
 // The bundled samples and the walkthrough's buttons: open a sample, analyze it on a chosen tab, try a completion.
 import * as vscode from 'vscode';
 import type { AnalysisTab } from '../protocol/webview';
+import { COMMANDS, INTERNAL_COMMANDS } from './commands';
+import type { AnalyzeRequest } from './analysis/analysisPanel';
 
-export const OPEN_SAMPLE_COMMAND = 'llmLens.openSample';
 /** Walkthrough buttons only (not in the Command Palette): analyze the sample and show one tab. One command per tab, so each step completes on its own. */
 export const SHOW_TAB_COMMANDS: Readonly<Record<AnalysisTab, string>> = {
-  tokens: 'llmLens.showTokens',
-  embeddings: 'llmLens.showEmbeddings',
-  layers: 'llmLens.showLayers',
-  attention: 'llmLens.showAttention',
+  tokens: INTERNAL_COMMANDS.showTokens,
+  embeddings: INTERNAL_COMMANDS.showEmbeddings,
+  layers: INTERNAL_COMMANDS.showLayers,
+  attention: INTERNAL_COMMANDS.showAttention,
 };
-export const TRY_COMPLETION_COMMAND = 'llmLens.tryCompletion';
 
 /** Files of samples/ that ship in the VSIX (.vscodeignore names them). */
 export const SAMPLES = {
@@ -24,8 +24,8 @@ export type SampleName = keyof typeof SAMPLES;
 const COMPLETION_PROMPT = 'const total = ';
 
 export interface SampleHost {
-  /** Runs "Analyze Selection" on the active editor's selection. */
-  analyze(): Thenable<unknown>;
+  /** Analyzes a range of a document in the analysis panel. */
+  analyze(req: AnalyzeRequest): Thenable<unknown>;
   /** Switches the analysis panel to a tab. */
   showTab(tab: AnalysisTab): Thenable<unknown>;
 }
@@ -84,9 +84,9 @@ export class Samples implements vscode.Disposable {
     private readonly host: SampleHost,
   ) {
     this.disposables.push(
-      vscode.commands.registerCommand(OPEN_SAMPLE_COMMAND, (name?: unknown) => this.open(isSample(name) ? name : defaultSample(vscode.env.language))),
+      vscode.commands.registerCommand(COMMANDS.openSample, (name?: unknown) => this.open(isSample(name) ? name : defaultSample(vscode.env.language))),
       ...Object.entries(SHOW_TAB_COMMANDS).map(([tab, id]) => vscode.commands.registerCommand(id, () => this.analyze(tab as AnalysisTab))),
-      vscode.commands.registerCommand(TRY_COMPLETION_COMMAND, () => this.complete()),
+      vscode.commands.registerCommand(INTERNAL_COMMANDS.tryCompletion, () => this.complete()),
     );
   }
 
@@ -119,7 +119,9 @@ export class Samples implements vscode.Disposable {
     let editor = this.editorToAnalyze();
     if (!editor) editor = await this.open(defaultSample(vscode.env.language));
     else await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
-    await this.host.analyze();
+    const sel = editor.selection;
+    const range = sel.isEmpty ? editor.document.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end);
+    await this.host.analyze({ uri: editor.document.uri, range, wholeLine: sel.isEmpty });
     await this.host.showTab(tab);
   }
 

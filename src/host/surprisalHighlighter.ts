@@ -5,8 +5,9 @@ import * as vscode from 'vscode';
 import type { Logger } from '../core/common/logger';
 import { SURPRISAL_BANDS, bandOf, formatPercent, probOfBits } from '../core/scoring/surprisal';
 import type { EditorSettings } from './settings';
-import { isCancelled } from './modelService';
+import { errorMessage, isCancelled } from '../core/common/errors';
 import type { DocToken, Ineligible, TokenScores } from './tokenScores';
+import { COMMANDS, CONTEXT_KEYS } from './commands';
 
 /** What the last pass drew, for the status bar and the integration tests. */
 export interface SurprisalSnapshot {
@@ -67,7 +68,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
           }),
     );
     this.item.name = vscode.l10n.t('LLM Lens Surprisal');
-    this.item.command = 'llmLens.toggleSurprisal';
+    this.item.command = COMMANDS.toggleSurprisal;
     this.subs = [
       vscode.window.onDidChangeActiveTextEditor(() => this.schedule(0)),
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => e.textEditor === vscode.window.activeTextEditor && this.schedule(this.config.surprisalDelay)),
@@ -98,7 +99,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
   /** Turns highlighting on or off (or to `on`); returns whether it is on. */
   toggle(on = !this.enabled): boolean {
     this.enabled = on;
-    void vscode.commands.executeCommand('setContext', 'llmLens.surprisalOn', on);
+    void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.surprisalOn, on);
     if (on) {
       this.item.show();
       this.schedule(0);
@@ -178,9 +179,9 @@ export class SurprisalHighlighter implements vscode.Disposable {
       this.apply(editor, tokens, truncated);
     } catch (e) {
       if (isCancelled(e)) return;
-      this.log.warn(`surprisal highlighting: ${e instanceof Error ? e.message : String(e)}`);
+      this.log.warn(`surprisal highlighting: ${errorMessage(e)}`);
       this.snapshot = { ...this.snapshot, busy: false };
-      this.showStatus(e instanceof Error ? e.message : String(e));
+      this.showStatus(errorMessage(e));
     } finally {
       this.inFlight--;
       if (this.current === ac) {

@@ -2,7 +2,7 @@
 // model loaded on first use (and left alone for a while after it failed), and one cache both surfaces share.
 import * as vscode from 'vscode';
 import type { Logger } from '../core/common/logger';
-import { LensError } from '../core/common/errors';
+import { errorMessage, LensError } from '../core/common/errors';
 import { Lru, SharedRequests } from '../core/common/lru';
 import { ScoreCache, type ScoredDocument, type ScoreOptions } from '../core/scoring/scoreCache';
 import type { LineIndex } from '../core/scoring/textWindow';
@@ -154,7 +154,7 @@ export class TokenScores implements vscode.Disposable {
       await this.models.ensureLoaded();
       this.loadFailure = undefined;
     } catch (e) {
-      this.loadFailure = { at: Date.now(), message: e instanceof Error ? e.message : String(e) };
+      this.loadFailure = { at: Date.now(), message: errorMessage(e) };
       throw e;
     }
   }

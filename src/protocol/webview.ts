@@ -1,6 +1,6 @@
 // Messages between the host's panel controller and the webviews. Each panel starts with `ready`.
 import type { RuntimeInfo } from './worker';
-import type { InstrumentationReport, ModelSpec, ParameterBreakdown, PositionPrediction, Prediction, TokenInfo } from './analysis';
+import type { Analysis, InstrumentationReport, ModelSpec, ParameterBreakdown, Prediction } from './analysis';
 
 export type ViewId = 'runtime' | 'analysis' | 'modelCard';
 
@@ -37,31 +37,38 @@ export interface Grid {
   data: string;
 }
 
-/** The analysis as the panel draws it: the worker's Analysis with its big matrices quantized. */
-export interface PanelAnalysis {
+/** The fields of the worker's Analysis that the panel takes as they are. */
+type PanelAnalysisKept = Pick<Analysis, 'model' | 'text' | 'tokens' | 'embeddingNorms' | 'hiddenNorms' | 'layerCosine' | 'logitLens' | 'predictions' | 'pca' | 'timings'>;
+
+/**
+ * The analysis as the panel draws it: the worker's Analysis (derived from it by type, so a field added there is
+ * either kept here or replaced on purpose) with its big matrices quantized to Grids.
+ */
+export interface PanelAnalysis extends PanelAnalysisKept {
   /** Changes with every analysis the host receives. */
   seq: number;
-  model: ModelSpec;
-  text: string;
-  tokens: TokenInfo[];
   /** Input embeddings (token + position), [T][d]. */
   embeddings: Grid;
   /** Norm of each input embedding row (exact, before quantization). */
   inputNorms: number[];
-  embeddingNorms: number[];
-  hiddenNorms: number[][];
-  layerCosine: number[][];
-  logitLens: Prediction[][][];
-  predictions: PositionPrediction[];
   similarity: Grid;
   /** The attention of one layer: each head (null when left out to keep the message small) and the average. */
   attention?: { layer: number; heads: (Grid | null)[]; average: Grid | null };
   /** [L][H] small matrices for the model view. */
   thumbnails?: Grid[][];
-  chosen?: { index: number; hidden: Grid; neighbours: { id: number; text: string; cosine: number }[] };
-  pca: { layer: number; points: [number, number][]; explained: [number, number] };
-  timings: { tokenizeMs: number; runMs: number; reduceMs: number };
+  chosen?: PanelChosen;
 }
+
+/** The chosen token's own data as the panel draws it: Analysis['chosen'] with its vectors quantized. */
+export interface PanelChosen extends Omit<NonNullable<Analysis['chosen']>, 'hidden'> {
+  hidden: Grid;
+}
+
+/** Analysis fields the panel does not take as they are: each is quantized above, or not sent (runId stays on the host). */
+type PanelAnalysisReplaced = 'runId' | 'embeddings' | 'similarity' | 'attention' | 'attentionThumbnails' | 'chosen';
+type NoneLeft<T extends never> = T;
+/** Fails to compile when Analysis gains a field that is neither kept nor replaced. */
+export type PanelAnalysisCoversAnalysis = NoneLeft<Exclude<keyof Analysis, keyof PanelAnalysisKept | PanelAnalysisReplaced>>;
 
 /** What the analysis panel shows instead of charts, and the action that helps. */
 export interface PanelNotice {
@@ -135,22 +142,51 @@ export type RuntimeState = { view: 'runtime'; info: RuntimeInfo | undefined; err
 
 export type ViewState = RuntimeState | AnalysisState | ModelCardState;
 
-/** webview -> host */
-export type WebviewToHostMessage =
+/** webview -> host, every panel: the handshake, the notice's buttons, the page's own errors. */
+export type CommonWebviewMessage =
   | { type: 'ready' }
   | { type: 'command'; command: PanelCommand }
-  | { type: 'log'; level: 'warn' | 'error'; message: string }
+  | { type: 'log'; level: 'warn' | 'error'; message: string };
+
+/** webview -> host, the analysis panel. */
+export type AnalysisWebviewMessage =
+  | CommonWebviewMessage
   /** A token was chosen in the panel; the host reveals it in the editor. `seq` counts the panel's choices. */
   | { type: 'choose'; index: number; seq?: number }
   | { type: 'setUi'; ui: Partial<AnalysisUi>; seq?: number };
 
-/** host -> webview */
-export type HostToWebviewMessage =
-  | { type: 'init'; view: ViewId; state: ViewState }
-  | { type: 'error'; message: string }
+/** What each panel's webview may send; the host rejects anything else from it. */
+export type WebviewMessageFor<V extends ViewId> = V extends 'analysis' ? AnalysisWebviewMessage : CommonWebviewMessage;
+export type WebviewToHostMessage = WebviewMessageFor<ViewId>;
+
+export type StateFor<V extends ViewId> = Extract<ViewState, { view: V }>;
+
+/** host -> webview, every panel. */
+type CommonHostMessage = { type: 'error'; message: string } | { type: 'busy'; busy: boolean };
+
+/**
+ * Another token chosen in the same analysis: only its own data, not the whole state (which carries attention
+ * matrices of up to 3 MiB). `seq` is the analysis' PanelAnalysis.seq: a patch for an older analysis is dropped.
+ */
+export interface ChosenPatch {
+  type: 'chosen';
+  seq: number;
+  chosen: PanelChosen;
+  /** [L+1][k]: the logit lens of the chosen token at each layer (logitLens[l][chosen.index]). */
+  lens: Prediction[][];
+}
+
+/** host -> webview, the analysis panel. */
+export type AnalysisHostMessage =
+  | CommonHostMessage
+  | { type: 'init'; view: 'analysis'; state: AnalysisState }
   /** A token was chosen in the editor. */
   | { type: 'choose'; index: number }
-  | { type: 'busy'; busy: boolean };
+  | ChosenPatch;
+
+/** What the host may send to each panel's webview. */
+export type HostMessageFor<V extends ViewId> = V extends 'analysis' ? AnalysisHostMessage : CommonHostMessage | { type: 'init'; view: V; state: StateFor<V> };
+export type HostToWebviewMessage = HostMessageFor<ViewId>;
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= -1 && v <= 1_000_000;
 
@@ -166,6 +202,9 @@ export function isAnalysisUiPatch(v: unknown): v is Partial<AnalysisUi> {
         break;
       case 'chosen':
       case 'layer':
+        // Token and layer indices start at 0 (a saved -1 would break the panel after a reload).
+        if (!isIndex(x) || x < 0) return false;
+        break;
       case 'head':
       case 'pcaLayer':
         if (!isIndex(x)) return false;
@@ -184,7 +223,11 @@ export function isAnalysisUiPatch(v: unknown): v is Partial<AnalysisUi> {
   return true;
 }
 
-export function isWebviewToHostMessage(m: unknown): m is WebviewToHostMessage {
+/** A log line from a webview is bounded: a page cannot flood the output channel. */
+export const MAX_WEBVIEW_LOG_CHARS = 2000;
+
+/** Whether `m` is a message the webview of `view` may send; analysis-only messages from another panel are not. */
+export function isWebviewToHostMessage<V extends ViewId>(m: unknown, view: V): m is WebviewMessageFor<V> {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
   switch (o.type) {
@@ -193,11 +236,11 @@ export function isWebviewToHostMessage(m: unknown): m is WebviewToHostMessage {
     case 'command':
       return PANEL_COMMANDS.includes(o.command as PanelCommand);
     case 'log':
-      return (o.level === 'warn' || o.level === 'error') && typeof o.message === 'string';
+      return (o.level === 'warn' || o.level === 'error') && typeof o.message === 'string' && o.message.length <= MAX_WEBVIEW_LOG_CHARS;
     case 'choose':
-      return isIndex(o.index) && o.index >= 0 && isSeq(o.seq);
+      return view === 'analysis' && isIndex(o.index) && o.index >= 0 && isSeq(o.seq);
     case 'setUi':
-      return isAnalysisUiPatch(o.ui) && isSeq(o.seq);
+      return view === 'analysis' && isAnalysisUiPatch(o.ui) && isSeq(o.seq);
     default:
       return false;
   }

@@ -73,11 +73,36 @@ export type WorkerRequestName = keyof WorkerRequests;
 export type WorkerParams<K extends WorkerRequestName> = WorkerRequests[K][0];
 export type WorkerResult<K extends WorkerRequestName> = WorkerRequests[K][1];
 
+/**
+ * The facts behind each refusal the host words itself (in the display language): typed per error code, so they
+ * cross the worker boundary whole instead of as the core's English sentence.
+ */
+export interface ErrorDetailsByCode {
+  tooManyTokens: {
+    /** The count, or a lower bound on it when the text was too long to be worth tokenizing. */
+    tokens: number;
+    limit: number;
+    atLeast: boolean;
+    /** 'setting': llmLens.analysis.maxTokens; 'context': the model's context length. */
+    reason: 'setting' | 'context';
+  };
+  binaryText: { controlChars: number; length: number };
+}
+export type ErrorCodeWithDetails = keyof ErrorDetailsByCode;
+export type ErrorDetails = ErrorDetailsByCode[ErrorCodeWithDetails];
+
 /** A serialisable error; `code` lets the host choose an action without matching messages. */
 export interface WireError {
   code: string;
   message: string;
   stack?: string;
+  /** For codes in ErrorDetailsByCode: the facts, to word the message on the host. */
+  details?: ErrorDetails;
+}
+
+/** The details of an error with this code, when it carries them. */
+export function detailsOf<C extends ErrorCodeWithDetails>(e: { code?: unknown; details?: unknown } | undefined, code: C): ErrorDetailsByCode[C] | undefined {
+  return e && e.code === code && typeof e.details === 'object' && e.details !== null ? (e.details as ErrorDetailsByCode[C]) : undefined;
 }
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: WireError };

@@ -1,6 +1,6 @@
 // The analysis panel: header (source, pin), the chosen token, four tabs. A token chosen in any tab
 // is chosen in all of them; the host is told so it can reveal it in the editor.
-import { ANALYSIS_TABS, type AnalysisState, type AnalysisTab, type AnalysisUi, type PanelNotice } from '../protocol/webview';
+import { ANALYSIS_TABS, type AnalysisState, type AnalysisTab, type AnalysisUi, type ChosenPatch, type PanelNotice } from '../protocol/webview';
 import { el } from './dom';
 import { fmt, num, prob, probPrecise, predictionLabel, setLocale, tokenPieces } from './format';
 import { vscode } from './vscodeApi';
@@ -39,6 +39,17 @@ export function renderAnalysis(target: HTMLElement, next: AnalysisState): void {
 export function chooseFromHost(index: number): void {
   if (!state?.data || !ui || index === ui.chosen) return;
   ui.chosen = clamp(index, state.data.tokens.length);
+  render();
+}
+
+/** Another token's own data in the same analysis: patch the state and draw; a patch for an older analysis is dropped. */
+export function applyChosen(patch: ChosenPatch): void {
+  const data = state?.data;
+  if (!data || data.seq !== patch.seq || !ui) return;
+  data.chosen = patch.chosen;
+  patch.lens.forEach((predictions, l) => {
+    if (data.logitLens[l]) data.logitLens[l][patch.chosen.index] = predictions;
+  });
   render();
 }
 

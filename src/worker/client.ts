@@ -23,7 +23,7 @@ interface Pending {
 /** An error from the worker, rebuilt on this side with its code. */
 export class RemoteError extends LensError {
   constructor(error: WireError) {
-    super(error.code, error.message);
+    super(error.code, error.message, error.details);
     if (error.stack) this.stack = error.stack;
   }
 }

@@ -8,7 +8,7 @@ import { analysisPageState } from '../../src/tools/preview/panelHarness';
 import { modelCard } from '../../src/host/modelCardPanel';
 import type { Analysis, AnalyzeOptions } from '../../src/protocol/analysis';
 import type { AnalysisState, AnalysisUi, ModelCardState } from '../../src/protocol/webview';
-import type { ModelInfo } from '../../src/host/modelService';
+import type { ModelInfo } from '../../src/protocol/worker';
 import { instrumentation, parameters, sampleAnalysis, spec } from './sample';
 
 const root = path.resolve(__dirname, '../..');

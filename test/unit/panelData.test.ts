@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { encodeGrid, hasHead, toPanelAnalysis, tokenAt } from '../../src/host/panelData';
 import { MINIFIED_LINE_CHARS, textProblem } from '../../src/core/analysis/textCheck';
 import { gpt2Formulas, modelCardRows } from '../../src/host/modelCardData';
-import { isWebviewToHostMessage } from '../../src/protocol/webview';
+import { isWebviewToHostMessage, MAX_WEBVIEW_LOG_CHARS } from '../../src/protocol/webview';
 import { byteSize, tokenLabel, tokenPieces } from '../../src/webview/format';
 import type { Analysis, ModelSpec, ParameterBreakdown } from '../../src/protocol/analysis';
 import { matrixRows, toMatrix } from '../../src/protocol/analysis';
@@ -189,9 +189,15 @@ describe('webview messages', () => {
       { type: 'setUi', ui: [] },
       { type: 'command', command: 'workbench.action.closeWindow' },
       { type: 'log', level: 'info', message: 'x' },
+      // A saved chosen token of -1 broke the panel after a reload; a log line has a size bound.
+      { type: 'setUi', ui: { chosen: -1 } },
+      { type: 'setUi', ui: { layer: -1 } },
+      { type: 'log', level: 'warn', message: 'x'.repeat(MAX_WEBVIEW_LOG_CHARS + 1) },
     ];
-    for (const m of ok) assert.ok(isWebviewToHostMessage(m), JSON.stringify(m));
-    for (const m of bad) assert.ok(!isWebviewToHostMessage(m), JSON.stringify(m));
+    for (const m of ok) assert.ok(isWebviewToHostMessage(m, 'analysis'), JSON.stringify(m));
+    for (const m of bad) assert.ok(!isWebviewToHostMessage(m, 'analysis'), JSON.stringify(m));
+    // The analysis panel's own messages are refused from the other panels.
+    for (const m of ok) assert.equal(isWebviewToHostMessage(m, 'modelCard'), !['choose', 'setUi'].includes((m as { type: string }).type), JSON.stringify(m));
   });
 });
 

@@ -7,6 +7,7 @@ import { WorkerClient } from '../../src/worker/client';
 import { silentLogger } from '../../src/core/common/logger';
 import { lensTiny, lensTinyConfig, root } from './helpers/modelFolders';
 import { gpt2ParameterCount } from './helpers/syntheticGpt2';
+import { analyzeOptions, chosenPatch, defaultUi, toPanelAnalysis } from '../../src/host/panelData';
 
 const dist = path.join(root, 'dist');
 
@@ -123,6 +124,42 @@ describe('the default model through the worker', function () {
     }
     const last = await client.request('analyze', { text, options });
     await assert.rejects(client.request('chosen', { runId: last.runId!, index: 999 }), (e: Error & { code?: string }) => e.code === 'invalidOption');
+  });
+
+  it('a refusal crosses the worker boundary with its facts, for the host to word in the display language', async () => {
+    const text = 'one two three four five six seven eight nine ten';
+    const count = (await client.request('analyze', { text })).tokens.length;
+    await assert.rejects(client.request('analyze', { text, options: { maxTokens: 8 } }), (e: Error & { code?: string; details?: unknown }) => {
+      assert.equal(e.code, 'tooManyTokens');
+      assert.deepEqual(e.details, { tokens: count, limit: 8, atLeast: false, reason: 'setting' });
+      return true;
+    });
+    await assert.rejects(client.request('analyze', { text: 'a\u0001b\u0002c\u0003d\u0004' }), (e: Error & { code?: string; details?: unknown }) => {
+      assert.equal(e.code, 'binaryText');
+      assert.deepEqual(e.details, { controlChars: 4, length: 8 });
+      return true;
+    });
+  });
+
+  it('choosing another token in a 512-token analysis posts a patch at least 10x smaller than the whole state', async () => {
+    const source = fs.readFileSync(path.join(root, 'src', 'host', 'analysis', 'analysisPanel.ts'), 'utf8').slice(0, 2600);
+    // The first 512 tokens of a real source file, analysed with the panel's options at the settings' defaults.
+    const probe = await client.request('analyze', { text: source, options: { maxTokens: 4096, logitLens: 'none' } });
+    assert.ok(probe.tokens.length > 512, `${probe.tokens.length} tokens`);
+    const text = source.slice(0, probe.tokens[512].start);
+    const ui = { ...defaultUi(), chosen: 0 };
+    const a = await client.request('analyze', { text, options: analyzeOptions(ui, probe.model.nLayer) });
+    assert.ok(Math.abs(a.tokens.length - 512) <= 2, `${a.tokens.length} tokens`);
+    const state = await toPanelAnalysis(a, 1, ui.layer, ui.head);
+    const index = Math.floor(a.tokens.length / 2);
+    const c = await client.request('chosen', { runId: a.runId!, index, topK: 5, neighbours: 8 });
+    a.chosen = { index: c.index, hidden: c.hidden, neighbours: c.neighbours };
+    c.lens.forEach((predictions, l) => (a.logitLens[l][index] = predictions));
+    const patch = chosenPatch(state.seq, a, index);
+    const ratio = JSON.stringify(state).length / JSON.stringify(patch).length;
+    assert.ok(ratio >= 10, `whole state / patch = ${ratio.toFixed(1)}`);
+    assert.equal(patch.lens.length, a.model.nLayer + 1);
+    assert.equal(patch.chosen.index, index);
   });
 
   it('unloadModel: later analyses need a load again', async () => {

@@ -22,6 +22,7 @@ export class TooManyTokensError extends LensError {
       reason === 'setting'
         ? `The text has ${atLeast ? 'at least ' : ''}${tokens} tokens; the limit is ${limit} tokens per analysis (setting ${MAX_TOKENS_SETTING}). Select less text or raise the limit.`
         : `The text has ${atLeast ? 'at least ' : ''}${tokens} tokens; the model reads at most ${limit} tokens (its context length). Select less text.`,
+      { tokens, limit, atLeast, reason },
     );
   }
 }
@@ -32,7 +33,7 @@ export class BinaryTextError extends LensError {
     readonly controlChars: number,
     readonly length: number,
   ) {
-    super('binaryText', `The text looks like binary data (${controlChars} of ${length} characters are control characters or undecodable bytes); the lens reads text.`);
+    super('binaryText', `The text looks like binary data (${controlChars} of ${length} characters are control characters or undecodable bytes); the lens reads text.`, { controlChars, length });
   }
 }
 

@@ -1,9 +1,12 @@
-// Typed errors with messages a person can act on; the host picks actions by `code`, never by text.
+// Typed errors with messages a person can act on; the host picks actions by `code`, never by text, and words the
+// refusals it shows from `details` (protocol/worker.ts ErrorDetailsByCode), which cross the worker boundary whole.
+import type { ErrorDetails, WireError } from '../../protocol/worker';
 
 export class LensError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    readonly details?: ErrorDetails,
   ) {
     super(message);
     this.name = new.target.name;
@@ -37,8 +40,18 @@ export class UnknownRequestError extends LensError {
   }
 }
 
-export function toWireError(e: unknown): { code: string; message: string; stack?: string } {
-  if (e instanceof LensError) return { code: e.code, message: e.message, stack: e.stack };
+/** The message of anything thrown, for logs and notices. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Whether a failure is a cancellation (a CancelledError here, or one that crossed the worker boundary by code). */
+export function isCancelled(e: unknown): boolean {
+  return e instanceof CancelledError || (e instanceof LensError && e.code === 'cancelled');
+}
+
+export function toWireError(e: unknown): WireError {
+  if (e instanceof LensError) return { code: e.code, message: e.message, stack: e.stack, ...(e.details ? { details: e.details } : {}) };
   if (e instanceof Error) return { code: 'internal', message: e.message, stack: e.stack };
   return { code: 'internal', message: String(e) };
 }

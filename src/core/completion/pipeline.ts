@@ -2,7 +2,7 @@
 // (exact repeats and typing through), the debounce, and one generation at a time (a newer request cancels the older).
 // The VS Code provider and the benchmark both run it, so the benchmark measures the real path.
 import type { CompleteOptions, CompleteParams, CompleteResult } from '../../protocol/completion';
-import { CancelledError, LensError } from '../common/errors';
+import { CancelledError, isCancelled, LensError } from '../common/errors';
 import { SuggestionCache } from './cache';
 
 export interface CompletionBackend {
@@ -113,10 +113,6 @@ export class CompletionPipeline {
       if (this.current === ac) this.current = undefined;
     }
   }
-}
-
-export function isCancelled(e: unknown): boolean {
-  return e instanceof CancelledError || (e instanceof LensError && e.code === 'cancelled');
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CancelledError } from '../common/errors';
+import { CancelledError, errorMessage } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { ModelTooLargeError } from '../model/errors';
 import { DEFAULT_MAX_MODEL_BYTES, openModelFolder, readConfig } from '../model/folder';
@@ -428,7 +428,7 @@ async function hashFile(p: string): Promise<Hash> {
 function fsError(e: unknown, file: string, dir: string, needed: number | undefined): HubError {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new HubDiskFullError(path.basename(file).replace(/\.part$/, ''), dir, needed);
-  return new HubFileSystemError(file, e instanceof Error ? e.message : String(e));
+  return new HubFileSystemError(file, errorMessage(e));
 }
 
 async function mkdirChecked(p: string, dir: string): Promise<void> {

@@ -3,7 +3,7 @@
 // failures turned into typed errors.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { CancelledError } from '../common/errors';
+import { CancelledError, errorMessage } from '../common/errors';
 import {
   HubDnsError,
   HubError,
@@ -67,7 +67,7 @@ export function networkError(e: unknown, url: string, signal?: AbortSignal): Hub
   if (e instanceof HubError || e instanceof CancelledError) return e;
   const host = safeHost(url);
   const code = (e as NodeJS.ErrnoException)?.code ?? '';
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAI_NONAME') return new HubDnsError(host);
   if (code === 'ETIMEDOUT') return new HubOfflineError(host, 'connection timed out');
   if (/^(CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_TLS|ERR_SSL)/.test(code)) return new HubOfflineError(host, `TLS: ${message}`);
@@ -226,6 +226,6 @@ export function parseJson<T>(bytes: Buffer, what: string): T {
   try {
     return JSON.parse(bytes.toString('utf8')) as T;
   } catch (e) {
-    throw new HubBadResponseError(what, `not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new HubBadResponseError(what, `not valid JSON (${errorMessage(e)})`);
   }
 }

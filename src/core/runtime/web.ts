@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { RuntimeUnavailableError } from '../common/errors';
+import { errorMessage, RuntimeUnavailableError } from '../common/errors';
 
 export { ort };
 
@@ -44,7 +44,7 @@ export async function createSession(model: Uint8Array): Promise<ort.InferenceSes
 }
 
 function wrapRuntimeError(e: unknown): Error {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = errorMessage(e);
   if (/wasm|\.mjs|fetch|ENOENT|Cannot find module/i.test(msg)) return new RuntimeUnavailableError(msg);
   return e instanceof Error ? e : new Error(msg);
 }

@@ -2,6 +2,7 @@
 // previous call's cache for the longest common token prefix: typing one more character costs the changed tail's
 // prefill, not the whole prompt. Cancellable between tokens; every tensor that is not kept is disposed in `finally`.
 import type { onnx } from 'onnx-proto';
+import type { CompletionStopReason } from '../../protocol/completion';
 import type { ModelSpec } from '../../protocol/analysis';
 import { CancelledError, LensError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
@@ -14,7 +15,8 @@ import { num, readModelFile, type Int64 } from '../onnx/proto';
 import { createSession, ort } from '../runtime/web';
 import { Tokenizer } from '../tokenizer/tokenizer';
 
-export type StopReason = 'eos' | 'stop' | 'maxTokens' | 'time' | 'context';
+/** Why a generation stopped (the protocol's name for it). */
+export type StopReason = CompletionStopReason;
 
 export interface GenerateOptions {
   /** Most tokens to generate. */

@@ -2,6 +2,9 @@
 // session for it, created once and reused; each run's tensors are disposed in `finally`.
 import type { onnx } from 'onnx-proto';
 import type { InstrumentationReport, ModelSpec, ParameterBreakdown } from '../../protocol/analysis';
+import type { ModelInfo } from '../../protocol/worker';
+
+export type { ModelInfo };
 import { CancelledError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openModelFolder, toModelSpec, type ModelFolder } from '../model/folder';
@@ -26,11 +29,6 @@ export interface LoadOptions {
   signal?: AbortSignal;
 }
 
-export interface ModelInfo {
-  spec: ModelSpec;
-  parameters: ParameterBreakdown;
-  instrumentation: InstrumentationReport;
-}
 
 /** What one instrumented run returns, as plain typed arrays (the ort tensors are already disposed). */
 export interface RunResult {

@@ -17,6 +17,7 @@ import { panelsSection } from './panels';
 import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
 import { completionSection, type CompletionBenchOptions } from './completion';
 import { loadedClient, prefixOfTokens, timeMedian, type BenchContext, type BenchRow, type BenchSection } from './shared';
+import { errorMessage } from '../../core/common/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Sections
@@ -328,7 +329,7 @@ async function main(): Promise<number> {
       try {
         results.push({ section, rows: await section.run(ctx) });
       } catch (e) {
-        results.push({ section, rows: [], error: e instanceof Error ? e.message : String(e) });
+        results.push({ section, rows: [], error: errorMessage(e) });
       }
     }
   } finally {
@@ -351,7 +352,7 @@ if (require.main === module && path.basename(__filename) === 'bench.js') {
   main().then(
     (code) => (process.exitCode = code),
     (e) => {
-      process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`bench: ${errorMessage(e)}\n`);
       process.exitCode = 1;
     },
   );

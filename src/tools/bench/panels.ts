@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { loadedClient, prefixOfTokens, type BenchContext, type BenchRow, type BenchSection } from './shared';
-import { analyzeOptions, defaultUi, toPanelAnalysis } from '../../host/panelData';
+import { analyzeOptions, chosenPatch, defaultUi, toPanelAnalysis } from '../../host/panelData';
 import { analysisPageState, launchChromium, panelPage, servePanels, type Drawn } from '../preview/panelHarness';
 import type { Analysis } from '../../protocol/analysis';
 import { ANALYSIS_TABS, type AnalysisTab } from '../../protocol/webview';
@@ -190,7 +190,14 @@ export const panelsSection: BenchSection = {
       const server = await servePanels(ctx.root, (pathname) =>
         pathname === '/page' ? { type: 'text/html', body: panelPage('dark', 'analysis') } : pathname === '/state.json' ? { type: 'application/json', body: stateJson } : undefined,
       );
+      // Another token chosen: the worker's answer from the last run, posted as a patch instead of the whole state.
+      const other = Math.floor(T / 2);
+      const c = await client.request('chosen', { runId: a.runId!, index: other, topK: options.topK, neighbours: options.neighbours });
+      a.chosen = { index: c.index, hidden: c.hidden, neighbours: c.neighbours };
+      c.lens.forEach((predictions, l) => (a.logitLens[l][other] = predictions));
+      const patchJson = JSON.stringify(chosenPatch(data.seq, a, other));
       const rows: BenchRow[] = [
+        { name: `host: another token chosen in ${T} tokens, message posted`, value: patchJson.length / 1024, unit: 'KiB', ratio: patchJson.length / stateJson.length, ratioTo: 'the whole state', target: '<= 0.1x', ok: patchJson.length * 10 <= stateJson.length, note: `whole state ${(stateJson.length / 1024).toFixed(0)} KiB` },
         { name: `host: toPanelAnalysis of ${T} tokens`, value: convertMs, unit: 'ms', note: `message ${(stateJson.length / 2 ** 20).toFixed(2)} MiB as JSON; not in the times below` },
         { name: `host: longest stretch without an event-loop turn while building it`, value: longestSlice, unit: 'ms', note: `a turn after each matrix, as the host's analysis view does; max of ${ctx.runs}` },
       ];

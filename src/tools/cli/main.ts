@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '../../core/tokenizer/tokenizer';
-import { LensError } from '../../core/common/errors';
+import { errorMessage, LensError } from '../../core/common/errors';
 import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from '../../protocol/analysis';
 import { foundCount } from '../../protocol/analysis';
 import { WorkerClient } from '../../worker/client';
@@ -462,7 +462,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return 0;
     }
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorMessage(e);
     io.err(`llm-lens: ${msg.split('\n')[0]}`);
     if (process.env.LLM_LENS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
     return e instanceof UsageError ? 2 : 1;

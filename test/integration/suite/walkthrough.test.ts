@@ -86,4 +86,30 @@ describe('display language', () => {
     };
     assert.equal(notice, messages[expected] ?? messages.en);
   });
+
+  it('words a refusal of the worker (more tokens than llmLens.analysis.maxTokens) in that language', async function () {
+    this.timeout(90_000);
+    const expected = process.env.LLM_LENS_TEST_LOCALE ?? 'en';
+    const lens = await api();
+    const config = vscode.workspace.getConfiguration('llmLens.analysis');
+    await config.update('maxTokens', 8, vscode.ConfigurationTarget.Global);
+    try {
+      // About 25 tokens in 90 characters: short enough for the host's character check, so the worker counts and refuses.
+      const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: 'The quick brown fox jumps over the lazy dog, and the dog sleeps on in the warm afternoon sun.' });
+      const editor = await vscode.window.showTextDocument(doc);
+      editor.selection = new vscode.Selection(new vscode.Position(0, 0), doc.lineAt(0).range.end);
+      await vscode.commands.executeCommand('llmLens.analyzeSelection');
+      const notice = await waitFor('the refusal notice', () => {
+        const n = lens.analysisSummary().notice;
+        return n && /\b8\b/.test(n) ? n : undefined;
+      }, 60_000);
+      const patterns: Record<string, RegExp> = {
+        en: /^The text has \d+ tokens; the limit is 8 tokens per analysis \(setting llmLens\.analysis\.maxTokens\)/,
+        'pt-br': /^O texto tem \d+ tokens; o limite é de 8 tokens por análise \(configuração llmLens\.analysis\.maxTokens\)/,
+      };
+      assert.match(notice, patterns[expected] ?? patterns.en);
+    } finally {
+      await config.update('maxTokens', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });

@@ -1,29 +1,33 @@
-// The analysis panel's host side: what text is analysed (from the editor's selection), running the
-// model for it, keeping the chosen token in step between panel and editor, following the selection
-// unless pinned, and restoring the last analysis after a window reload.
-import * as path from 'node:path';
+// The analysis panel's host side: one entry, analyze({ uri, range, chooseAt }), used by the command, the hover's
+// "Analyze in LLM Lens", "Explain This Suggestion" and the samples; running the model for the text (a newer run
+// cancels an older one), keeping the chosen token in step between panel and editor, following the selection unless
+// pinned, and restoring the last analysis after a window reload. Following the document is source.ts, the wording
+// of notices notices.ts, what survives a reload persisted.ts.
 import * as vscode from 'vscode';
-import type { Analysis, AnalyzeOptions } from '../protocol/analysis';
-import { foundCount } from '../protocol/analysis';
-import type { AnalysisState, AnalysisUi, PanelAnalysis, PanelNotice, WebviewToHostMessage } from '../protocol/webview';
-import type { Logger } from '../core/common/logger';
-import { LensError } from '../core/common/errors';
-import type { AnalysisSettings } from './settings';
-import type { OpenPanel, PanelView } from './panelController';
-import { analysisStrings } from './panelStrings';
-import { analyzeOptions, defaultUi, hasHead, panelChosen, toPanelAnalysis, tokenAt } from './panelData';
-import { textProblem, type TextProblem } from '../core/analysis/textCheck';
-import { isCancelled, type ModelService } from './modelService';
+import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
+import { foundCount } from '../../protocol/analysis';
+import type { AnalysisState, AnalysisUi, AnalysisWebviewMessage, PanelAnalysis, PanelNotice } from '../../protocol/webview';
+import type { Logger } from '../../core/common/logger';
+import { errorMessage, isCancelled, LensError } from '../../core/common/errors';
+import { textProblem } from '../../core/analysis/textCheck';
+import type { AnalysisSettings } from '../settings';
+import type { OpenPanel, PanelView } from '../panelController';
+import { analysisStrings } from '../panelStrings';
+import { analyzeOptions, chosenPatch, hasHead, panelChosen, toPanelAnalysis, tokenAt } from '../panelData';
+import type { ModelService } from '../modelService';
+import { COMMANDS, SETTINGS } from '../commands';
+import { isRefusal } from '../refusals';
+import { followEdit, isSourceSelection, matchesDocument, sourceOf, TokenRevealer, type Source } from './source';
+import { errorNotice, problemNotice } from './notices';
+import { loadPersisted, savePersisted } from './persisted';
 
-/** The text under analysis and where it sits in its document. */
-interface Source {
-  uri: string;
-  /** Document offset of the text's first character when it was analysed (kept up to date across edits). */
-  offset: number;
-  text: string;
-  label: string;
-  /** The document changed inside the text: offsets no longer match, so nothing is revealed. */
-  stale: boolean;
+/** What to analyse: a range of a document, and optionally the token to choose (the one at `chooseAt`). */
+export interface AnalyzeRequest {
+  uri: vscode.Uri;
+  range: vscode.Range;
+  chooseAt?: vscode.Position;
+  /** The range is the current line because nothing was selected (a minified line is then refused, not analysed). */
+  wholeLine?: boolean;
 }
 
 export interface AnalysisSummary {
@@ -42,22 +46,14 @@ export interface AnalysisSummary {
   chosenFromLastRun: number;
 }
 
-interface Persisted {
-  source?: Source;
-  ui: AnalysisUi;
-}
-
-const MEMENTO_KEY = 'llmLens.analysis.last';
-/** Worker error codes for text the core refuses (see src/core/analysis/errors.ts). */
-const REFUSALS = new Set(['tooManyTokens', 'binaryText', 'emptyText']);
 const CHOSEN_RUN_DELAY_MS = 250;
 
 /** One turn of the event loop: what toPanelAnalysis waits between matrices. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export class AnalysisView implements PanelView, vscode.Disposable {
+export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
   readonly id = 'analysis' as const;
-  private panel: OpenPanel | undefined;
+  private panel: OpenPanel<'analysis'> | undefined;
   private source: Source | undefined;
   private analysis: Analysis | undefined;
   private payload: PanelAnalysis | undefined;
@@ -73,11 +69,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   private runs = 0;
   private chosenFromLastRun = 0;
   private followTimer: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * Selections this view set itself (revealing tokens), oldest first: their change events arrive
-   * later, possibly after several more, and are not a person's choice.
-   */
-  private ownSelections: vscode.Selection[] = [];
+  private readonly revealer = new TokenRevealer();
   private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -87,9 +79,9 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     private readonly memento: vscode.Memento,
     private readonly log: Logger,
   ) {
-    const saved = memento.get<Persisted>(MEMENTO_KEY);
-    this.ui = { ...defaultUi(), ...(saved?.ui ?? {}) };
-    this.source = saved?.source;
+    const saved = loadPersisted(memento);
+    this.ui = saved.ui;
+    this.source = saved.source;
     this.restorePending = this.source !== undefined;
     this.disposables.push(
       vscode.window.onDidChangeActiveTextEditor((e) => e && (this.lastEditor = e)),
@@ -104,7 +96,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     return vscode.l10n.t('LLM Lens: Analysis');
   }
 
-  attached(panel: OpenPanel): void {
+  attached(panel: OpenPanel<'analysis'>): void {
     this.panel = panel;
   }
 
@@ -122,7 +114,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     if (this.restorePending && this.source && !this.running) {
       // After a reload: the text was kept, the analysis was not; run it again.
       this.restorePending = false;
-      this.source.stale = !this.matchesDocument(this.source);
+      this.source.stale = !matchesDocument(this.source);
       void this.run(true);
     }
     return this.currentState();
@@ -134,7 +126,34 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       this.showNotice({ kind: 'info', message: vscode.l10n.t('Open a file and select some text to analyze.') });
       return;
     }
-    await this.analyzeSelectionOf(editor, true);
+    const sel = editor.selection;
+    const wholeLine = sel.isEmpty;
+    const range = wholeLine ? editor.document.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end);
+    await this.analyze({ uri: editor.document.uri, range, wholeLine });
+  }
+
+  /** The one way in: analyse a range of a document, and choose the token at `chooseAt` when given. */
+  async analyze(req: AnalyzeRequest, explicit = true): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument(req.uri);
+    const range = doc.validateRange(req.range);
+    const text = doc.getText(range);
+    const problem = textProblem(text, { maxTokens: this.config.maxTokens, wholeLine: req.wholeLine });
+    if (problem) {
+      // While following the selection, a stray whitespace selection must not replace a good analysis.
+      if (!explicit) return;
+      this.running?.cancel();
+      this.analysis = undefined;
+      this.payload = undefined;
+      this.showNotice(problemNotice(problem, !!req.wholeLine, range.start.line, this.config.maxTokens));
+      return;
+    }
+    this.source = sourceOf(doc, range);
+    this.restorePending = false;
+    this.ui.chosen = 0;
+    this.persist();
+    const chooseAt = req.chooseAt && range.contains(req.chooseAt) ? doc.offsetAt(req.chooseAt) - this.source.offset : undefined;
+    await this.run(explicit);
+    if (chooseAt !== undefined && this.analysis && this.source && !this.running) this.choose(tokenAt(this.analysis, chooseAt), true);
   }
 
   /** Switches the panel to a tab (the walkthrough's buttons), as if its tab had been clicked. */
@@ -167,7 +186,7 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 
-  async onMessage(m: WebviewToHostMessage): Promise<void> {
+  async onMessage(m: AnalysisWebviewMessage): Promise<void> {
     switch (m.type) {
       case 'choose':
         this.ack(m.seq);
@@ -187,16 +206,16 @@ export class AnalysisView implements PanelView, vscode.Disposable {
             else await this.post();
             return;
           case 'analyzeSelection':
-            await vscode.commands.executeCommand('llmLens.analyzeSelection');
+            await vscode.commands.executeCommand(COMMANDS.analyzeSelection);
             return;
           case 'showModelCard':
-            await vscode.commands.executeCommand('llmLens.showModelCard');
+            await vscode.commands.executeCommand(COMMANDS.showModelCard);
             return;
           case 'showLog':
-            await vscode.commands.executeCommand('llmLens.showLog');
+            await vscode.commands.executeCommand(COMMANDS.showLog);
             return;
           case 'openSettings':
-            await vscode.commands.executeCommand('workbench.action.openSettings', 'llmLens.analysis.maxTokens');
+            await vscode.commands.executeCommand('workbench.action.openSettings', SETTINGS.analysisMaxTokens);
             return;
         }
     }
@@ -212,72 +231,6 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     // A focused webview leaves no active editor: use the one last used, if still visible.
     const last = this.lastEditor;
     return last && vscode.window.visibleTextEditors.includes(last) ? last : vscode.window.visibleTextEditors[0];
-  }
-
-  private async analyzeSelectionOf(editor: vscode.TextEditor, explicit: boolean): Promise<void> {
-    const doc = editor.document;
-    const sel = editor.selection;
-    const wholeLine = sel.isEmpty;
-    const range = wholeLine ? doc.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end);
-    const text = doc.getText(range);
-    const problem = textProblem(text, { maxTokens: this.config.maxTokens, wholeLine });
-    if (problem) {
-      // While following the selection, a stray whitespace selection must not replace a good analysis.
-      if (!explicit) return;
-      this.running?.cancel();
-      this.analysis = undefined;
-      this.payload = undefined;
-      this.showNotice(this.problemNotice(problem, wholeLine, range.start.line));
-      return;
-    }
-    const first = range.start.line + 1;
-    const last = range.end.line + (range.end.character === 0 && range.end.line > range.start.line ? 0 : 1);
-    const name = path.basename(doc.uri.path) || doc.uri.toString();
-    this.source = {
-      uri: doc.uri.toString(),
-      offset: doc.offsetAt(range.start),
-      text,
-      label: first === last ? `${name}:${first}` : `${name}:${first}–${last}`,
-      stale: false,
-    };
-    this.restorePending = false;
-    this.ui.chosen = 0;
-    this.persist();
-    await this.run(explicit);
-  }
-
-  private problemNotice(p: TextProblem, wholeLine: boolean, line: number): PanelNotice {
-    const max = this.config.maxTokens;
-    switch (p.kind) {
-      case 'empty':
-        return { kind: 'info', message: wholeLine ? vscode.l10n.t('The current line is empty. Select some text to analyze.') : vscode.l10n.t('The selection is empty. Select some text to analyze.') };
-      case 'whitespace':
-        return { kind: 'info', message: wholeLine ? vscode.l10n.t('The current line holds only whitespace. Select some text to analyze.') : vscode.l10n.t('The selection holds only whitespace. Select some text to analyze.') };
-      case 'binary':
-        return {
-          kind: 'error',
-          message: p.nul
-            ? vscode.l10n.t('This looks like binary data, not text (it contains NUL characters). LLM Lens analyzes text.')
-            : vscode.l10n.t('This looks like binary data, not text (it is full of control characters). LLM Lens analyzes text.'),
-        };
-      case 'minifiedLine':
-        return { kind: 'info', message: vscode.l10n.t('Line {0} is {1} characters long (a minified file?). Select the part you want to analyze.', line + 1, p.chars) };
-      case 'tooLong':
-        return {
-          kind: 'error',
-          message: vscode.l10n.t('The selection has {0} characters, more than {1} tokens can hold. Select less text, or raise the limit in the setting "llmLens.analysis.maxTokens".', p.chars, max),
-          action: { label: vscode.l10n.t('Open Settings'), command: 'openSettings' },
-        };
-    }
-  }
-
-  private errorNotice(e: unknown): PanelNotice {
-    const code = e instanceof LensError ? e.code : undefined;
-    // The core's messages for refused text already say what to do (and name the setting).
-    if (code === 'tooManyTokens') return { kind: 'error', message: (e as Error).message, action: { label: vscode.l10n.t('Open Settings'), command: 'openSettings' } };
-    if (code === 'binaryText' || code === 'emptyText') return { kind: 'info', message: (e as Error).message };
-    const detail = e instanceof Error ? e.message : String(e);
-    return { kind: 'error', message: vscode.l10n.t('The analysis failed: {0}', detail), action: { label: vscode.l10n.t('Show Log'), command: 'showLog' } };
   }
 
   private options(nLayer: number): AnalyzeOptions {
@@ -330,10 +283,10 @@ export class AnalysisView implements PanelView, vscode.Disposable {
         return;
       }
       // Refused text is the person's to fix, not a fault: no stack in the log.
-      if (e instanceof LensError && REFUSALS.has(e.code)) this.log.info(`Analysis refused: ${e.message}`);
+      if (isRefusal(e)) this.log.info(`Analysis refused: ${errorMessage(e)}`);
       else this.log.error(e instanceof Error ? e : String(e));
       if (explicit || !this.analysis) {
-        this.notice = this.errorNotice(e);
+        this.notice = errorNotice(e);
         if (explicit) {
           this.analysis = undefined;
           this.payload = undefined;
@@ -362,6 +315,16 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     if (this.ui.chosen !== before.chosen) this.scheduleChosenRun();
   }
 
+  /** Chooses a token from the host's side (the editor's cursor, a request's chooseAt): the panel follows. */
+  private choose(index: number, reveal: boolean): void {
+    if (index === this.ui.chosen) return;
+    this.ui.chosen = index;
+    this.persist();
+    void this.panel?.post({ type: 'choose', index });
+    if (reveal) this.reveal(index);
+    this.scheduleChosenRun();
+  }
+
   /** The chosen token's own data (its vector per layer, its neighbours, its logit lens); wait until choosing rests. */
   private scheduleChosenRun(): void {
     clearTimeout(this.chosenTimer);
@@ -372,7 +335,8 @@ export class AnalysisView implements PanelView, vscode.Disposable {
 
   /**
    * From the worker's copy of this analysis's hidden states (a few ms) rather than a new run of the whole text;
-   * when the worker no longer holds it (another analysis came after, or it restarted), a new run.
+   * when the worker no longer holds it (another analysis came after, or it restarted), a new run. The webview gets
+   * a patch with the chosen token's part only.
    */
   private async updateChosen(a: Analysis): Promise<void> {
     const index = this.ui.chosen;
@@ -386,13 +350,13 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       c.lens.forEach((predictions, l) => (a.logitLens[l][index] = predictions));
       this.chosenFromLastRun++;
       if (this.ui.chosen !== index) return this.scheduleChosenRun();
-      // Only the chosen token's part changed: the matrices already quantized stay as they are.
       if (!this.payload) return;
-      this.payload = { ...this.payload, seq: ++this.seq, chosen: panelChosen(a.chosen), logitLens: a.logitLens };
-      await this.post();
+      // The host's payload stays whole for the next full state (a reload, a tab shown again).
+      this.payload = { ...this.payload, chosen: panelChosen(a.chosen), logitLens: a.logitLens };
+      await this.panel?.post(chosenPatch(this.payload.seq, a, index));
     } catch (e) {
       if (!current() || isCancelled(e)) return;
-      this.log.debug(`chosen token ${index} from the last analysis: ${e instanceof Error ? e.message : String(e)}; analyzing again`);
+      this.log.debug(`chosen token ${index} from the last analysis: ${errorMessage(e)}; analyzing again`);
       await this.run(false);
     }
   }
@@ -402,37 +366,13 @@ export class AnalysisView implements PanelView, vscode.Disposable {
     const src = this.source;
     const tok = this.analysis?.tokens[index];
     if (!src || src.stale || !tok) return;
-    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === src.uri);
-    if (!editor) return;
-    if (!this.matchesDocument(src, editor.document)) {
-      src.stale = true;
-      void this.post();
-      return;
-    }
-    const doc = editor.document;
-    const start = doc.positionAt(src.offset + tok.start);
-    const end = doc.positionAt(src.offset + Math.max(tok.start, tok.end));
-    const sel = new vscode.Selection(start, end);
-    this.ownSelections = [...this.ownSelections.slice(-15), sel];
-    editor.selection = sel;
-    editor.revealRange(sel, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-  }
-
-  private matchesDocument(src: Source, doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === src.uri)): boolean {
-    if (!doc) return false;
-    const range = new vscode.Range(doc.positionAt(src.offset), doc.positionAt(src.offset + src.text.length));
-    return doc.getText(range) === src.text;
+    if (!this.revealer.reveal(src, tok.start, tok.end)) void this.post();
   }
 
   private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
     if (e.textEditor.document.uri.scheme === 'output') return;
     const sel = e.selections[0];
-    const own = this.ownSelections.findIndex((s) => s.isEqual(sel));
-    if (own >= 0) {
-      this.ownSelections = this.ownSelections.slice(own + 1);
-      return;
-    }
-    this.ownSelections = [];
+    if (this.revealer.isOwn(sel)) return;
     const src = this.source;
     const a = this.analysis;
     const doc = e.textEditor.document;
@@ -441,41 +381,24 @@ export class AnalysisView implements PanelView, vscode.Disposable {
       const to = doc.offsetAt(sel.end) - src.offset;
       if (from >= 0 && to <= src.text.length) {
         // Inside the analysed text: choose the token there rather than analysing anew.
-        const i = tokenAt(a, from);
-        if (i !== this.ui.chosen) {
-          this.ui.chosen = i;
-          this.persist();
-          void this.panel?.post({ type: 'choose', index: i });
-          this.scheduleChosenRun();
-        }
+        this.choose(tokenAt(a, from), false);
         return;
       }
     }
     if (sel.isEmpty || this.ui.pinned || !this.config.followSelection || !this.panel?.panel.visible) return;
-    // The selection being analysed already (VS Code re-announces selections on focus changes).
-    if (src && doc.uri.toString() === src.uri && doc.offsetAt(sel.start) === src.offset && doc.offsetAt(sel.end) === src.offset + src.text.length) return;
+    if (isSourceSelection(src, doc, sel)) return;
     clearTimeout(this.followTimer);
     const editor = e.textEditor;
     this.followTimer = setTimeout(() => {
       if (this.ui.pinned || !this.panel || editor.selection.isEmpty) return;
-      void this.analyzeSelectionOf(editor, false);
+      const s = editor.selection;
+      void this.analyze({ uri: editor.document.uri, range: new vscode.Range(s.start, s.end) }, false);
     }, this.config.followDelay);
   }
 
-  /** Keeps the source's offset right when text before it changes; marks it stale when text inside changes. */
   private onEdit(e: vscode.TextDocumentChangeEvent): void {
     const src = this.source;
-    if (!src || src.stale || e.document.uri.toString() !== src.uri || e.contentChanges.length === 0) return;
-    for (const c of e.contentChanges) {
-      const end = src.offset + src.text.length;
-      if (c.rangeOffset + c.rangeLength <= src.offset && !(c.rangeLength === 0 && c.rangeOffset === src.offset && src.text.length === 0)) {
-        src.offset += c.text.length - c.rangeLength;
-      } else if (c.rangeOffset >= end) {
-        continue;
-      } else {
-        src.stale = true;
-      }
-    }
+    if (!src || !followEdit(src, e)) return;
     this.persist();
     if (src.stale) void this.post();
   }
@@ -527,6 +450,6 @@ export class AnalysisView implements PanelView, vscode.Disposable {
   }
 
   private persist(): void {
-    void this.memento.update(MEMENTO_KEY, { source: this.source, ui: this.ui } satisfies Persisted);
+    savePersisted(this.memento, this.source, this.ui);
   }
 }

@@ -1,0 +1,37 @@
+// Every command id, context key and URI scheme of the extension, named once. The public commands are the ones
+// package.json contributes (a unit test keeps the two lists equal); the others are run by links, hovers and tests.
+export const COMMANDS = {
+  analyzeSelection: 'llmLens.analyzeSelection',
+  showModelCard: 'llmLens.showModelCard',
+  showRuntimeInfo: 'llmLens.showRuntimeInfo',
+  showLog: 'llmLens.showLog',
+  selectModel: 'llmLens.selectModel',
+  manageModels: 'llmLens.manageModels',
+  toggleSurprisal: 'llmLens.toggleSurprisal',
+  toggleCompletions: 'llmLens.toggleCompletions',
+  explainSuggestion: 'llmLens.explainSuggestion',
+  openSample: 'llmLens.openSample',
+} as const;
+
+/** Commands not in the Command Palette: hover links, the walkthrough's buttons, VS Code's accept callback. */
+export const INTERNAL_COMMANDS = {
+  analyzeToken: 'llmLens.analyzeToken',
+  completionAccepted: 'llmLens.completionAccepted',
+  tryCompletion: 'llmLens.tryCompletion',
+  showTokens: 'llmLens.showTokens',
+  showEmbeddings: 'llmLens.showEmbeddings',
+  showLayers: 'llmLens.showLayers',
+  showAttention: 'llmLens.showAttention',
+} as const;
+
+export const CONTEXT_KEYS = {
+  surprisalOn: 'llmLens.surprisalOn',
+} as const;
+
+/** Read-only documents holding an inline suggestion with its prompt, for "Explain This Suggestion". */
+export const SUGGESTION_SCHEME = 'llmlens-suggestion';
+
+/** Settings that messages and buttons point at. */
+export const SETTINGS = {
+  analysisMaxTokens: 'llmLens.analysis.maxTokens',
+} as const;
