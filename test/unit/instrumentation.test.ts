@@ -2,7 +2,8 @@
 // default model (decomposed LayerNorm, older opsets, Gemm or transposed-copy LM heads, mask buffers).
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { configureRuntime, createSession, ort } from '../../src/core/runtime/web';
+import { configureRuntime, createSession } from '../../src/core/runtime/web';
+import { tensor, type RuntimeSession } from '../../src/core/runtime/runtime';
 import { decodeModel, floatData } from '../../src/core/onnx/proto';
 import { GraphIndex, findStructure } from '../../src/core/onnx/graph';
 import { inspectModel, LoadedModel } from '../../src/core/session/modelSession';
@@ -103,7 +104,7 @@ describe('graph instrumentation on a differently exported graph', function () {
 
   describe('running the instrumented graph', () => {
     let model: LoadedModel;
-    let plain: ort.InferenceSession;
+    let plain: RuntimeSession;
     let synthetic: ReturnType<typeof buildSyntheticGpt2>;
     const T = 40;
     const rand = mulberry32(11);
@@ -124,7 +125,7 @@ describe('graph instrumentation on a differently exported graph', function () {
 
     it('gives the uninstrumented graph\'s predictions, and the logit lens equals LN_f + LM head in plain JS', async () => {
       const a = await analyzeTokens(model, 'x', tokens, { topK: 4, attentionLayers: [0, 2], attentionThumbnails: true, chosenToken: 5, pcaLayer: 2, logitLens: 'all' });
-      const i64 = (xs: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);
+      const i64 = (xs: number[]) => tensor.i64(xs, [1, xs.length]);
       const out = await plain.run({ input_ids: i64(ids), attention_mask: i64(ids.map(() => 1)), position_ids: i64(ids.map((_, i) => i)) });
       const logits = out.logits.data as Float32Array;
       for (let t = 0; t < T; t++) {
@@ -138,7 +139,6 @@ describe('graph instrumentation on a differently exported graph', function () {
           assert.equal(actual.rank, row.filter((x) => x > row[ids[t + 1]]).length + 1);
         }
       }
-      out.logits.dispose();
 
       // h_0 = E[id] + P[pos]; the lens at layer 0 = LayerNorm_f(h_0) · E^T, in plain JS.
       const g = new GraphIndex(decodeModel(synthetic.bytes, 'synthetic'));

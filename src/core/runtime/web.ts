@@ -1,11 +1,12 @@
-// The one module that imports onnxruntime-web: configures where its wasm files live and creates sessions.
+// The one module that imports onnxruntime-web: configures where its wasm files live, and implements the runtime
+// interface (runtime.ts) with it. Tensors are wrapped on the way in and copied out on the way back; every ort
+// tensor is disposed before `run` returns.
 import * as ort from 'onnxruntime-web';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { errorMessage, RuntimeUnavailableError } from '../common/errors';
-
-export { ort };
+import type { InferenceRuntime, RuntimeSession, Tensor } from './runtime';
 
 const WASM_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
@@ -34,14 +35,36 @@ export function runtimeSettings(): { wasmPaths: string; numThreads: number } {
   return { wasmPaths: String(ort.env.wasm.wasmPaths ?? ''), numThreads: Number(ort.env.wasm.numThreads ?? 0) };
 }
 
-export async function createSession(model: Uint8Array): Promise<ort.InferenceSession> {
+export async function createSession(model: Uint8Array): Promise<RuntimeSession> {
   if (!configured) throw new RuntimeUnavailableError('the runtime was used before configureRuntime().');
+  let session: ort.InferenceSession;
   try {
-    return await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   } catch (e) {
     throw wrapRuntimeError(e);
   }
+  return {
+    async run(feeds, fetches) {
+      const inputs: Record<string, ort.Tensor> = {};
+      let out: ort.InferenceSession.OnnxValueMapType | undefined;
+      try {
+        for (const [name, t] of Object.entries(feeds)) inputs[name] = new ort.Tensor(t.type, t.data, t.dims);
+        out = fetches ? await session.run(inputs, [...fetches]) : await session.run(inputs);
+        const result: Record<string, Tensor> = {};
+        // A CPU tensor's data is a JS array of its own (copied out of the WASM heap): it outlives dispose().
+        for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, data: t.data, dims: t.dims } as Tensor;
+        return result;
+      } finally {
+        for (const t of Object.values(out ?? {})) t.dispose();
+        for (const t of Object.values(inputs)) t.dispose();
+      }
+    },
+    release: () => session.release(),
+  };
 }
+
+/** onnxruntime-web as the runtime interface. */
+export const webRuntime: InferenceRuntime = { name: 'onnxruntime-web (WebAssembly)', createSession };
 
 function wrapRuntimeError(e: unknown): Error {
   const msg = errorMessage(e);
@@ -59,14 +82,10 @@ export async function probeRuntime(): Promise<{ version: string; sessionCreateMs
   const t0 = performance.now();
   const session = await createSession(trivialModel());
   const ms = performance.now() - t0;
-  const x = new ort.Tensor('float32', new Float32Array([1, 2]), [2]);
   try {
-    const out = await session.run({ x });
-    const y = out.y;
-    if (!y || (y.data as Float32Array)[1] !== 2) throw new RuntimeUnavailableError('a trivial graph gave a wrong result.');
-    y.dispose();
+    const out = await session.run({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } });
+    if ((out.y?.data as Float32Array | undefined)?.[1] !== 2) throw new RuntimeUnavailableError('a trivial graph gave a wrong result.');
   } finally {
-    x.dispose();
     await session.release();
   }
   return { version: ort.env.versions.web ?? 'unknown', sessionCreateMs: ms };

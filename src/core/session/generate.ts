@@ -12,7 +12,8 @@ import { encodeModel } from '../onnx/build';
 import { generationGraph } from '../onnx/generation';
 import { GraphIndex, findStructure } from '../onnx/graph';
 import { num, readModelFile, type Int64 } from '../onnx/proto';
-import { createSession, ort } from '../runtime/web';
+import { webRuntime } from '../runtime/web';
+import { tensor, type InferenceRuntime, type RuntimeSession, type Tensor } from '../runtime/runtime';
 import { Tokenizer } from '../tokenizer/tokenizer';
 
 /** Why a generation stopped (the protocol's name for it). */
@@ -56,12 +57,14 @@ export interface GeneratorLoadOptions {
   logger?: Logger;
   /** false: every forward pass recomputes the whole sequence (the reference the cache is tested against). */
   cache?: boolean;
+  /** Which inference runtime runs the graph (default onnxruntime-web). */
+  runtime?: InferenceRuntime;
 }
 
 interface KvCache {
   /** Token ids whose keys and values the tensors hold, in order. */
   ids: number[];
-  past: ort.Tensor[];
+  past: Tensor[];
 }
 
 interface Forward {
@@ -82,7 +85,7 @@ export class Generator {
 
   private constructor(
     readonly tokenizer: Tokenizer,
-    private readonly session: ort.InferenceSession,
+    private readonly session: RuntimeSession,
     private readonly plan: {
       inputs: string[];
       intType: 'int64' | 'int32';
@@ -131,7 +134,7 @@ export class Generator {
       lastOnly: gen.lastOnly,
     };
     const bytes = encodeModel(gen.model as onnx.IModelProto);
-    const session = await createSession(bytes);
+    const session = await (options.runtime ?? webRuntime).createSession(bytes);
     const special = tokenizer.specialTokens();
     const stopIds = new Set<number>();
     for (let id = 0; id < tokenizer.vocabSize; id++) if (tokenizer.isSpecial(id)) stopIds.add(id);
@@ -258,40 +261,28 @@ export class Generator {
     const fedIds = useKv ? ids.slice(reused) : ids;
     const start = useKv ? reused : 0;
     const m = fedIds.length;
-    const feeds: Record<string, ort.Tensor> = {};
-    let out: ort.InferenceSession.OnnxValueMapType | undefined;
-    const kept = new Set<ort.Tensor>();
-    try {
-      const int = (values: ArrayLike<number>, dims: number[]) =>
-        p.intType === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims) : new ort.Tensor('int32', Int32Array.from(values), dims);
-      for (const name of p.inputs) {
-        if (name === 'input_ids') feeds[name] = int(fedIds, [1, m]);
-        else if (name === 'attention_mask') feeds[name] = int(new Array(start + m).fill(1), [1, start + m]);
-        else if (name === 'position_ids') feeds[name] = int(Array.from({ length: m }, (_, i) => start + i), [1, m]);
-      }
-      p.pastInputs.forEach((name, i) => {
-        if (!useKv || reused === 0 || !old) feeds[name] = this.emptyPast();
-        else if (reused === old.ids.length) feeds[name] = old.past[i];
-        else feeds[name] = slicePast(old.past[i], reused);
-      });
-      out = await this.session.run(feeds);
-      const lt = out[p.logits];
-      if (!lt || lt.type !== 'float32') throw new UnsupportedModelError(p.logits, `the generation graph's logits are ${lt ? lt.type : 'missing'}, not float32.`);
-      const V = lt.dims[lt.dims.length - 1];
-      const rows = lt.dims.length === 3 ? lt.dims[1] : 1;
-      const data = lt.data as Float32Array;
-      const logits = data.slice((rows - 1) * V, rows * V);
-      if (useKv) {
-        const past = p.presentOutputs.map((name) => out![name]);
-        for (const t of past) kept.add(t);
-        this.kv = { ids: ids.slice(), past };
-      }
-      return { logits, reused, fed: m };
-    } finally {
-      for (const t of Object.values(out ?? {})) if (!kept.has(t)) t.dispose();
-      for (const t of Object.values(feeds)) t.dispose();
-      for (const t of old?.past ?? []) t.dispose();
+    const feeds: Record<string, Tensor> = {};
+    const int = (values: ArrayLike<number>, dims: number[]) => (p.intType === 'int64' ? tensor.i64(values, dims) : tensor.i32(values, dims));
+    for (const name of p.inputs) {
+      if (name === 'input_ids') feeds[name] = int(fedIds, [1, m]);
+      else if (name === 'attention_mask') feeds[name] = int(new Array(start + m).fill(1), [1, start + m]);
+      else if (name === 'position_ids') feeds[name] = int(Array.from({ length: m }, (_, i) => start + i), [1, m]);
     }
+    p.pastInputs.forEach((name, i) => {
+      if (!useKv || reused === 0 || !old) feeds[name] = this.emptyPast();
+      else if (reused === old.ids.length) feeds[name] = old.past[i];
+      else feeds[name] = slicePast(old.past[i], reused);
+    });
+    const out = await this.session.run(feeds);
+    const lt = out[p.logits];
+    if (!lt || lt.type !== 'float32') throw new UnsupportedModelError(p.logits, `the generation graph's logits are ${lt ? lt.type : 'missing'}, not float32.`);
+    const V = lt.dims[lt.dims.length - 1];
+    const rows = lt.dims.length === 3 ? lt.dims[1] : 1;
+    const data = lt.data as Float32Array;
+    const logits = data.slice((rows - 1) * V, rows * V);
+    // The present keys and values are plain arrays the runtime no longer owns: the next step feeds them back.
+    if (useKv) this.kv = { ids: ids.slice(), past: p.presentOutputs.map((name) => out[name]) };
+    return { logits, reused, fed: m };
   }
 
   /** Ids of the tokens whose bytes start with token `id`'s bytes (itself included), for token healing. */
@@ -313,14 +304,12 @@ export class Generator {
     return out;
   }
 
-  private emptyPast(): ort.Tensor {
+  private emptyPast(): Tensor {
     const p = this.plan;
-    const dims = [1, p.heads, 0, p.headDim];
-    return p.pastType === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
+    return tensor.emptyPast(p.pastType, [1, p.heads, 0, p.headDim]);
   }
 
   private dropCache(): void {
-    for (const t of this.kv?.past ?? []) t.dispose();
     this.kv = undefined;
   }
 }
@@ -340,12 +329,12 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
 }
 
 /** The first `r` positions of a [1, heads, past, headDim] tensor, as a new tensor. */
-function slicePast(t: ort.Tensor, r: number): ort.Tensor {
+function slicePast(t: Tensor, r: number): Tensor {
   const [b, h, past, d] = t.dims;
   const src = t.data as Float32Array | Uint16Array;
   const dst = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(b * h * r * d);
   for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * past * d, i * past * d + r * d), i * r * d);
-  return new ort.Tensor(t.type as 'float32', dst as Float32Array, [b, h, r, d]);
+  return { type: t.type, data: dst, dims: [b, h, r, d] } as Tensor;
 }
 
 function argmaxOf(x: Float32Array, ids: number[]): number {

@@ -13,7 +13,8 @@ import { parameterBreakdown } from '../onnx/parameters';
 import { GraphIndex, findStructure, type GraphStructure } from '../onnx/graph';
 import { instrument, LENS, type InstrumentedGraph } from '../onnx/instrument';
 import { floatData, num, readModelFile, type Int64 } from '../onnx/proto';
-import { createSession, ort } from '../runtime/web';
+import { webRuntime } from '../runtime/web';
+import { tensor, type InferenceRuntime, type RuntimeSession, type Tensor } from '../runtime/runtime';
 import { encodeModel } from '../onnx/build';
 import { Tokenizer } from '../tokenizer/tokenizer';
 import { lensHeadOf, type LensHead } from '../onnx/lensHead';
@@ -27,6 +28,8 @@ export interface LoadOptions {
   name?: string;
   logger?: Logger;
   signal?: AbortSignal;
+  /** Which inference runtime runs the graph (default onnxruntime-web). */
+  runtime?: InferenceRuntime;
 }
 
 
@@ -135,7 +138,7 @@ export class LoadedModel {
     readonly nLayers: number,
     readonly dModel: number,
     readonly nHeads: number,
-    private readonly session: ort.InferenceSession,
+    private readonly session: RuntimeSession,
     private readonly graph: InstrumentedGraph,
     private readonly feeds: FeedPlan,
     readonly attentionLayers: number[],
@@ -180,7 +183,7 @@ export class LoadedModel {
     const instrumented = instrument(p.model, p.graph, s, where);
     const bytes = encodeModel(instrumented.model);
     const t1 = performance.now();
-    const session = await createSession(bytes);
+    const session = await (options.runtime ?? webRuntime).createSession(bytes);
     log.info(`model ${p.spec.name}: read and instrumented in ${(t1 - t0).toFixed(0)} ms, session created in ${(performance.now() - t1).toFixed(0)} ms`);
     const info: ModelInfo = { spec: p.spec, parameters: p.parameters, instrumentation: p.report };
     const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true, lensHeadOf(p.graph, s, embedding));
@@ -219,68 +222,60 @@ export class LoadedModel {
     const b = Math.ceil(T / 32);
     const n = Math.ceil(T / b);
     const pad = n * b - T;
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: Record<string, Tensor> = {};
     const L = this.nLayers;
-    try {
-      Object.assign(feeds, this.feeds.model(req.ids));
-      feeds[LENS.k] = new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]);
-      const next = new BigInt64Array(T);
-      for (let t = 0; t + 1 < T; t++) next[t] = BigInt(req.ids[t + 1]);
-      feeds[LENS.nextIds] = new ort.Tensor('int64', next, [T, 1]);
-      for (const l of this.graph.attentionLayers) feeds[LENS.attnOn(l)] = boolTensor(wanted.has(l));
-      feeds[LENS.thumbOn] = boolTensor(thumbs);
-      feeds[LENS.thumbPads] = new ort.Tensor('int64', BigInt64Array.from([0, 0, 0, 0, 0, 0, pad, pad].map(BigInt)), [8]);
-      feeds[LENS.thumbShape] = new ort.Tensor('int64', BigInt64Array.from([this.nHeads, n, b, n, b].map(BigInt)), [5]);
-      // No lens wanted: one row, ignored, keeps the graph's shapes simple.
-      const lensPositions = req.lensPositions ?? Array.from({ length: T }, (_, i) => i);
-      const fed = lensPositions.length ? lensPositions : [0];
-      if (this.graph.hasLens) feeds[LENS.lensPositions] = new ort.Tensor('int64', BigInt64Array.from(fed.map(BigInt)), [fed.length]);
-      const fetches = [
-        ...Array.from({ length: L + 1 }, (_, i) => LENS.hidden(i)),
-        LENS.predTopV,
-        LENS.predTopI,
-        LENS.predLse,
-        LENS.predActual,
-        LENS.predRank,
-        LENS.similarity,
-        ...(this.graph.hasLens ? [LENS.lensTopV, LENS.lensTopI, LENS.lensLse] : []),
-        ...[...wanted].map((l) => LENS.attn(l)),
-        ...(thumbs ? this.attentionLayers.map((l) => LENS.thumb(l)) : []),
-      ];
-      if (req.signal) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (req.signal.aborted) throw new CancelledError();
-      }
-      const out = await this.session.run(feeds, fetches);
-      try {
-        const f32 = (name: string) => copyF32(out[name]);
-        const i32 = (name: string) => Int32Array.from(out[name].data as BigInt64Array, (x) => Number(x));
-        const result: RunResult = {
-          T,
-          k,
-          hidden: Array.from({ length: L + 1 }, (_, i) => f32(LENS.hidden(i))),
-          predTopV: f32(LENS.predTopV),
-          predTopI: i32(LENS.predTopI),
-          predLse: f32(LENS.predLse),
-          predActual: f32(LENS.predActual),
-          predRank: f32(LENS.predRank),
-          similarity: f32(LENS.similarity),
-          attention: new Map([...wanted].map((l) => [l, f32(LENS.attn(l))])),
-        };
-        if (this.graph.hasLens && lensPositions.length) {
-          result.lensPositions = lensPositions;
-          result.lensTopV = f32(LENS.lensTopV);
-          result.lensTopI = i32(LENS.lensTopI);
-          result.lensLse = f32(LENS.lensLse);
-        }
-        if (thumbs) result.thumbnails = { n, b, data: new Map(this.attentionLayers.map((l) => [l, f32(LENS.thumb(l))])) };
-        return result;
-      } finally {
-        for (const t of Object.values(out)) t.dispose();
-      }
-    } finally {
-      for (const t of Object.values(feeds)) t.dispose();
+    Object.assign(feeds, this.feeds.model(req.ids));
+    feeds[LENS.k] = tensor.i64([k], [1]);
+    const next = new BigInt64Array(T);
+    for (let t = 0; t + 1 < T; t++) next[t] = BigInt(req.ids[t + 1]);
+    feeds[LENS.nextIds] = { type: 'int64', data: next, dims: [T, 1] };
+    for (const l of this.graph.attentionLayers) feeds[LENS.attnOn(l)] = tensor.bool(wanted.has(l));
+    feeds[LENS.thumbOn] = tensor.bool(thumbs);
+    feeds[LENS.thumbPads] = tensor.i64([0, 0, 0, 0, 0, 0, pad, pad], [8]);
+    feeds[LENS.thumbShape] = tensor.i64([this.nHeads, n, b, n, b], [5]);
+    // No lens wanted: one row, ignored, keeps the graph's shapes simple.
+    const lensPositions = req.lensPositions ?? Array.from({ length: T }, (_, i) => i);
+    const fed = lensPositions.length ? lensPositions : [0];
+    if (this.graph.hasLens) feeds[LENS.lensPositions] = tensor.i64(fed, [fed.length]);
+    const fetches = [
+      ...Array.from({ length: L + 1 }, (_, i) => LENS.hidden(i)),
+      LENS.predTopV,
+      LENS.predTopI,
+      LENS.predLse,
+      LENS.predActual,
+      LENS.predRank,
+      LENS.similarity,
+      ...(this.graph.hasLens ? [LENS.lensTopV, LENS.lensTopI, LENS.lensLse] : []),
+      ...[...wanted].map((l) => LENS.attn(l)),
+      ...(thumbs ? this.attentionLayers.map((l) => LENS.thumb(l)) : []),
+    ];
+    if (req.signal) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (req.signal.aborted) throw new CancelledError();
     }
+    const out = await this.session.run(feeds, fetches);
+    const f32 = (name: string) => copyF32(out[name]);
+    const i32 = (name: string) => Int32Array.from(out[name].data as BigInt64Array, (x) => Number(x));
+    const result: RunResult = {
+      T,
+      k,
+      hidden: Array.from({ length: L + 1 }, (_, i) => f32(LENS.hidden(i))),
+      predTopV: f32(LENS.predTopV),
+      predTopI: i32(LENS.predTopI),
+      predLse: f32(LENS.predLse),
+      predActual: f32(LENS.predActual),
+      predRank: f32(LENS.predRank),
+      similarity: f32(LENS.similarity),
+      attention: new Map([...wanted].map((l) => [l, f32(LENS.attn(l))])),
+    };
+    if (this.graph.hasLens && lensPositions.length) {
+      result.lensPositions = lensPositions;
+      result.lensTopV = f32(LENS.lensTopV);
+      result.lensTopI = i32(LENS.lensTopI);
+      result.lensLse = f32(LENS.lensLse);
+    }
+    if (thumbs) result.thumbnails = { n, b, data: new Map(this.attentionLayers.map((l) => [l, f32(LENS.thumb(l))])) };
+    return result;
   }
 
   async dispose(): Promise<void> {
@@ -288,18 +283,15 @@ export class LoadedModel {
   }
 }
 
-function boolTensor(v: boolean): ort.Tensor {
-  return new ort.Tensor('bool', Uint8Array.from([v ? 1 : 0]), []);
-}
-
-function copyF32(t: ort.Tensor | undefined): Float32Array {
+/** A float output in a buffer of its own (the analysis hands some to the host, transferring their buffers). */
+function copyF32(t: Tensor | undefined): Float32Array {
   if (!t) return new Float32Array(0);
   return Float32Array.from(t.data as Float32Array);
 }
 
 /** How to feed the model's own inputs for a run with no past. */
 interface FeedPlan {
-  model(ids: number[]): Record<string, ort.Tensor>;
+  model(ids: number[]): Record<string, Tensor>;
 }
 
 const KNOWN_INPUT = /^(input_ids|attention_mask|position_ids|past_key_values\.\d+\.(key|value))$/;
@@ -310,8 +302,7 @@ function planFeeds(model: onnx.ModelProto, g: GraphIndex, spec: ModelSpec, where
   if (unknown.length) throw new UnsupportedModelError(where, `the graph has inputs the lens does not know how to feed: ${unknown.join(', ')} (a merged decoder or an encoder-decoder?).`);
   if (!g.inputs.includes('input_ids')) throw new UnsupportedModelError(where, 'the graph has no "input_ids" input.');
   const elem = (name: string) => decl.get(name)?.type?.tensorType?.elemType ?? 7;
-  const intTensor = (name: string, values: number[], dims: number[]): ort.Tensor =>
-    elem(name) === 6 ? new ort.Tensor('int32', Int32Array.from(values), dims) : new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+  const intTensor = (name: string, values: number[], dims: number[]): Tensor => tensor.int(elem(name), values, dims);
   const pastDims = (name: string): number[] => {
     const dims = decl.get(name)?.type?.tensorType?.shape?.dim ?? [];
     // [batch, heads, past, head_dim]: keep the fixed sizes the graph declares, past = 0.
@@ -321,12 +312,12 @@ function planFeeds(model: onnx.ModelProto, g: GraphIndex, spec: ModelSpec, where
   return {
     model(ids: number[]) {
       const T = ids.length;
-      const f: Record<string, ort.Tensor> = {};
+      const f: Record<string, Tensor> = {};
       for (const name of g.inputs) {
         if (name === 'input_ids') f[name] = intTensor(name, ids, [1, T]);
         else if (name === 'attention_mask') f[name] = intTensor(name, new Array(T).fill(1), [1, T]);
         else if (name === 'position_ids') f[name] = intTensor(name, Array.from({ length: T }, (_, i) => i), [1, T]);
-        else f[name] = new ort.Tensor('float32', new Float32Array(0), pastDims(name));
+        else f[name] = tensor.emptyPast('float32', pastDims(name));
       }
       return f;
     },

@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Tokenizer } from '../../core/tokenizer/tokenizer';
 import { defaultThreads } from '../../core/common/threads';
-import { configureRuntime, createSession, ort as webOrt } from '../../core/runtime/web';
+import { configureRuntime, createSession } from '../../core/runtime/web';
+import type { Tensor } from '../../core/runtime/runtime';
 import { silentLogger } from '../../core/common/logger';
 import { WorkerClient } from '../../worker/client';
 import { hoverSection } from './hover';
@@ -149,7 +150,7 @@ const analysisSection: BenchSection = {
     const native: number[] = [];
     try {
       for (const input of inputs) {
-        const feeds = plainFeeds(ort, session, input.ids);
+        const feeds = toNodeTensors(ort, plainFeeds(session, input.ids));
         native.push(await timeMedian(ctx.runs, () => session.run(feeds)));
         ctx.log(`onnxruntime-node ${input.ids.length} tokens: ${native[native.length - 1].toFixed(1)} ms`);
       }
@@ -163,11 +164,9 @@ const analysisSection: BenchSection = {
     const web: number[] = [];
     try {
       for (const input of inputs) {
-        const feeds = plainFeeds(webOrt as unknown as Ort, webSession as unknown as OrtSession, input.ids);
-        web.push(await timeMedian(ctx.runs, async () => {
-          const out = await webSession.run(feeds as unknown as Record<string, InstanceType<typeof webOrt.Tensor>>);
-          for (const t of Object.values(out)) t.dispose();
-        }));
+        // The input names and past shapes of the same file, read from the onnxruntime-node session above.
+        const feeds = plainFeeds(session, input.ids);
+        web.push(await timeMedian(ctx.runs, () => webSession.run(feeds)));
         ctx.log(`onnxruntime-web plain ${input.ids.length} tokens: ${web[web.length - 1].toFixed(1)} ms`);
       }
     } finally {
@@ -201,19 +200,24 @@ const analysisSection: BenchSection = {
 type Ort = ReturnType<typeof loadOnnxruntimeNode>;
 type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
-/** Feeds for a GPT-2 export: ids, an all-ones mask, positions, and empty past key/values. */
-export function plainFeeds(ort: Ort, session: OrtSession, ids: number[]): Record<string, InstanceType<Ort['Tensor']>> {
+/** onnxruntime-node tensors for plain ones. */
+export function toNodeTensors(ort: Ort, feeds: Record<string, Tensor>): Record<string, InstanceType<Ort['Tensor']>> {
+  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
+}
+
+/** Feeds for a GPT-2 export, as plain tensors: ids, an all-ones mask, positions, and empty past key/values. */
+export function plainFeeds(session: OrtSession, ids: number[]): Record<string, Tensor> {
   const T = ids.length;
-  const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
+  const feeds: Record<string, Tensor> = {};
   const meta = new Map((session.inputMetadata as unknown as { name: string; shape?: (number | string)[] }[]).map((m) => [m.name, m]));
   for (const name of session.inputNames) {
-    if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, T]);
-    else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', new BigInt64Array(T).fill(1n), [1, T]);
-    else if (name === 'position_ids') feeds[name] = new ort.Tensor('int64', BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), [1, T]);
+    if (name === 'input_ids') feeds[name] = { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [1, T] };
+    else if (name === 'attention_mask') feeds[name] = { type: 'int64', data: new BigInt64Array(T).fill(1n), dims: [1, T] };
+    else if (name === 'position_ids') feeds[name] = { type: 'int64', data: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), dims: [1, T] };
     else if (name.startsWith('past_key_values')) {
       // [batch, heads, past, headDim] with past = 0; the numeric dims come from the graph.
       const shape = (meta.get(name)?.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 0));
-      feeds[name] = new ort.Tensor('float32', new Float32Array(0), shape);
+      feeds[name] = { type: 'float32', data: new Float32Array(0), dims: shape };
     } else throw new Error(`the plain graph wants an input the benchmark does not know: ${name}`);
   }
   return feeds;
