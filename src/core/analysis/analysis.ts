@@ -1,4 +1,4 @@
-// text -> Analysis: tokenize, run the instrumented graph once (past length 0), and reduce in the worker to what the
+// core/analysis/: what the analysis panel shows, computed in the worker. This module: text -> Analysis: tokenize, run the instrumented graph once (past length 0), and reduce in the worker to what the
 // panels draw (top-k, norms, cosines, the requested attention, thumbnails, neighbours, a 2-D PCA).
 import type { Analysis, AnalyzeOptions, AttentionMatrix, Matrix, PositionPrediction, Prediction, TokenInfo } from '../../protocol/analysis';
 import { EmptyTextError, InvalidOptionError, TooManyTokensError } from './errors';

@@ -1,3 +1,4 @@
+// core/common/: what every part of the core shares (errors, logger, LRU, seeded random, thread counts).
 // Typed errors with messages a person can act on; the host picks actions by `code`, never by text, and words the
 // refusals it shows from `details` (protocol/worker.ts ErrorDetailsByCode), which cross the worker boundary whole.
 import type { ErrorDetails, WireError } from '../../protocol/worker';

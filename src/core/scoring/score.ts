@@ -1,4 +1,5 @@
-// Lean scoring for the editor surfaces (hover cards, surprisal highlighting): how probable each token of a
+// core/scoring/: what hover cards and surprisal highlighting need (scores, their cache and text windows, the
+// wording of bits and token text). This module: lean scoring for the editor surfaces (hover cards, surprisal highlighting): how probable each token of a
 // range was given the tokens before it, and where one token sits in the embedding space. Unlike `analyze`
 // it builds none of the panels' data (hidden states, similarity, attention, PCA), and a range longer than
 // one run's worth is scored in several runs, each with its own window of context.

@@ -1,5 +1,7 @@
-// A loaded model: the folder checked, the tokenizer, the graph read and instrumented, and one onnxruntime-web
-// session for it, created once and reused; each run's tensors are disposed in `finally`.
+// core/session/: a model loaded for inference, over the runtime interface (core/runtime/runtime.ts): this module's
+// LoadedModel for analyses and scores, generate.ts's Generator for completions with a KV cache. A LoadedModel is the
+// folder checked, the tokenizer, the graph read and instrumented, and one runtime session for it, created once and
+// reused.
 import type { onnx } from 'onnx-proto';
 import type { InstrumentationReport, ModelSpec, ParameterBreakdown } from '../../protocol/analysis';
 import type { ModelInfo } from '../../protocol/worker';

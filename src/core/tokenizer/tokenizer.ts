@@ -1,4 +1,4 @@
-// Byte-level BPE tokens with ids, raw bytes and exact UTF-16 spans of the source text, over @huggingface/tokenizers.
+// core/tokenizer/: the model's tokenizer. Byte-level BPE tokens with ids, raw bytes and exact UTF-16 spans of the source text, over @huggingface/tokenizers.
 //
 // Decisions (see the class comment for details):
 // - Special tokens are never parsed out of user text: a literal "<|endoftext|>" typed in the

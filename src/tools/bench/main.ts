@@ -1,4 +1,4 @@
-// `npm run bench`: side-by-side timings of the core on the default model, as a table or --json.
+// src/tools/: developer tools, never in the VSIX (bench/, cli/, preview/). This module is `npm run bench`: side-by-side timings of the core on the default model, as a table or --json.
 // Sections plug into a registry; each returns rows measured in this run, with ratios against an
 // anchor measured in the same run (absolute times vary by +-30 % between runs on this machine).
 import * as fs from 'node:fs';

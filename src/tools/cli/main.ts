@@ -1,4 +1,4 @@
-// The core from a terminal: inspect a model folder, tokenize or analyze text (`node dist/cli.js --help`).
+// src/tools/cli/: `npm run cli`, the core from a terminal: inspect a model folder, tokenize or analyze text (`node dist/cli.js --help`).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
