@@ -8,7 +8,7 @@ import { runtimePanel } from './host/runtimePanel';
 import { ModelService, workerBackend } from './host/modelService';
 import { AnalysisPanel, type AnalysisSummary, type AnalyzeRequest } from './host/analysis/analysisPanel';
 import { ModelCardPanel } from './host/modelCardPanel';
-import { ModelPicker, type SelectModelArgs } from './host/modelPicker';
+import { ModelPicker, type SelectModelArgs } from './host/models/modelPicker';
 import { ModelStatusBar } from './host/modelStatusBar';
 import { TokenScores } from './host/tokenScores';
 import { TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';

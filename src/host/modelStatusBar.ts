@@ -1,6 +1,6 @@
 // The status bar item naming the model in use; clicking it opens "LLM Lens: Select Model".
 import * as vscode from 'vscode';
-import { describeFolder } from './modelPicker';
+import { describeFolder } from './models/modelPicker';
 import { COMMANDS } from './commands';
 
 export class ModelStatusBar implements vscode.Disposable {

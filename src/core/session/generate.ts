@@ -16,8 +16,6 @@ import { webRuntime } from '../runtime/web';
 import { tensor, type InferenceRuntime, type RuntimeSession, type Tensor } from '../runtime/runtime';
 import { Tokenizer } from '../tokenizer/tokenizer';
 
-/** Why a generation stopped (the protocol's name for it). */
-export type StopReason = CompletionStopReason;
 
 export interface GenerateOptions {
   /** Most tokens to generate. */
@@ -39,7 +37,7 @@ export interface GenerateResult {
   /** Generated token ids (a stop token is not included). */
   ids: number[];
   text: string;
-  stopReason: StopReason;
+  stopReason: CompletionStopReason;
   promptTokens: number;
   /** Prompt tokens whose keys and values came from the previous call's cache. */
   reusedTokens: number;
@@ -207,7 +205,7 @@ export class Generator {
     const ids = promptIds.slice();
     const out: number[] = [];
     let logits = first.logits;
-    let stopReason: StopReason = 'maxTokens';
+    let stopReason: CompletionStopReason = 'maxTokens';
     let text = '';
     const healed = o.heal === undefined ? undefined : this.tokenizer.tokenText(o.heal);
     let allowed = o.heal === undefined ? undefined : this.startingWith(o.heal);
