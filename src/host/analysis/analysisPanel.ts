@@ -153,7 +153,11 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     this.persist();
     const chooseAt = req.chooseAt && range.contains(req.chooseAt) ? doc.offsetAt(req.chooseAt) - this.source.offset : undefined;
     await this.run(explicit);
-    if (chooseAt !== undefined && this.analysis && this.source && !this.running) this.choose(tokenAt(this.analysis, chooseAt), true);
+    if (chooseAt !== undefined && this.analysis && this.source && !this.running) {
+      // The cursor goes where the request pointed (as if the person had put it there); the panel chooses the token.
+      this.revealer.placeCursor(this.source, chooseAt);
+      this.choose(tokenAt(this.analysis, chooseAt), false);
+    }
   }
 
   /** Switches the panel to a tab (the walkthrough's buttons), as if its tab had been clicked. */

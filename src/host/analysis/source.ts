@@ -77,6 +77,16 @@ export class TokenRevealer {
     return true;
   }
 
+  /** Puts the cursor at an offset of the source's text in its visible editor (the token a request chose). */
+  placeCursor(src: Source, at: number): void {
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === src.uri);
+    if (!editor || !matchesDocument(src, editor.document)) return;
+    const pos = editor.document.positionAt(src.offset + at);
+    const sel = new vscode.Selection(pos, pos);
+    this.own = [...this.own.slice(-15), sel];
+    editor.selection = sel;
+  }
+
   /** True (and forgotten) when the selection is one this revealer set; any other selection clears the list. */
   isOwn(sel: vscode.Selection): boolean {
     const i = this.own.findIndex((s) => s.isEqual(sel));
