@@ -13,9 +13,16 @@ On the held-out packages (which appear in no training text):
   Both also report how often the first generated token is right and the mean fraction of the
   line's characters generated correctly before the first mistake.
 
+  - the same stream metrics per language: JS/TS and English (Markdown) from the held-out packages,
+    Python from CPython's standard library on this machine and Portuguese from this extension's
+    own pt-BR strings (neither language is in the training corpus: they show what the model does
+    with text it never saw).
+
     /usr/bin/python3 models/train/evaluate.py --ckpt models/train/work/ckpt.pt
+    /usr/bin/python3 models/train/evaluate.py --from-onnx old/model.onnx --out baseline-eval.json
 """
 import argparse
+import glob
 import json
 import math
 import os
@@ -77,6 +84,25 @@ def greedy(model, ids, max_new, stop):
     return out
 
 
+def load_onnx_weights(path):
+    """A GPT2 module with the initializers of an exported model.onnx (the shape from their sizes)."""
+    import onnx
+    from onnx import numpy_helper
+    from model import GPT2, Config
+    w = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
+    V, d = w["transformer.wte.weight"].shape
+    L = len({k.split(".")[2] for k in w if k.startswith("transformer.h.")})
+    cfg_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(path))), "config.json")
+    n_head = json.load(open(cfg_path))["n_head"] if os.path.exists(cfg_path) else d // 32
+    cfg = Config(vocab_size=V, n_positions=w["transformer.wpe.weight"].shape[0], n_embd=d, n_layer=L, n_head=n_head)
+    model = GPT2(cfg)
+    state = model.state_dict()
+    missing = [k for k in state if k not in w and not k.endswith("attn.bias") and k != "lm_head.weight"]
+    assert not missing, f"{path} lacks {missing[:5]}"
+    model.load_state_dict({k: w.get(k, v) for k, v in state.items()}, strict=True)
+    return model, {"step": None, "tokens_seen": None, "source": path}
+
+
 def common_prefix(a, b):
     n = 0
     for x, y in zip(a, b):
@@ -114,6 +140,36 @@ def candidates(docs):
     return out
 
 
+def language_texts(docs, max_chars):
+    """name -> (where the text comes from, text): held-out code and Markdown, Python, Portuguese."""
+    def take(texts):
+        out, n = [], 0
+        for t in texts:
+            if n >= max_chars:
+                break
+            out.append(t[:max_chars - n])
+            n += len(out[-1])
+        return out
+    code = take(d["text"] for d in docs if d["path"].endswith(CODE_EXT))
+    md = take(d["text"] for d in docs if d["path"].endswith(".md"))
+    py_dir = next((p for p in sorted(glob.glob("/usr/lib/python3.*")) if os.path.isdir(p)), None)
+    py = take(open(f, encoding="utf-8", errors="replace").read() for f in sorted(glob.glob(os.path.join(py_dir, "*.py")))) if py_dir else []
+    pt = []
+    for rel in ("l10n/bundle.l10n.pt-br.json", "package.nls.pt-br.json"):
+        path = os.path.join(ROOT, rel)
+        if os.path.exists(path):
+            pt.extend(json.load(open(path, encoding="utf-8")).values())
+    pt_md = os.path.join(ROOT, "samples", "portugues.md")
+    if os.path.exists(pt_md):
+        pt.append(open(pt_md, encoding="utf-8").read())
+    return {
+        "JS/TS": ("held-out packages' code files", code),
+        "English": ("held-out packages' Markdown", md),
+        "Python": (f"CPython standard library ({py_dir}), not in the training corpus", py),
+        "Portuguese": ("this extension's pt-BR strings and sample, not in the training corpus", take(["\n".join(pt)])),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(HERE, "work", "ckpt.pt"))
@@ -130,10 +186,13 @@ def main():
     ap.add_argument("--seed", type=int, default=99)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "lens-tiny", "eval.json"))
+    ap.add_argument("--from-onnx", help="evaluate the weights of an exported model.onnx (Hugging Face GPT-2 "
+                                         "names) instead of a checkpoint, e.g. an earlier shipped model")
+    ap.add_argument("--lang-chars", type=int, default=200_000, help="characters of text per language")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    model, ck = load(args.ckpt)
+    model, ck = load_onnx_weights(args.from_onnx) if args.from_onnx else load(args.ckpt)
     model.eval()
     tok = bpe.Tokenizer.load(os.path.join(args.model_dir, "tokenizer.json"))
     v = tok.vocab
@@ -147,6 +206,14 @@ def main():
     print(json.dumps(res["heldout_stream"]), file=sys.stderr)
 
     docs = [json.loads(l) for l in open(args.corpus)]
+    res["languages"] = {}
+    for name, (source, texts) in language_texts(docs, args.lang_chars).items():
+        ids = []
+        for t in texts:
+            ids.extend(tok.encode_ordinary(t) + [eot])
+        if len(ids) > args.seq + 1:
+            res["languages"][name] = {"source": source, **stream_metrics(model, tok, np.array(ids, dtype=np.int64), args.seq, args.max_tokens)}
+            print(name, json.dumps(res["languages"][name]), file=sys.stderr)
     cands = candidates(docs)
     res["candidate_lines"] = len(cands)
     rng = random.Random(args.seed)
