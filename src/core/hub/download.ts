@@ -17,11 +17,25 @@ import {
   HubHtmlPageError,
   HubMissingFileError,
   HubTruncatedError,
+  HubUnsafeFileNameError,
   formatBytes,
 } from './errors';
 import { getSmall, hubRequest, isHtml, networkError, parseJson, shownUrl, statusError, type HubRequestOptions } from './http';
-import { checkSupportedConfig, fetchRevisionInfo, listOnnxVariants, pickVariant, siblingSize, variantProblem, OPTIONAL_FILES, REQUIRED_FILES, type OnnxVariant, type RevisionInfo, type Sibling } from './repo';
-import { DEFAULT_ENDPOINT, DEFAULT_REVISION, checkRepoId, modelFolderName, resolveUrl } from './urls';
+import {
+  checkSupportedConfig,
+  fetchRevisionInfo,
+  gitBlobId,
+  listOnnxVariants,
+  pickVariant,
+  siblingSize,
+  variantProblem,
+  OPTIONAL_FILES,
+  REQUIRED_FILES,
+  type OnnxVariant,
+  type RevisionInfo,
+  type Sibling,
+} from './repo';
+import { DEFAULT_ENDPOINT, DEFAULT_REVISION, checkRepoId, checkRevision, modelFolderName, resolveUrl, unsafePathReason } from './urls';
 
 /** Where the chosen variant is saved: the name transformers.js loads by default, so the folder has one unambiguous graph. */
 export const MODEL_FILE = 'onnx/model.onnx';
@@ -97,7 +111,7 @@ export async function listVariants(
   opts: Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal' | 'idleTimeoutMs'>,
 ): Promise<{ info: RevisionInfo; variants: OnnxVariant[]; defaultVariant?: string }> {
   const repo = checkRepoId(opts.repo);
-  const info = await fetchRevisionInfo(opts.endpoint ?? DEFAULT_ENDPOINT, repo, opts.revision ?? DEFAULT_REVISION, httpOptions(opts));
+  const info = await fetchRevisionInfo(opts.endpoint ?? DEFAULT_ENDPOINT, repo, checkRevision(opts.revision ?? DEFAULT_REVISION), httpOptions(opts));
   const variants = listOnnxVariants(info.siblings);
   // No default when none is readable: the picker and `download --list` say why for each.
   return { info, variants, defaultVariant: variants.some((v) => !variantProblem(v.name)) ? pickVariant(repo, variants).name : undefined };
@@ -105,7 +119,7 @@ export async function listVariants(
 
 export async function downloadModel(opts: DownloadOptions): Promise<DownloadResult> {
   const repo = checkRepoId(opts.repo);
-  const revision = opts.revision || DEFAULT_REVISION;
+  const revision = checkRevision(opts.revision || DEFAULT_REVISION);
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const log = opts.logger ?? silentLogger;
   const ctx: Ctx = { opts, endpoint, repo, revision, http: httpOptions(opts), log, progress: new Progress(opts.onProgress), resumedBytes: 0 };
@@ -115,6 +129,9 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   const byName = new Map(info.siblings.map((s) => [s.rfilename, s]));
   for (const f of REQUIRED_FILES) if (!byName.has(f)) throw new HubMissingFileError(repo, revision, f);
   const variant = pickVariant(repo, listOnnxVariants(info.siblings), opts.variant);
+  // A name that starts like the graph's external data but is no safe path: the listing is not a hub's, and the graph
+  // may need a file the lens will not fetch under that name; refused before anything is written.
+  if (variant.unsafe?.length) throw new HubUnsafeFileNameError(repo, variant.unsafe[0], unsafePathReason(variant.unsafe[0]) ?? 'not a file name LLM Lens writes');
   const small = [...REQUIRED_FILES, ...OPTIONAL_FILES.filter((f) => byName.has(f))].map((f) => byName.get(f)!);
   // The chosen graph becomes onnx/model.onnx; external data keeps its name, which the graph refers to.
   const large = [
@@ -129,6 +146,9 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   const folderName = modelFolderName(repo, revision);
   const finalDir = path.join(opts.dir, folderName);
   const staging = path.join(opts.dir, STAGING_DIR, folderName);
+  // Every local path is checked before anything is written: none may land outside the staging folder.
+  const smallTargets = small.map((s) => ({ sibling: s, dest: stagingPath(staging, repo, s.rfilename) }));
+  const largeTargets = large.map((l) => ({ sibling: l.sibling, dest: stagingPath(staging, repo, l.target) }));
   const manifest: DownloadManifest = {
     repo,
     revision,
@@ -149,8 +169,8 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   ctx.progress.total = sizes.every((n) => n !== undefined) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined;
 
   // config.json first: an unsupported architecture is refused before anything large is fetched.
-  for (const s of small) {
-    const bytes = await fetchSmallFile(ctx, s, at, path.join(staging, s.rfilename));
+  for (const { sibling: s, dest } of smallTargets) {
+    const bytes = await fetchSmallFile(ctx, s, at, dest);
     if (s.rfilename === 'config.json') {
       try {
         checkSupportedConfig(repo, parseJson(bytes, `${repo}/config.json`));
@@ -162,7 +182,7 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
       }
     }
   }
-  for (const l of large) await fetchLargeFile(ctx, l.sibling, at, path.join(staging, l.target));
+  for (const l of largeTargets) await fetchLargeFile(ctx, l.sibling, at, l.dest);
 
   manifest.complete = true;
   manifest.downloadedAt = new Date().toISOString();
@@ -178,6 +198,20 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   await moveIntoPlace(staging, finalDir, path.join(opts.dir, STAGING_DIR));
   log.info(`hub: ${repo}@${revision} saved to ${finalDir}`);
   return { folder: finalDir, manifest, resumedBytes: ctx.resumedBytes };
+}
+
+/**
+ * `<staging>/<name>` as an absolute path, for a repository file name that is a plain relative path (see
+ * `unsafePathReason`) and that resolves inside the staging folder: the same containment check huggingface_hub makes
+ * before it writes a file, so that no listing, however it is spelled, can write anywhere else.
+ */
+export function stagingPath(staging: string, repo: string, name: string): string {
+  const why = unsafePathReason(name);
+  if (why) throw new HubUnsafeFileNameError(repo, name, why);
+  const root = path.resolve(staging);
+  const target = path.resolve(root, ...name.split('/'));
+  if (!target.startsWith(root + path.sep)) throw new HubUnsafeFileNameError(repo, name, 'it resolves outside the download folder');
+  return target;
 }
 
 function httpOptions(opts: Pick<DownloadOptions, 'token' | 'signal' | 'idleTimeoutMs'>): HubRequestOptions {
@@ -219,13 +253,14 @@ async function fetchSmallFile(ctx: Ctx, s: Sibling, at: string, dest: string): P
   if (expected !== undefined && bytes.length !== expected) {
     throw new HubChecksumError(s.rfilename, `${bytes.length} bytes where the hub lists ${expected}`);
   }
+  const blobId = gitBlobId(s);
   if (s.lfs) {
     const got = createHash('sha256').update(bytes).digest('hex');
     if (got !== s.lfs.sha256) throw new HubChecksumError(s.rfilename, `SHA-256 ${got.slice(0, 12)}... where the hub published ${s.lfs.sha256.slice(0, 12)}...`);
-  } else if (s.blobId && /^[0-9a-f]{40}$/.test(s.blobId)) {
-    // A small file's blobId is its git blob hash: sha1("blob <size>\0" + content).
+  } else if (blobId) {
+    // A file outside LFS: its blobId is its git blob hash, sha1("blob <size>\0" + content).
     const got = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-    if (got !== s.blobId) throw new HubChecksumError(s.rfilename, `git blob hash ${got.slice(0, 12)}... where the hub lists ${s.blobId.slice(0, 12)}...`);
+    if (got !== blobId) throw new HubChecksumError(s.rfilename, `git blob hash ${got.slice(0, 12)}... where the hub lists ${blobId.slice(0, 12)}...`);
   }
   // Every small file LLM Lens fetches is JSON: anything else (an error page with a JSON content type) is refused now.
   parseJson(bytes, `${ctx.repo}/${s.rfilename}`);
@@ -272,11 +307,16 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
   const file = s.rfilename;
   let expectedSha = s.lfs?.sha256;
   let expectedSize = siblingSize(s);
+  // A graph kept in git rather than LFS has no SHA-256 in the listing, only its git blob hash: checked instead, so
+  // that a large file is never accepted on its length alone.
+  const blobId = gitBlobId(s);
   let offset = await fileSize(part);
   if (expectedSize !== undefined && offset > expectedSize) offset = await discard(part);
   if (offset > 0 && expectedSize !== undefined && offset === expectedSize) {
     // Complete already (an earlier run stopped between the last byte and the rename).
-    if (expectedSha === undefined || (await hashFile(part)).digest('hex') === expectedSha) {
+    const ok =
+      expectedSha !== undefined ? (await hashFile(part)).digest('hex') === expectedSha : blobId !== undefined ? (await gitBlobHash(part, offset)) === blobId : true;
+    if (ok) {
       if (first) ctx.resumedBytes += offset;
       return { done: true, size: offset };
     }
@@ -387,6 +427,13 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
       await discard(part);
       throw new HubChecksumError(file, `SHA-256 ${got.slice(0, 12)}... where the hub published ${expectedSha.slice(0, 12)}...`);
     }
+  } else if (blobId !== undefined) {
+    // Hashed from the file, not the stream: the blob header needs the whole length, and a resume starts mid-file.
+    const got = await gitBlobHash(part, received);
+    if (got !== blobId) {
+      await discard(part);
+      throw new HubChecksumError(file, `git blob hash ${got.slice(0, 12)}... where the hub lists ${blobId.slice(0, 12)}...`);
+    }
   }
   return { done: true, size: received };
 }
@@ -423,6 +470,13 @@ async function hashFile(p: string): Promise<Hash> {
   const hash = createHash('sha256');
   for await (const chunk of fs.createReadStream(p) as AsyncIterable<Buffer>) hash.update(chunk);
   return hash;
+}
+
+/** The git blob hash of a file on disk: sha1("blob <size>\0" + content), what the hub lists for a file outside LFS. */
+async function gitBlobHash(p: string, size: number): Promise<string> {
+  const hash = createHash('sha1').update(`blob ${size}\0`);
+  for await (const chunk of fs.createReadStream(p) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 function fsError(e: unknown, file: string, dir: string, needed: number | undefined): HubError {

@@ -126,6 +126,36 @@ export class HubBadRepoIdError extends HubError {
   }
 }
 
+/** A revision URL normalisation would turn into a path step ('.', '..'), or an empty one: refused before any request. */
+export class HubBadRevisionError extends HubError {
+  constructor(revision: string) {
+    super('hubBadRevision', `${quoteName(revision)} is not a revision: expected a branch, tag or commit, for example main.`);
+  }
+}
+
+/**
+ * The hub's file list names a file LLM Lens would fetch under a name it never writes (one that climbs out of the
+ * folder, an absolute path, a backslash, control characters): the download is refused before anything is written.
+ */
+export class HubUnsafeFileNameError extends HubError {
+  constructor(repo: string, name: string, why: string) {
+    super(
+      'hubUnsafeFileName',
+      `The hub's file list for ${repo} names a file ${quoteName(name)} (${why}); LLM Lens only writes onnx/<name>.onnx and its .onnx_data files inside the download folder, so nothing was downloaded: check the llmLens.hub.endpoint setting.`,
+    );
+  }
+}
+
+/** A token would travel unencrypted: plain http:// to a host other than this machine. */
+export class HubInsecureTokenError extends HubError {
+  constructor(origin: string) {
+    super(
+      'hubInsecureToken',
+      `Refusing to send the access token (HF_TOKEN) to ${origin}: plain http:// is not encrypted, so anyone on the network path could read the token. Use an https:// endpoint in the llmLens.hub.endpoint setting, or remove the token.`,
+    );
+  }
+}
+
 /** The repository lacks a file a model folder needs (config.json, tokenizer.json, an ONNX file). */
 export class HubMissingFileError extends HubError {
   constructor(repo: string, revision: string, file: string) {
@@ -182,4 +212,13 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+/**
+ * A name from the hub (or the user) for a message: quoted, cut at `max` characters, and with everything but
+ * printable ASCII escaped, so a hostile listing cannot put line breaks, terminal escapes or look-alike text in it.
+ */
+export function quoteName(name: string, max = 120): string {
+  const cut = name.length > max ? `${name.slice(0, max)}...` : name;
+  return `"${cut.replace(/[\\"]/g, '\\$&').replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }

@@ -1,5 +1,6 @@
 // HTTP for the hub with Node's http/https: redirects followed by hand so that the token never leaves
-// the hub's origin, the hub's X-Linked-* headers kept from the redirect hop, and network and status
+// the hub's origin (nor comes back to it once a redirect has left), never travels over plain http to
+// another machine, the hub's X-Linked-* headers kept from the redirect hop, and network and status
 // failures turned into typed errors.
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -9,6 +10,7 @@ import {
   HubError,
   HubHtmlPageError,
   HubHttpError,
+  HubInsecureTokenError,
   HubNotFoundError,
   HubOfflineError,
   HubRateLimitedError,
@@ -20,7 +22,10 @@ import {
 } from './errors';
 
 export interface HubRequestOptions {
-  /** Sent as `Authorization: Bearer` to the origin of the first URL only, never to a redirect target elsewhere. */
+  /**
+   * Sent as `Authorization: Bearer` to the origin of the first URL only, never to a redirect target elsewhere nor,
+   * once a redirect has left that origin, to a later hop back to it; refused for plain http:// except to this machine.
+   */
   token?: string;
   signal?: AbortSignal;
   headers?: Record<string, string>;
@@ -97,11 +102,18 @@ function safeHost(url: string): string {
  * reads or discards `body`. Status codes are not judged here (see `statusError`).
  */
 export async function hubRequest(url: string, opts: HubRequestOptions = {}): Promise<HubResponse> {
-  const origin = new URL(url).origin;
+  const first = new URL(url);
+  const origin = first.origin;
+  // A token over plain http can be read by anyone on the way; only a hub on this machine (tests, a local mirror) is spared.
+  if (opts.token && first.protocol === 'http:' && !isLoopback(first.hostname)) throw new HubInsecureTokenError(origin);
   const linked: LinkedInfo = {};
   let current = url;
+  let token = opts.token;
   for (let hop = 0; hop <= (opts.maxRedirects ?? 10); hop++) {
-    const res = await requestOnce(current, opts, new URL(current).origin === origin ? opts.token : undefined);
+    // Once the chain has left the hub's origin, where it goes next is the other server's choice: a hop back to the
+    // hub could carry that server's path and query, so the token is not sent again for the rest of this chain.
+    if (new URL(current).origin !== origin) token = undefined;
+    const res = await requestOnce(current, opts, token);
     const h = res.body.headers;
     const linkedEtag = unquoteEtag(header(h, 'x-linked-etag'));
     if (linkedEtag && /^[0-9a-f]{64}$/i.test(linkedEtag)) linked.sha256 ??= linkedEtag.toLowerCase();
@@ -118,6 +130,11 @@ export async function hubRequest(url: string, opts: HubRequestOptions = {}): Pro
     return { status, headers: h, url: current, linked, body: res.body, failure: res.failure };
   }
   throw new HubTooManyRedirectsError(shownUrl(url));
+}
+
+/** `localhost`, 127.0.0.0/8 or ::1 (as URL.hostname spells them): traffic that never leaves this machine. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 function requestOnce(

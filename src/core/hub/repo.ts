@@ -3,7 +3,7 @@
 import { SUPPORTED_MODEL_TYPES } from '../model/folder';
 import { HubBadResponseError, HubUnreadableVariantError, HubUnsupportedModelError, HubVariantError } from './errors';
 import { getSmall, parseJson, type HubRequestOptions } from './http';
-import { apiRevisionUrl } from './urls';
+import { apiRevisionUrl, unsafePathReason } from './urls';
 
 /** One file of the revision as the API lists it (`siblings`); sizes and `lfs` only with `?blobs=true`. */
 export interface Sibling {
@@ -28,6 +28,11 @@ export interface OnnxVariant {
   file: Sibling;
   /** External-data companions (`<name>.onnx_data`, `<name>.onnx_data_1`, ...), fetched with it. */
   data: Sibling[];
+  /**
+   * Listed names that start like this graph's external data but are unsafe as a path (`onnx/model.onnx_data/../x`,
+   * a backslash, control characters): never fetched; the download of this variant is refused because of them.
+   */
+  unsafe?: string[];
   /** Bytes of the graph and its external data, when the API gave sizes. */
   size?: number;
 }
@@ -51,7 +56,8 @@ export async function fetchRevisionInfo(endpoint: string, repo: string, revision
     siblings.push({
       rfilename: s.rfilename,
       size: typeof s.size === 'number' ? s.size : undefined,
-      blobId: typeof s.blobId === 'string' ? s.blobId : undefined,
+      // `blobId` in this API, `oid` in the tree API: the git blob hash, checked for files not stored in LFS.
+      blobId: typeof s.blobId === 'string' ? s.blobId.toLowerCase() : typeof s.oid === 'string' ? s.oid.toLowerCase() : undefined,
       lfs:
         lfs && typeof lfs.sha256 === 'string' && typeof lfs.size === 'number'
           ? { sha256: lfs.sha256.toLowerCase(), size: lfs.size, pointerSize: typeof lfs.pointerSize === 'number' ? lfs.pointerSize : undefined }
@@ -62,15 +68,37 @@ export async function fetchRevisionInfo(endpoint: string, repo: string, revision
   return { repo, revision, commit, siblings };
 }
 
-/** The ONNX graphs directly under onnx/, each with its external-data files, sorted by name. */
+// A variant's base name: the characters transformers.js names use (model, decoder_model_merged, model_q4f16), no
+// separators, nothing Windows reads specially. Listed names are the hub's text, and data names become local paths.
+const GRAPH = /^onnx\/([A-Za-z0-9_][A-Za-z0-9_.-]*)\.onnx$/;
+
+/** The git blob hash the listing gives for a file not stored in LFS (40 hex digits), if any. */
+export function gitBlobId(s: Sibling): string | undefined {
+  return !s.lfs && s.blobId && /^[0-9a-f]{40}$/.test(s.blobId) ? s.blobId : undefined;
+}
+
+/**
+ * The ONNX graphs directly under onnx/, each with its external-data files, sorted by name. Only the exact names the
+ * lens writes are taken (`onnx/<name>.onnx`, `onnx/<name>.onnx_data`, `onnx/<name>.onnx_data_<N>`): a prefix match
+ * would take any listed name that starts like the data file, `onnx/model.onnx_data/../../x` included, as a path.
+ */
 export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
   const variants: OnnxVariant[] = [];
   for (const s of siblings) {
-    const m = /^onnx\/([^/]+)\.onnx$/.exec(s.rfilename);
+    const m = GRAPH.exec(s.rfilename);
     if (!m) continue;
-    const data = siblings.filter((d) => d.rfilename.startsWith(`${s.rfilename}_data`) || d.rfilename.startsWith(`${s.rfilename}.data`));
+    const prefix = `${s.rfilename}_data`;
+    const data = siblings.filter((d) => d.rfilename.startsWith(prefix) && /^(_\d+)?$/.test(d.rfilename.slice(prefix.length)));
+    // Other names that start like the data and are no safe path: not fetched, and the listing is not to be trusted.
+    const unsafe = siblings.filter((d) => d.rfilename.startsWith(prefix) && unsafePathReason(d.rfilename)).map((d) => d.rfilename);
     const sizes = [s, ...data].map(siblingSize);
-    variants.push({ name: m[1], file: s, data, size: sizes.every((n) => n !== undefined) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined });
+    variants.push({
+      name: m[1],
+      file: s,
+      data,
+      size: sizes.every((n) => n !== undefined) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined,
+      ...(unsafe.length ? { unsafe } : {}),
+    });
   }
   return variants.sort((a, b) => a.name.localeCompare(b.name));
 }

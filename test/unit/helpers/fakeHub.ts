@@ -1,7 +1,9 @@
 // A stand-in for the Hugging Face hub on 127.0.0.1: resolve URLs (small files answered directly, large
 // ones redirected to a second "CDN" server on another port with X-Linked-Etag/X-Linked-Size), the
 // revision API with LFS sizes and hashes, and switchable faults (cut transfers, wrong checksums,
-// error statuses, HTML pages, stalls). It records every request, and whether a token reached the CDN.
+// error statuses, HTML pages, stalls), and a hostile endpoint's tricks (listed names that climb out of the
+// folder, redirect chains that come back to the hub, git blob ids that do not match). It records every
+// request, and whether a token reached the CDN.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -27,6 +29,10 @@ export interface Faults {
   stall?: { file?: string; after?: number };
   /** Serve config.json with this content instead of the real one. */
   config?: unknown;
+  /** List a git blob id (for a file outside LFS) that does not match the bytes served. */
+  wrongBlobId?: { file: string };
+  /** Redirect the resolve request for `file` to the CDN host, which redirects back to the hub (`?bounced=1`), which serves it. */
+  bounce?: { file: string };
 }
 
 export interface LoggedRequest {
@@ -47,6 +53,13 @@ export interface FakeHubOptions {
   token?: string;
   /** Old repository ids that redirect (307, relative Location) to `repo`, as renamed repositories do. */
   aliases?: string[];
+  /** Files served from git by the hub itself (no LFS, no CDN, only a git blob id in the listing), ONNX files included. */
+  plainFiles?: string[];
+  /**
+   * Names a hostile endpoint lists besides the repository's files (`onnx/model.onnx_data/../../x`, `/etc/x`), with
+   * the bytes it answers, outside LFS, at whatever path the name's resolve URL normalises to.
+   */
+  hostile?: Map<string, Buffer>;
 }
 
 export interface FakeHub {
@@ -118,7 +131,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   const files = opts.files ?? defaultModelFiles();
   const lfsMin = opts.lfsMinBytes ?? 10 * 1024 * 1024;
   const commit = createHash('sha1').update(repo).digest('hex');
-  const isLfs = (f: string) => f.endsWith('.onnx') || f.includes('.onnx_data') || (files.get(f)?.length ?? 0) >= lfsMin;
+  const plain = new Set(opts.plainFiles ?? []);
+  const isLfs = (f: string) => !plain.has(f) && (f.endsWith('.onnx') || f.includes('.onnx_data') || (files.get(f)?.length ?? 0) >= lfsMin);
   const sha256 = (f: string) => createHash('sha256').update(files.get(f)!).digest('hex');
   const gitBlob = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
   const faults: Faults = {};
@@ -131,6 +145,16 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     return sha256(f);
   };
   const content = (f: string) => (f === 'config.json' && faults.config !== undefined ? json(faults.config) : files.get(f)!);
+  const publishedBlob = (f: string) => (faults.wrongBlobId?.file === f ? gitBlob(Buffer.from('not the content')) : gitBlob(content(f)));
+  const hostile = opts.hostile ?? new Map<string, Buffer>();
+  // Where a client that encodes each segment but lets URL normalisation apply ends up for each hostile name.
+  const hostilePaths = new Map<string, Buffer>();
+  for (const [name, bytes] of hostile) {
+    for (const rev of ['main', commit]) {
+      const u = new URL(`http://hub/${repo}/resolve/${rev}/${name.split('/').map(encodeURIComponent).join('/')}`);
+      hostilePaths.set(decodeURIComponent(u.pathname), bytes);
+    }
+  }
 
   const matches = (where: Where, file: string | undefined, fault?: { where?: Where; file?: string }) =>
     !!fault && (fault.where === undefined || fault.where === where) && (fault.file === undefined || fault.file === file);
@@ -160,6 +184,11 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
   const cdn = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://cdn');
     requests.push({ server: 'cdn', method: req.method ?? '', url: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization });
+    if (url.pathname === '/bounce' && url.searchParams.get('to')) {
+      // Another origin sending the client back to the hub: a token must not come back with it.
+      res.writeHead(302, { location: url.searchParams.get('to')!, 'content-type': 'text/plain' }).end('Found.');
+      return;
+    }
     if (req.headers.authorization) {
       authLeaks++;
       res.writeHead(400, { 'content-type': 'text/plain' }).end('Authorization must not be sent to the storage host');
@@ -217,6 +246,11 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
     const url = new URL(req.url ?? '/', 'http://hub');
     requests.push({ server: 'hub', method: req.method ?? '', url: req.url ?? '', range: req.headers.range, authorization: req.headers.authorization });
     const p = decodeURIComponent(url.pathname);
+    const hostileBytes = hostilePaths.get(p);
+    if (hostileBytes) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': hostileBytes.length, 'x-repo-commit': commit }).end(hostileBytes);
+      return;
+    }
 
     for (const alias of opts.aliases ?? []) {
       if (url.pathname.startsWith(`/${alias}/`) || url.pathname.startsWith(`/api/models/${alias}/`)) {
@@ -236,6 +270,11 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       return;
     }
     if (injected(where, file, res)) return;
+    if (resolve && faults.bounce?.file === file && !url.searchParams.has('bounced')) {
+      const back = `http://${req.headers.host}${url.pathname}?bounced=1`;
+      res.writeHead(302, { location: `${cdnOrigin}/bounce?to=${encodeURIComponent(back)}`, 'content-type': 'text/plain' }).end('Found.');
+      return;
+    }
     if (reqRepo !== repo || !authorized) {
       // The real hub does not tell anonymous users whether a private repository exists.
       res.writeHead(401, { 'x-error-code': 'RepoNotFound', 'x-error-message': 'Repository not found', 'content-type': 'application/json' });
@@ -254,8 +293,9 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
         if (!blobs) return { rfilename: f };
         return isLfs(f)
           ? { rfilename: f, blobId: gitBlob(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f)}\nsize ${b.length}\n`)), size: b.length, lfs: { sha256: publishedSha(f, false), size: b.length, pointerSize: 134 } }
-          : { rfilename: f, blobId: gitBlob(content(f)), size: content(f).length };
+          : { rfilename: f, blobId: publishedBlob(f), size: content(f).length };
       });
+      for (const [name, bytes] of hostile) siblings.push({ rfilename: name, blobId: gitBlob(bytes), size: bytes.length });
       const cfg = JSON.parse(content('config.json').toString()) as { model_type?: string; architectures?: string[] };
       const body = json({ _id: '0'.repeat(24), id: repo, modelId: repo, sha: commit, private: !!opts.token, config: { model_type: cfg.model_type, architectures: cfg.architectures }, library_name: 'transformers.js', siblings });
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }).end(body);
