@@ -23,6 +23,15 @@ export default tseslint.config(
   },
   {
     files: ['src/extension.ts', 'src/host/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noOrt] }] },
+    rules: {
+      'no-restricted-imports': ['error', { paths: [noOrt] }],
+      // Notification text renders [label](command:...) as a link that runs the command: every notification goes
+      // through host/log.ts (showError, showWarning, showInfo), which breaks links in text from outside.
+      'no-restricted-syntax': ['error', { selector: 'MemberExpression[property.name=/^show(Error|Warning|Information)Message$/]', message: 'Use showError/showWarning/showInfo from src/host/log.ts.' }],
+    },
+  },
+  {
+    files: ['src/host/log.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
 );

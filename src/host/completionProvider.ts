@@ -9,6 +9,7 @@ import type { CompleteResult } from '../protocol/completion';
 import { SuggestionCache } from '../core/completion/cache';
 import { toAbortSignal, type ModelService } from './modelService';
 import { COMPLETIONS_SECTION, type CompletionSettings } from './settings';
+import { showInfo } from './log';
 import type { CompletionState, CompletionStatusBar } from './completionStatusBar';
 
 import { errorMessage } from '../core/common/errors';
@@ -176,7 +177,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     await this.config.setEnabled(on);
     if (!on) this.pipeline.cancel();
     if (on && !this.config.inlineSuggestEnabled) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('LLM Lens completions are on, but VS Code shows no inline suggestions while "editor.inlineSuggest.enabled" is off.'));
+      void showInfo(vscode.l10n.t('LLM Lens completions are on, but VS Code shows no inline suggestions while "editor.inlineSuggest.enabled" is off.'));
     }
     this.updateState();
   }

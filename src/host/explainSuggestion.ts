@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ShownSuggestion } from './completionProvider';
 import { SUGGESTION_SCHEME } from './commands';
+import { showInfo } from './log';
 import type { AnalyzeRequest } from './analysis/analysisPanel';
 
 /** Prompt text kept for the analysis: the panel refuses very long texts, and the end is what matters. */
@@ -29,7 +30,7 @@ export class SuggestionDocuments implements vscode.TextDocumentContentProvider, 
 
   async explain(s: ShownSuggestion | undefined, analyze: (req: AnalyzeRequest) => Promise<void>): Promise<void> {
     if (!s) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('There is no suggestion to explain yet. Type in a file until LLM Lens suggests a completion, then run this command.'));
+      void showInfo(vscode.l10n.t('There is no suggestion to explain yet. Type in a file until LLM Lens suggests a completion, then run this command.'));
       return;
     }
     let prompt = s.prompt;

@@ -7,7 +7,7 @@ import { downloadModel, listVariants, type DownloadProgress } from '../../core/h
 import { HubError, formatBytes } from '../../core/hub/errors';
 import { pickVariant, variantProblem, type OnnxVariant } from '../../core/hub/repo';
 import { parseRepoInput } from '../../core/hub/urls';
-import { showError } from '../log';
+import { showError, showInfo } from '../log';
 import { toAbortSignal } from '../modelService';
 import type { ModelSettings } from '../settings';
 
@@ -41,7 +41,7 @@ export class HubDownloads {
    */
   async download(preset?: DownloadPreset): Promise<string | undefined> {
     if (this.downloading) {
-      void vscode.window.showInformationMessage(vscode.l10n.t('A model download is already running.'));
+      void showInfo(vscode.l10n.t('A model download is already running.'));
       return undefined;
     }
     let ref: { repo: string; revision?: string };
@@ -100,11 +100,11 @@ export class HubDownloads {
           }
         },
       );
-      void vscode.window.showInformationMessage(vscode.l10n.t('Downloaded {0} ({1}).', `${repo}@${revision}`, variant.name));
+      void showInfo(vscode.l10n.t('Downloaded {0} ({1}).', `${repo}@${revision}`, variant.name));
       return result.folder;
     } catch (e) {
       if (isCancelled(e)) {
-        void vscode.window.showInformationMessage(vscode.l10n.t('Download cancelled. The bytes received are kept: downloading {0} again resumes it, and "LLM Lens: Manage Models" deletes them.', repo));
+        void showInfo(vscode.l10n.t('Download cancelled. The bytes received are kept: downloading {0} again resumes it, and "LLM Lens: Manage Models" deletes them.', repo));
         return undefined;
       }
       this.log.error(e instanceof Error ? e : String(e));

@@ -7,6 +7,7 @@ import { errorMessage } from '../../core/common/errors';
 import { formatBytes } from '../../core/hub/errors';
 import { deleteStoredModel, hubId, listStoredModels, type StoredModel } from '../../core/hub/store';
 import { showError } from '../log';
+import { noLinks } from '../plainText';
 import type { RecentFolders } from './recentFolders';
 
 export interface ManageDeps {
@@ -86,7 +87,8 @@ export async function manageModels(deps: ManageDeps): Promise<void> {
 async function deleteModel(deps: ManageDeps, m: StoredModel): Promise<void> {
   const name = m.manifest ? hubId(m.manifest) : m.name;
   const del = vscode.l10n.t('Delete');
-  const ok = await vscode.window.showWarningMessage(vscode.l10n.t('Delete {0} ({1}) from disk?', name, formatBytes(m.bytes)), { modal: true }, del);
+  // eslint-disable-next-line no-restricted-syntax -- a modal confirmation; its text goes through noLinks too
+  const ok = await vscode.window.showWarningMessage(noLinks(vscode.l10n.t('Delete {0} ({1}) from disk?', name, formatBytes(m.bytes))), { modal: true }, del);
   if (ok !== del) return;
   // The model in use goes back to the built-in one first.
   if (path.resolve(m.path) === path.resolve(deps.service.folder) && !(await deps.use(undefined))) return;

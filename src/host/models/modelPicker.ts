@@ -9,7 +9,8 @@ import { formatBytes } from '../../core/hub/errors';
 import { hubId, listStoredModels, readManifestSync } from '../../core/hub/store';
 import { openModelFolder } from '../../core/model/folder';
 import type { ModelSettings } from '../settings';
-import { showError } from '../log';
+import { showError, showWarning } from '../log';
+import { quoted } from '../plainText';
 import { HubDownloads, type DownloadPreset } from './hubDownload';
 import { manageModels } from './manageModels';
 import { RecentFolders } from './recentFolders';
@@ -117,16 +118,14 @@ export class ModelPicker implements vscode.Disposable {
     if (fromWorkspace === undefined) return;
     this.trustNoticeShown = true;
     const manage = vscode.l10n.t('Manage Workspace Trust');
-    void vscode.window
-      .showWarningMessage(
+    void showWarning(
         vscode.l10n.t(
           'This workspace sets llmLens.model to "{0}". LLM Lens ignores model paths set by a workspace you have not trusted, so that opening a folder cannot make it read files from elsewhere; it uses {1} instead.',
-          fromWorkspace,
+          quoted(fromWorkspace),
           describeFolder(this.service.folder, this.service.builtinFolder),
         ),
         manage,
-      )
-      .then((choice) => choice === manage && vscode.commands.executeCommand('workbench.trust.manage'));
+      ).then((choice) => choice === manage && vscode.commands.executeCommand('workbench.trust.manage'));
   }
 
   /** "LLM Lens: Select Model"; true when another model is now in use. */
