@@ -8,6 +8,7 @@ import type { ChosenParams, ModelInfo, RuntimeInfo } from '../protocol/worker';
 import type { CompleteParams, CompleteResult } from '../protocol/completion';
 import type { Logger } from '../core/common/logger';
 import { CancelledError } from '../core/common/errors';
+import { lostModel } from '../core/completion/pipeline';
 import type { WorkerClient } from '../worker/client';
 import { downloadIdentity } from '../core/hub/store';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from '../protocol/score';
@@ -27,6 +28,8 @@ export interface ModelBackend {
   neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
   complete(params: CompleteParams, signal?: AbortSignal): Promise<CompleteResult>;
   runtimeInfo(): Promise<RuntimeInfo>;
+  /** The worker ended (crash, restart): it no longer holds the model. */
+  onWorkerStopped(listener: () => void): { dispose(): void };
 }
 
 export function workerBackend(client: WorkerClient): ModelBackend {
@@ -38,6 +41,7 @@ export function workerBackend(client: WorkerClient): ModelBackend {
     neighbours: (params, signal) => client.request('neighbours', params, signal),
     complete: (params, signal) => client.request('complete', params, signal),
     runtimeInfo: () => client.request('version', {}),
+    onWorkerStopped: (listener) => client.onDidStop(listener),
   };
 }
 
@@ -67,7 +71,14 @@ export class ModelService implements vscode.Disposable {
     private readonly backend: ModelBackend,
     private readonly extensionUri: vscode.Uri,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // Every surface (panels, hovers, highlighting, completions) loads the model again on its next use.
+    this.workerSub = backend.onWorkerStopped(() => {
+      if (this.loaded || this.loading) this.log.info('The inference worker stopped: the model loads again on next use.');
+      this.reset();
+    });
+  }
+  private readonly workerSub: { dispose(): void };
 
   /** The model shipped with the extension. */
   get builtinFolder(): string {
@@ -108,11 +119,10 @@ export class ModelService implements vscode.Disposable {
   }
 
   async analyze(text: string, options: AnalyzeOptions, token?: vscode.CancellationToken): Promise<Analysis> {
-    await this.ensureLoaded(token);
     const { signal, dispose } = toAbortSignal(token);
     const t0 = Date.now();
     try {
-      const a = await this.backend.analyze(text, options, signal);
+      const a = await this.withModel(() => this.backend.analyze(text, options, signal), token);
       this.log.debug(`analyze: ${a.tokens.length} tokens in ${Date.now() - t0} ms (run ${a.timings.runMs.toFixed(0)} ms)`);
       return a;
     } finally {
@@ -127,15 +137,33 @@ export class ModelService implements vscode.Disposable {
 
   /** Scores tokens for the editor surfaces (hover cards, surprisal highlighting); loads the model first. */
   async score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult> {
-    await this.ensureLoaded();
-    if (signal?.aborted) throw new CancelledError();
-    return this.backend.score(params, signal);
+    return this.withModel(() => {
+      if (signal?.aborted) throw new CancelledError();
+      return this.backend.score(params, signal);
+    });
   }
 
   async neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult> {
-    await this.ensureLoaded();
-    if (signal?.aborted) throw new CancelledError();
-    return this.backend.neighbours(params, signal);
+    return this.withModel(() => {
+      if (signal?.aborted) throw new CancelledError();
+      return this.backend.neighbours(params, signal);
+    });
+  }
+
+  /**
+   * Runs a request with the model loaded; when the worker lost it in between (it crashed or restarted after the
+   * load, before the request), loads it again and tries once more.
+   */
+  private async withModel<T>(request: () => Promise<T>, token?: vscode.CancellationToken): Promise<T> {
+    await this.ensureLoaded(token);
+    try {
+      return await request();
+    } catch (e) {
+      if (!lostModel(e)) throw e;
+      this.reset();
+      await this.ensureLoaded(token);
+      return request();
+    }
   }
 
   /** An inline completion with the loaded model (the completion pipeline loads it first and handles a lost one). */
@@ -156,6 +184,7 @@ export class ModelService implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.workerSub.dispose();
     this.didLoad.dispose();
     this.didChange.dispose();
   }

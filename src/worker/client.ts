@@ -33,6 +33,7 @@ export class WorkerClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private disposed = false;
+  private readonly stopListeners = new Set<() => void>();
 
   constructor(
     private readonly workerFile: string,
@@ -62,7 +63,27 @@ export class WorkerClient {
     const w = this.worker;
     this.worker = undefined;
     this.failAll(new LensError('restarted', 'The inference worker was restarted.'));
+    if (w) this.stopped();
     await w?.terminate();
+  }
+
+  /**
+   * Called when the worker ends (a crash, an exit, a restart): whatever it held, the loaded model included, is gone,
+   * and the next request starts a fresh worker without one.
+   */
+  onDidStop(listener: () => void): { dispose(): void } {
+    this.stopListeners.add(listener);
+    return { dispose: () => this.stopListeners.delete(listener) };
+  }
+
+  private stopped(): void {
+    for (const l of [...this.stopListeners]) {
+      try {
+        l();
+      } catch (e) {
+        this.log.error(e instanceof Error ? e : String(e));
+      }
+    }
   }
 
   async dispose(): Promise<void> {
@@ -109,6 +130,7 @@ export class WorkerClient {
         this.log.error(`The inference worker exited with code ${code} while ${this.pending.size} request(s) were pending.`);
         this.failAll(new WorkerCrashedError(`exit code ${code}`));
       }
+      this.stopped();
     });
     return worker;
   }

@@ -54,6 +54,26 @@ describe('hover cards and surprisal highlighting', function () {
     await closeAllEditors();
   });
 
+  it('after the inference worker is lost, hover cards and the analysis panel work again (issue #13: the model loads again)', async () => {
+    // As a crash would: the worker ends, and a fresh one starts on the next request without the model.
+    await lens.restartWorker();
+    // Text no earlier hover scored, so the card needs the worker.
+    const doc = await vscode.workspace.openTextDocument({ language: 'typescript', content: 'export function area(width: number, height: number): number {\n  return width * height;\n}\n' });
+    const editor = await vscode.window.showTextDocument(doc);
+    const card = await waitFor('a token card after the worker was lost', () => lensCard(doc.uri, positionOf(doc, 'height;', 2)), 60_000);
+    assert.match(card.md.value, /Probability \*\*[\d.e-]+ %\*\*/);
+    await lens.restartWorker();
+    editor.selection = new vscode.Selection(new vscode.Position(0, 0), doc.lineAt(1).range.end);
+    const expected = doc.getText(editor.selection);
+    await vscode.commands.executeCommand('llmLens.analyzeSelection');
+    const s = await waitFor('the analysis after the worker was lost', () => {
+      const x = lens.analysisSummary();
+      return x.text === expected && !x.busy && (x.tokens > 0 || x.notice) ? x : undefined;
+    }, 60_000);
+    assert.equal(s.notice, undefined, `the panel says: ${s.notice}`);
+    assert.ok(s.tokens > 10);
+  });
+
   it('hovering a word in greet.ts shows its token card', async () => {
     const doc = await sample('greet.ts');
     const pos = positionOf(doc, 'fibonacci(n', 3);
