@@ -1,6 +1,7 @@
 // Settings are read through package.json's schema (protocol/settings.ts): defaults stated once, every integer
 // clamped to its range, a value of the wrong type replaced by the default.
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { intSetting, settingDefault } from '../../src/protocol/settings';
 import { DEFAULT_MAX_TOKENS, DEFAULT_NEIGHBOURS, DEFAULT_TOP_K } from '../../src/core/analysis/options';
 import { COMPLETION_DEFAULTS } from '../../src/core/completion/engine';
@@ -21,6 +22,13 @@ describe('settings from package.json', () => {
     assert.equal(DEFAULT_NEIGHBOURS, settingDefault('llmLens.analysis.neighbours'));
     assert.equal(COMPLETION_DEFAULTS.prefixTokens, settingDefault('llmLens.completions.prefixTokens'));
     assert.equal(COMPLETION_DEFAULTS.maxTokens, settingDefault('llmLens.completions.maxTokens'));
+  });
+
+  it('keeps the model folder and the thread count out of an untrusted workspace\'s reach', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const manifest = require(path.join(__dirname, '..', '..', '..', 'package.json')) as { capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } } };
+    const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    for (const key of ['llmLens.model', 'llmLens.runtime.threads']) assert.ok(restricted.includes(key), key);
   });
 
   it('refuses a key that package.json does not declare', () => {
