@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { api, closeAllEditors, extension, waitFor, webviewTab } from './helpers';
+import { api, closeAllEditors, extension, samplesFolder, waitFor, webviewTab } from './helpers';
 
 interface WalkthroughStep {
   id: string;
@@ -94,18 +94,20 @@ describe('display language', () => {
     const config = vscode.workspace.getConfiguration('llmLens.analysis');
     await config.update('maxTokens', 8, vscode.ConfigurationTarget.Global);
     try {
-      // About 25 tokens in 90 characters: short enough for the host's character check, so the worker counts and refuses.
-      const doc = await vscode.workspace.openTextDocument({ language: 'plaintext', content: 'The quick brown fox jumps over the lazy dog, and the dog sleeps on in the warm afternoon sun.' });
+      // A line of the English sample: short enough for the host's character check, so the worker counts and refuses.
+      const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(samplesFolder()!, 'english.md'));
       const editor = await vscode.window.showTextDocument(doc);
-      editor.selection = new vscode.Selection(new vscode.Position(0, 0), doc.lineAt(0).range.end);
+      const line = [...Array(doc.lineCount).keys()].map((i) => doc.lineAt(i)).find((l) => l.text.length > 60 && l.text.length < 400);
+      assert.ok(line, 'a line of 60-400 characters in english.md');
+      editor.selection = new vscode.Selection(line.range.start, line.range.end);
       await vscode.commands.executeCommand('llmLens.analyzeSelection');
       const notice = await waitFor('the refusal notice', () => {
         const n = lens.analysisSummary().notice;
         return n && /\b8\b/.test(n) ? n : undefined;
       }, 60_000);
       const patterns: Record<string, RegExp> = {
-        en: /^The text has \d+ tokens; the limit is 8 tokens per analysis \(setting llmLens\.analysis\.maxTokens\)/,
-        'pt-br': /^O texto tem \d+ tokens; o limite é de 8 tokens por análise \(configuração llmLens\.analysis\.maxTokens\)/,
+        en: /^The text has (at least )?\d+ tokens; the limit is 8 tokens per analysis \(setting llmLens\.analysis\.maxTokens\)/,
+        'pt-br': /^O texto tem (pelo menos )?\d+ tokens; o limite é de 8 tokens por análise \(configuração llmLens\.analysis\.maxTokens\)/,
       };
       assert.match(notice, patterns[expected] ?? patterns.en);
     } finally {
