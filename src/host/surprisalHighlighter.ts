@@ -8,6 +8,7 @@ import type { EditorSettings } from './settings';
 import { errorMessage, isCancelled } from '../core/common/errors';
 import type { DocToken, Ineligible, TokenScores } from './tokenScores';
 import { COMMANDS, CONTEXT_KEYS } from './commands';
+import { refusalMessage } from './refusals';
 
 /** What the last pass drew, for the status bar and the integration tests. */
 export interface SurprisalSnapshot {
@@ -181,7 +182,7 @@ export class SurprisalHighlighter implements vscode.Disposable {
       if (isCancelled(e)) return;
       this.log.warn(`surprisal highlighting: ${errorMessage(e)}`);
       this.snapshot = { ...this.snapshot, busy: false };
-      this.showStatus(errorMessage(e));
+      this.showStatus(refusalMessage(e) ?? errorMessage(e));
     } finally {
       this.inFlight--;
       if (this.current === ac) {
