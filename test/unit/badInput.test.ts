@@ -2,6 +2,7 @@
 // and the worker still answers afterwards.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkerClient } from '../../src/worker/client';
 import { silentLogger } from '../../src/core/common/logger';
@@ -82,17 +83,42 @@ describe('bad input through the worker', function () {
 
   it('a config that is not JSON, or lacks n_embd: modelConfig', async () => {
     const dir = makeModelFolder({ config: '{ "model_type": "gpt2", ', onnx: lensTinyOnnx() });
-    await failsWith(client.request('loadModel', { folder: dir }), 'modelConfig', /config\.json cannot be used: it is not valid JSON/);
+    await failsWith(client.request('loadModel', { folder: dir }), 'modelConfig', /config\.json cannot be used: it is not valid JSON \(it ends at position 24, line 1, before the value is complete\)/);
+    // Where the text goes wrong, never the text: JSON.parse's own message quotes it.
+    const dir1 = makeModelFolder({ config: 'root:x:0:0:root:/root:/bin/bash\n', onnx: lensTinyOnnx() });
+    await failsWith(client.request('loadModel', { folder: dir1 }), 'modelConfig', /^(?![\s\S]*root:x)[\s\S]*config\.json cannot be used: it is not valid JSON \(at position 0, line 1 column 1\)\.$/);
     const c = lensTinyConfig();
     delete c.n_embd;
     const dir2 = makeModelFolder({ config: c, onnx: lensTinyOnnx() });
     await failsWith(client.request('loadModel', { folder: dir2 }), 'modelConfig', /has no "n_embd"/);
   });
 
+  it('a config.json linked to a file outside the folder: unsafeModelFile, the file neither read nor quoted', async () => {
+    const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lens-outside-')), 'passwd');
+    fs.writeFileSync(outside, 'root:x:0:0:root:/root:/bin/bash\n');
+    try {
+      const dir = makeModelFolder({ onnx: lensTinyOnnx() });
+      fs.symlinkSync(outside, path.join(dir, 'config.json'));
+      await failsWith(client.request('loadModel', { folder: dir }), 'unsafeModelFile', /^(?![\s\S]*(root:x|passwd))[\s\S]*config\.json in the model folder .* is a symbolic link to a file outside the model folder/);
+    } finally {
+      fs.rmSync(path.dirname(outside), { recursive: true, force: true });
+    }
+  });
+
   it('a tokenizer bigger than the model\'s vocabulary: vocabMismatch', async () => {
     const synthetic = buildSyntheticGpt2({ vocab: 4000, dModel: 16, nLayer: 1, nHead: 2, nCtx: 32 });
     const dir = makeModelFolder({ config: synthetic.config, onnx: synthetic.bytes });
     await failsWith(client.request('loadModel', { folder: dir }), 'vocabMismatch', /tokenizer .* has 8192 tokens but the model has 4000/);
+  });
+
+  it('an embedding that declares 20 M rows and stores none: modelFormat naming the tensor, before anything is allocated', async () => {
+    const model = onnx.ModelProto.decode(lensTinyOnnx());
+    const t = model.graph!.initializer!.find((x) => x.name === 'transformer.wte.weight')!;
+    t.dims = [20_000_000, 128];
+    t.rawData = new Uint8Array(0);
+    const dir = makeModelFolder({ config: { ...lensTinyConfig(), vocab_size: 20_000_000 }, onnx: onnx.ModelProto.encode(model).finish() });
+    await failsWith(client.request('loadModel', { folder: dir }), 'modelFormat', /tensor "transformer\.wte\.weight" \(FLOAT, dims \[20000000, 128\]\) should hold 2560000000 values \(10240000000 bytes\) but its data is empty/);
+    await stillAnalyzes();
   });
 
   it('a model file over the size limit: modelTooLarge', async () => {

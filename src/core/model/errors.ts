@@ -1,5 +1,6 @@
 // Typed errors for model folders and ONNX files: each says what is wrong and where, so a person can fix it.
 import { LensError } from '../common/errors';
+import { quoteName } from './untrusted';
 
 /** The model folder does not exist or is not a folder. */
 export class ModelNotFoundError extends LensError {
@@ -71,7 +72,22 @@ export class UnsafeExternalDataError extends LensError {
     readonly location: string,
     detail: string,
   ) {
-    super('unsafeExternalData', `${file} refers to external data "${location}" that ${detail}; only plain files inside the model folder are read.`);
+    // The location is the file's own text: quoted short and escaped.
+    super('unsafeExternalData', `${file} refers to external data ${quoteName(location)} that ${detail}; only plain files inside the model folder are read.`);
+  }
+}
+
+/**
+ * config.json, tokenizer.json or the ONNX file is a symbolic link that leads out of the model folder. Refused
+ * before it is read: a folder from elsewhere (a download, a repository) must not make the lens read, and quote
+ * back in an error, a file it points at such as ~/.ssh/id_rsa. The target is not named for the same reason.
+ */
+export class UnsafeModelFileError extends LensError {
+  constructor(
+    readonly folder: string,
+    readonly file: string,
+  ) {
+    super('unsafeModelFile', `${file} in the model folder ${folder} is a symbolic link to a file outside the model folder; only files inside the model folder are read. Copy the file into the folder instead of linking to it.`);
   }
 }
 
@@ -82,6 +98,20 @@ export class ModelFormatError extends LensError {
     detail: string,
   ) {
     super('modelFormat', `${file} is not a usable ONNX model: ${detail}`);
+  }
+}
+
+/**
+ * A tensor whose stored data does not match its declared type and dims (a damaged, truncated or hand-made file):
+ * refused by name at load, instead of failing later inside a typed-array allocation or onnxruntime.
+ */
+export class TensorDataError extends ModelFormatError {
+  constructor(
+    file: string,
+    readonly tensor: string,
+    detail: string,
+  ) {
+    super(file, `tensor ${quoteName(tensor)} ${detail}`);
   }
 }
 

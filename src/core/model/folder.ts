@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec } from '../../protocol/analysis';
-import { ModelConfigError, ModelFileMissingError, ModelNotFoundError, ModelTooLargeError, UnsupportedModelError } from './errors';
+import { ModelConfigError, ModelFileMissingError, ModelNotFoundError, ModelTooLargeError, UnsafeModelFileError, UnsupportedModelError } from './errors';
+import { describeValue, jsonProblem, quoteName } from './untrusted';
 
 /** model_type values of the GPT-2 family: learned positions, pre-norm blocks, attention then MLP. */
 // Only what has been run here: gpt_neo (local attention) and gpt_bigcode (multi-query KV layout)
@@ -14,6 +15,9 @@ export const SUPPORTED_MODEL_TYPES = ['gpt2'];
 const ONNX_CANDIDATES = ['onnx/model.onnx', 'onnx/decoder_model.onnx', 'model.onnx'];
 
 export const DEFAULT_MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024 - 1;
+
+/** Largest config.json read: real ones are a few KB; anything bigger is not a config (or is hostile). */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** The fields of config.json the lens reads (GPT-2 names, with the aliases other families use). */
 export interface ModelConfig {
@@ -57,11 +61,15 @@ export function openModelFolder(folder: string, options: OpenFolderOptions = {})
   }
   const configPath = path.join(real, 'config.json');
   if (!isFile(configPath)) throw new ModelFileMissingError(folder, 'config.json');
+  // Every file is checked to lie inside the folder before it is read.
+  checkInside(real, 'config.json');
   const config = readConfig(configPath);
   const tokenizerPath = path.join(real, 'tokenizer.json');
   if (!isFile(tokenizerPath)) throw new ModelFileMissingError(folder, 'tokenizer.json', 'the lens reads text through the model\'s own tokenizer');
+  checkInside(real, 'tokenizer.json');
   const rel = ONNX_CANDIDATES.find((c) => isFile(path.join(real, c)));
   if (!rel) throw new ModelFileMissingError(folder, 'onnx/model.onnx', `looked for ${ONNX_CANDIDATES.join(', ')}`);
+  checkInside(real, rel);
   const onnxPath = path.join(real, rel);
   const onnxBytes = fs.statSync(onnxPath).size;
   const limit = options.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES;
@@ -70,24 +78,35 @@ export function openModelFolder(folder: string, options: OpenFolderOptions = {})
 }
 
 export function readConfig(configPath: string): ModelConfig {
+  let text: string;
+  try {
+    const size = fs.statSync(configPath).size;
+    if (size > MAX_CONFIG_BYTES) throw new ModelConfigError(configPath, `it is ${size} bytes; a config.json is a few KB (the limit is ${MAX_CONFIG_BYTES}).`);
+    // A BOM, as some Windows editors write, is not part of the JSON.
+    text = fs.readFileSync(configPath, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    if (e instanceof ModelConfigError) throw e;
+    throw new ModelConfigError(configPath, `it could not be read (${(e as NodeJS.ErrnoException).code ?? 'unknown error'}).`);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-  } catch (e) {
-    throw new ModelConfigError(configPath, `it is not valid JSON (${(e as Error).message}).`);
+    raw = JSON.parse(text);
+  } catch {
+    // Not JSON.parse's message: it quotes the text, which may be any file the folder's config.json stands for.
+    throw new ModelConfigError(configPath, jsonProblem(text));
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelConfigError(configPath, 'it is not a JSON object.');
   const c = raw as Record<string, unknown>;
   const modelType = typeof c.model_type === 'string' ? c.model_type : undefined;
   if (!modelType) throw new ModelConfigError(configPath, 'it has no "model_type".');
   if (!SUPPORTED_MODEL_TYPES.includes(modelType)) {
-    throw new UnsupportedModelError(configPath, `model_type "${modelType}" is not supported; LLM Lens reads GPT-2-family models (${SUPPORTED_MODEL_TYPES.join(', ')}).`);
+    throw new UnsupportedModelError(configPath, `model_type ${quoteName(modelType, 40)} is not supported; LLM Lens reads GPT-2-family models (${SUPPORTED_MODEL_TYPES.join(', ')}).`);
   }
   const int = (names: string[], required: boolean): number | undefined => {
     for (const n of names) {
       const v = c[n];
       if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ModelConfigError(configPath, `"${n}" must be a positive integer, not ${JSON.stringify(v)}.`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ModelConfigError(configPath, `"${n}" must be a positive integer, not ${describeValue(v)}.`);
       return v;
     }
     if (required) throw new ModelConfigError(configPath, `it has no "${names[0]}".`);
@@ -131,6 +150,26 @@ export function toModelSpec(f: ModelFolder, source: string, extra: Pick<ModelSpe
     fim: extra.fim,
     fileBytes: f.onnxBytes,
   };
+}
+
+/**
+ * Refuses a file of the folder that resolves (through a symbolic link to it, or to a folder on its way) outside
+ * the folder. Links that stay inside are followed: some tools link one copy of a file under two names.
+ */
+function checkInside(folder: string, rel: string): void {
+  let target: string;
+  try {
+    target = fs.realpathSync(path.join(folder, rel));
+  } catch {
+    throw new ModelFileMissingError(folder, rel, 'it could not be resolved');
+  }
+  if (!isInside(folder, target)) throw new UnsafeModelFileError(folder, rel);
+}
+
+/** True when `target` is `folder` itself or lies below it (both absolute, symlinks resolved). */
+export function isInside(folder: string, target: string): boolean {
+  const rel = path.relative(folder, target);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
 function isFile(p: string): boolean {

@@ -2,6 +2,7 @@
 // softmaxes, the final norm and the LM head, by pattern rather than by name, and says plainly what it could not find.
 import type { onnx } from 'onnx-proto';
 import { floatData, intData, isFloatType, num, tensorDims, tensorSize, type Int64 } from './proto';
+import { cleanText, quoteName } from '../model/untrusted';
 
 /** A layer norm, fused (one LayerNormalization node) or decomposed (ReduceMean, Sub, Pow, ... Add). */
 export interface NormUnit {
@@ -167,6 +168,41 @@ export class GraphIndex {
     return out;
   }
 
+  /**
+   * Consumers of attention probabilities `p`, looking through what exporters put between the Softmax and the
+   * MatMul with V without changing a finite value: Identity/Dropout/Cast, and the NaN guard of newer optimum
+   * exports with a boolean mask, Where(IsNaN(p), 0, p), which zeroes the rows of a fully masked query. Matched by
+   * structure (the condition is IsNaN of the very tensor the Where passes through), not by names.
+   */
+  probabilityConsumers(p: string): number[] {
+    const out: number[] = [];
+    const seen = new Set<string>();
+    const stack = [p];
+    for (let guard = 0; stack.length && guard < 64; guard++) {
+      const t = stack.pop()!;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      for (const c of this.consumersOf(t)) {
+        const op = this.op(c);
+        if (PASS_THROUGH.has(op)) stack.push(this.outputOf(c));
+        else if (op === 'Where' && this.isNaNGuard(c, t)) stack.push(this.outputOf(c));
+        else out.push(c);
+      }
+    }
+    return out;
+  }
+
+  /** Where node `w` passes `t` through unless IsNaN(t): its condition is IsNaN of `t` and `t` is the branch taken where that is false. */
+  private isNaNGuard(w: number, t: string): boolean {
+    const [cond, a, b] = this.inputsOf(w);
+    const p = this.producer.get(cond);
+    if (p === undefined || this.op(p) !== 'IsNaN') return false;
+    const tested = this.source(this.inputsOf(p)[0]);
+    // Where(IsNaN(p), 0, p): p is the value kept where it is not NaN (the second branch); the first replaces NaN
+    // (a 0 in the exports seen, not required).
+    return b === t && a !== t && tested === this.source(t);
+  }
+
   /** The float initializer behind a weight input, through pass-through ops and Transpose. */
   weightSource(t: string): { name: string; transposed: boolean } | undefined {
     let transposed = false;
@@ -319,7 +355,7 @@ export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocab
     }
   });
   if (!s.tokenEmbedding) {
-    missing.push(`token embedding: no Gather of a weight matrix by "${idsInput}" (the embedding may be quantized or fused)`);
+    missing.push(`token embedding: no Gather of a weight matrix by ${quoteName(idsInput, 40)} (the embedding may be quantized or fused)`);
     return s;
   }
   const d = s.tokenEmbedding.d;
@@ -371,11 +407,12 @@ export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocab
     const attentionNodes = g.between(n1.output, r1).filter((i) => i !== r1);
     const mlpNodes = g.between(n2.output, r2).filter((i) => i !== r2);
     const L: LayerStructure = { input: h, norm1: n1, mid, norm2: n2, output: g.outputOf(r2), attentionNodes, mlpNodes };
-    const softmaxes = attentionNodes.filter((i) => g.op(i) === 'Softmax' && g.realConsumers(g.outputOf(i)).some((c) => g.op(c) === 'MatMul'));
+    const softmaxes = attentionNodes.filter((i) => g.op(i) === 'Softmax' && g.probabilityConsumers(g.outputOf(i)).some((c) => g.op(c) === 'MatMul'));
     const fused = attentionNodes.find((i) => FUSED_ATTENTION.has(g.op(i)));
     if (softmaxes.length === 1) L.softmax = g.outputOf(softmaxes[0]);
     else if (fused !== undefined) {
-      L.fusedAttention = `${g.nodes[fused].domain || 'ai.onnx'}.${g.op(fused)}`;
+      // The op type is one of FUSED_ATTENTION; the domain is the file's text.
+      L.fusedAttention = `${cleanText(g.nodes[fused].domain || 'ai.onnx', 40)}.${g.op(fused)}`;
       missing.push(`layer ${layer} attention probabilities: attention is one fused operator (${L.fusedAttention}), which does not expose them`);
     } else missing.push(`layer ${layer} attention probabilities: ${softmaxes.length === 0 ? 'no Softmax feeding a MatMul' : `${softmaxes.length} candidate softmaxes`} in the attention block`);
     s.layers.push(L);

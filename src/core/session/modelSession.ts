@@ -11,6 +11,7 @@ import { CancelledError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openModelFolder, toModelSpec, type ModelFolder } from '../model/folder';
 import { ModelConfigError, UnsupportedModelError, VocabMismatchError } from '../model/errors';
+import { cleanText, quoteName, quoteNames } from '../model/untrusted';
 import { parameterBreakdown } from '../onnx/parameters';
 import { GraphIndex, findStructure, type GraphStructure } from '../onnx/graph';
 import { instrument, LENS, type InstrumentedGraph } from '../onnx/instrument';
@@ -106,18 +107,32 @@ function readParts(folderPath: string, options: LoadOptions): Parts {
   const fim = special.fimPrefix !== undefined && special.fimMiddle !== undefined && special.fimSuffix !== undefined ? { prefix: special.fimPrefix, middle: special.fimMiddle, suffix: special.fimSuffix } : undefined;
   const spec = toModelSpec(folder, options.source ?? folder.folder, { eosTokenId: cfg.eosTokenId ?? special.eos, fim }, options.name);
   const parameters = parameterBreakdown(graph, structure, cfg.nCtx);
-  return { folder, tokenizer, model, graph, structure, spec, parameters, report: reportOf(structure, graph) };
+  const report = reportOf(structure, graph);
+  // The position table bounds the context, whatever config.json says: position n_positions-1 of a table with fewer
+  // rows is a Gather out of range inside onnxruntime. spec.nCtx is what the analysis, score and completion limits
+  // read, so a longer text is refused up front as over the context.
+  const rows = structure.positionEmbedding?.rows;
+  if (rows !== undefined && rows > 0 && rows < cfg.nCtx) {
+    spec.nCtx = rows;
+    const note = `context: config.json gives ${cfg.nCtx} positions but the graph's position embedding ${quoteName(structure.positionEmbedding!.initializer, 60)} has ${rows} rows; texts are limited to ${rows} tokens`;
+    report.missing.push(note);
+    options.logger?.warn(`model ${spec.name}: ${note}`);
+  }
+  return { folder, tokenizer, model, graph, structure, spec, parameters, report };
 }
 
 function reportOf(s: GraphStructure, g: GraphIndex): InstrumentationReport {
   const kinds = new Set([...s.layers.flatMap((l) => [l.norm1.kind, l.norm2.kind]), ...(s.finalNorm ? [s.finalNorm.kind] : [])]);
+  // Tensor names are the file's text and are only shown (model card, CLI, logs): bounded and escaped, so that a
+  // hostile name cannot write terminal escapes or kilobytes into them.
+  const shown = <T extends string | undefined>(name: T): T => (name === undefined ? name : (cleanText(name, 120) as T));
   return {
-    tokenEmbedding: s.tokenEmbedding?.initializer,
-    positionEmbedding: s.positionEmbedding?.initializer,
-    layerInputs: s.layers.map((l) => l.input),
-    attentionProbs: s.layers.map((l) => l.softmax ?? ''),
-    finalNorm: s.finalNorm?.output,
-    lmHead: s.lmHead?.weight,
+    tokenEmbedding: shown(s.tokenEmbedding?.initializer),
+    positionEmbedding: shown(s.positionEmbedding?.initializer),
+    layerInputs: s.layers.map((l) => shown(l.input)),
+    attentionProbs: s.layers.map((l) => shown(l.softmax ?? '')),
+    finalNorm: shown(s.finalNorm?.output),
+    lmHead: shown(s.lmHead?.weight),
     // The words for the tie are the host's (localized) and the CLI's.
     lmHeadTied: s.lmHead?.tied === 'same' || s.lmHead?.tied === 'copy' ? s.lmHead.tied : undefined,
     missing: s.missing.slice(),
@@ -172,7 +187,7 @@ export class LoadedModel {
     const embT = p.graph.initializers.get(s.tokenEmbedding?.initializer ?? '');
     // The added nodes and the reductions read float32; a float16 graph would fail inside onnxruntime instead.
     if (embT && embT.dataType !== 1) throw new UnsupportedModelError(where, 'its weights are not float32 (a float16 or quantized export?); LLM Lens reads float32 models.');
-    const embedding = embT ? floatData(embT) : undefined;
+    const embedding = embT ? floatData(embT, where) : undefined;
     if (!embedding) throw new UnsupportedModelError(where, 'the token embedding is not a float tensor.');
     const d = p.spec.dModel;
     const V = embedding.length / d;
@@ -301,7 +316,7 @@ const KNOWN_INPUT = /^(input_ids|attention_mask|position_ids|past_key_values\.\d
 function planFeeds(model: onnx.ModelProto, g: GraphIndex, spec: ModelSpec, where: string): FeedPlan {
   const decl = new Map((model.graph?.input ?? []).map((v) => [v.name ?? '', v]));
   const unknown = g.inputs.filter((n) => !KNOWN_INPUT.test(n));
-  if (unknown.length) throw new UnsupportedModelError(where, `the graph has inputs the lens does not know how to feed: ${unknown.join(', ')} (a merged decoder or an encoder-decoder?).`);
+  if (unknown.length) throw new UnsupportedModelError(where, `the graph has inputs the lens does not know how to feed: ${quoteNames(unknown)} (a merged decoder or an encoder-decoder?).`);
   if (!g.inputs.includes('input_ids')) throw new UnsupportedModelError(where, 'the graph has no "input_ids" input.');
   const elem = (name: string) => decl.get(name)?.type?.tensorType?.elemType ?? 7;
   const intTensor = (name: string, values: number[], dims: number[]): Tensor => tensor.int(elem(name), values, dims);

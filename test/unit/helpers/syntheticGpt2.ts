@@ -24,6 +24,11 @@ export interface SyntheticOptions {
   /** 'hf' keeps parameter names; 'anonymous' renames weights like torch's `onnx::MatMul_123`. */
   names?: 'hf' | 'anonymous';
   gelu?: 'tanh' | 'erf';
+  /**
+   * What stands between the attention Softmax and the MatMul with V: nothing, or the NaN guard of newer optimum
+   * exports with a boolean mask, `Where(IsNaN(p), 0, p)`, optionally followed by a Cast.
+   */
+  probsGuard?: 'none' | 'isNaN' | 'isNaNCast';
   seed?: number;
   /** Scale of random weights. */
   scale?: number;
@@ -47,6 +52,7 @@ export function buildSyntheticGpt2(opts: SyntheticOptions): SyntheticModel {
     maskBuffers: false,
     names: 'hf',
     gelu: 'tanh',
+    probsGuard: 'none',
     seed: 1,
     scale: 0.08,
     ...opts,
@@ -213,8 +219,20 @@ export function buildSyntheticGpt2(opts: SyntheticOptions): SyntheticModel {
     nodes.push(node('Where', [causal, scs, constF(t('minf'), -3.4028234663852886e38)], [msk]));
     nodes.push(node('Add', [msk, amU], [pm]));
     nodes.push(node('Softmax', [pm], [pr], { axis: o.opset >= 13 ? -1 : 3 }));
+    let probs = pr;
+    if (o.probsGuard !== 'none') {
+      const nan = t(`${p}/attn/isnan`), guarded = t(`${p}/attn/guarded`);
+      nodes.push(node('IsNaN', [pr], [nan]));
+      nodes.push(node('Where', [nan, constF(t('zero'), 0), pr], [guarded]));
+      probs = guarded;
+      if (o.probsGuard === 'isNaNCast') {
+        const cast = t(`${p}/attn/cast`);
+        nodes.push(node('Cast', [guarded], [cast], { to: DataType.FLOAT }));
+        probs = cast;
+      }
+    }
     const ctx = t(`${p}/attn/ctx`), ctxT = t(`${p}/attn/ctxT`), ctxR = t(`${p}/attn/merged`);
-    nodes.push(node('MatMul', [pr, v], [ctx]));
+    nodes.push(node('MatMul', [probs, v], [ctx]));
     nodes.push(node('Transpose', [ctx], [ctxT], { perm: [0, 2, 1, 3] }));
     nodes.push(node('Reshape', [ctxT, constI(t('shape'), [0, 0, d])], [ctxR]));
     const ao = linear(ctxR, `${p}.attn.c_proj`, d, d);
