@@ -1,10 +1,11 @@
-// `llm-lens download` against the local fake hub: the folder on stdout, progress and one clear line on stderr, exit codes.
+// `llm-lens download` against the local fake hub: the folder on stdout, progress and one clear line on stderr, exit codes,
+// the token from huggingface_hub's token file, and HTTPS_PROXY.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadCommand, type DownloadIo } from '../../src/tools/cli/download';
-import { startFakeHub, type FakeHub } from './helpers/fakeHub';
+import { startConnectProxy, startFakeHub, type FakeHub } from './helpers/fakeHub';
 
 describe('llm-lens download', function () {
   this.timeout(20000);
@@ -15,16 +16,26 @@ describe('llm-lens download', function () {
   const io: DownloadIo = { out: (s) => out.push(s), err: (s) => err.push(s) };
   const run = (...args: string[]) => downloadCommand([...args, '--endpoint', hub.endpoint, '--dir', dir], io);
 
+  // The variables the CLI reads, restored after each test; a token file or proxy on this machine must not leak in.
+  const ENV = ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+  let saved: Record<string, string | undefined>;
+
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-hubcli-'));
     out = [];
     err = [];
+    saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
+    for (const k of ENV) delete process.env[k];
+    process.env.HF_TOKEN_PATH = path.join(dir, 'no-token-here');
     hub = await startFakeHub();
   });
   afterEach(async () => {
     await hub.close();
     fs.rmSync(dir, { recursive: true, force: true });
-    delete process.env.HF_TOKEN;
+    for (const k of ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
   });
 
   it('prints progress on stderr and the model folder on stdout', async () => {
@@ -67,6 +78,40 @@ describe('llm-lens download', function () {
     process.env.HF_TOKEN = 'hf_cli';
     assert.equal(await run(hub.repo), 0);
     assert.equal(hub.authLeaks, 0);
+  });
+
+  it('reads the token from huggingface_hub\'s token file when HF_TOKEN is not set', async () => {
+    await hub.close();
+    hub = await startFakeHub({ token: 'hf_from_file' });
+    const file = path.join(dir, 'hf-home', 'token');
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, 'hf_from_file\n');
+    process.env.HF_TOKEN_PATH = file;
+    const models = path.join(dir, 'models');
+    assert.equal(await downloadCommand([hub.repo, '--endpoint', hub.endpoint, '--dir', models, '--list'], io), 0, err.join('\n'));
+    assert.equal(await downloadCommand([hub.repo, '--endpoint', hub.endpoint, '--dir', models], io), 0, err.join('\n'));
+    assert.ok(hub.requests.filter((r) => r.server === 'hub').every((r) => r.authorization === 'Bearer hf_from_file'));
+    // HF_TOKEN still comes first.
+    process.env.HF_TOKEN = 'hf_wrong';
+    assert.equal(await downloadCommand([hub.repo, '--endpoint', hub.endpoint, '--dir', models, '--list'], io), 1);
+    assert.equal(hub.authLeaks, 0);
+  });
+
+  it('goes through HTTPS_PROXY (a CONNECT tunnel) for https:// URLs, and straight to this machine', async () => {
+    const proxy = await startConnectProxy({ answer: 502 });
+    try {
+      process.env.HTTPS_PROXY = proxy.url;
+      // Node's https alone would try to resolve lens-hub.invalid (a DNS error); the CLI asks the proxy instead.
+      assert.equal(await downloadCommand(['a/b', '--endpoint', 'https://lens-hub.invalid', '--dir', dir, '--list'], io), 1);
+      assert.equal(err[err.length - 1], `llm-lens: The proxy ${proxy.url} could not open a connection to lens-hub.invalid:443 (HTTP 502): check the HTTPS_PROXY, HTTP_PROXY and NO_PROXY environment variables.`);
+      assert.deepEqual(proxy.connects.map((c) => c.target), ['lens-hub.invalid:443']);
+      // A hub on this machine bypasses the proxy (and the http:// one too).
+      process.env.HTTP_PROXY = proxy.url;
+      assert.equal(await run(hub.repo), 0, err.join('\n'));
+      assert.equal(proxy.connects.length, 1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('usage errors exit with status 2', async () => {

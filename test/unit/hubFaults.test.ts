@@ -104,10 +104,13 @@ describe('hub download faults', function () {
     await failsWith(downloadModel(opts()), HubNotFoundError, /tokenizer\.json in lens-test\/lens-tiny was not found/);
   });
 
-  it('HTTP 429: rate limited, with the wait the hub asks for', async () => {
+  it('HTTP 429: rate limited, waited out as the hub asks a bounded number of times, then the wait it asks for', async () => {
     hub.faults.status = { code: 429, where: 'api', retryAfter: 30 };
-    const e = await failsWith(downloadModel(opts()), HubRateLimitedError, /HTTP 429.*in 30 s/);
+    const waits: number[] = [];
+    const wait = async (ms: number) => void waits.push(ms);
+    const e = await failsWith(downloadModel(opts({ rateLimit: { wait } })), HubRateLimitedError, /HTTP 429, still after waiting 3 times\): try again in 30 s/);
     assert.equal(e.retryAfterSeconds, 30);
+    assert.deepEqual(waits, [30_000, 30_000, 30_000]);
   });
 
   it('HTTP 500: server error on the large file, nothing half-done left as a model', async () => {

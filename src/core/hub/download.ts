@@ -1,34 +1,39 @@
 // Downloads one GPT-2-family model from the hub into `<dir>/<owner>--<name>@<rev>/` in the
 // transformers.js layout: small files first (config.json is checked before anything large), the ONNX
-// variant into a `.part` file that resumes with HTTP Range, size and SHA-256 verified, then one
-// rename of the finished folder into place so a half-done download never looks like a model.
+// variant into a `.part` file that resumes with HTTP Range, size and SHA-256 verified, the graph read to
+// refuse a merged decoder before its external data is fetched, then one rename of the finished folder
+// into place so a half-done download never looks like a model.
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CancelledError, errorMessage } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
-import { ModelTooLargeError } from '../model/errors';
+import { ModelFormatError, ModelTooLargeError } from '../model/errors';
 import { DEFAULT_MAX_MODEL_BYTES, openModelFolder, readConfig } from '../model/folder';
+import { readMergedDecoderEvidence } from '../onnx/merged';
 import {
   HubChecksumError,
   HubDiskFullError,
   HubError,
   HubFileSystemError,
   HubHtmlPageError,
+  HubMergedGraphError,
   HubMissingFileError,
   HubTruncatedError,
   HubUnsafeFileNameError,
   formatBytes,
 } from './errors';
-import { getSmall, hubRequest, isHtml, networkError, parseJson, shownUrl, statusError, type HubRequestOptions } from './http';
+import { delay, getSmall, hubRequest, isHtml, networkError, parseJson, shownUrl, statusError, type HubRequestOptions, type RateLimitPolicy } from './http';
 import {
   checkSupportedConfig,
   fetchRevisionInfo,
   gitBlobId,
   listOnnxVariants,
+  looksMerged,
   pickVariant,
   siblingSize,
   variantProblem,
+  variantSizeProblem,
   OPTIONAL_FILES,
   REQUIRED_FILES,
   type OnnxVariant,
@@ -70,8 +75,15 @@ export interface DownloadOptions {
   /** Automatic resumes of an interrupted large file before giving up (default 3). */
   retries?: number;
   idleTimeoutMs?: number;
-  /** Largest ONNX file accepted (the model folder check's limit), refused before the transfer. */
+  /**
+   * Largest model accepted (the model folder check's limit): the graph with all its external data, which the lens
+   * inlines into one graph when it loads; a larger variant is refused before the transfer.
+   */
   maxModelBytes?: number;
+  /** How a 429 is waited out (retries, longest wait, the wait itself); defaults in http.ts. */
+  rateLimit?: RateLimitPolicy;
+  /** The agent per URL, for a proxy tunnel (the CLI's HTTPS_PROXY, see proxy.ts); Node's default when absent. */
+  agent?: HubRequestOptions['agent'];
   /** A further check of the finished folder, after the model folder check, before it is moved into place; a throw aborts the download. */
   validate?: (folder: string) => Promise<void>;
 }
@@ -108,10 +120,10 @@ interface Ctx {
 
 /** The revision's ONNX variants with sizes, for a picker. Also checks the repository exists and is reachable. */
 export async function listVariants(
-  opts: Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal' | 'idleTimeoutMs'>,
+  opts: Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal' | 'idleTimeoutMs' | 'rateLimit' | 'agent' | 'logger'>,
 ): Promise<{ info: RevisionInfo; variants: OnnxVariant[]; defaultVariant?: string }> {
   const repo = checkRepoId(opts.repo);
-  const info = await fetchRevisionInfo(opts.endpoint ?? DEFAULT_ENDPOINT, repo, checkRevision(opts.revision ?? DEFAULT_REVISION), httpOptions(opts));
+  const info = await fetchRevisionInfo(opts.endpoint ?? DEFAULT_ENDPOINT, repo, checkRevision(opts.revision ?? DEFAULT_REVISION), httpOptions(opts, opts.logger ?? silentLogger));
   const variants = listOnnxVariants(info.siblings);
   // No default when none is readable: the picker and `download --list` say why for each.
   return { info, variants, defaultVariant: variants.some((v) => !variantProblem(v.name)) ? pickVariant(repo, variants).name : undefined };
@@ -122,13 +134,14 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   const revision = checkRevision(opts.revision || DEFAULT_REVISION);
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const log = opts.logger ?? silentLogger;
-  const ctx: Ctx = { opts, endpoint, repo, revision, http: httpOptions(opts), log, progress: new Progress(opts.onProgress), resumedBytes: 0 };
+  const ctx: Ctx = { opts, endpoint, repo, revision, http: httpOptions(opts, log), log, progress: new Progress(opts.onProgress), resumedBytes: 0 };
 
   const info = await fetchRevisionInfo(endpoint, repo, revision, ctx.http);
   const at = info.commit ?? revision;
   const byName = new Map(info.siblings.map((s) => [s.rfilename, s]));
   for (const f of REQUIRED_FILES) if (!byName.has(f)) throw new HubMissingFileError(repo, revision, f);
-  const variant = pickVariant(repo, listOnnxVariants(info.siblings), opts.variant);
+  const variants = listOnnxVariants(info.siblings);
+  const variant = pickVariant(repo, variants, opts.variant);
   // A name that starts like the graph's external data but is no safe path: the listing is not a hub's, and the graph
   // may need a file the lens will not fetch under that name; refused before anything is written.
   if (variant.unsafe?.length) throw new HubUnsafeFileNameError(repo, variant.unsafe[0], unsafePathReason(variant.unsafe[0]) ?? 'not a file name LLM Lens writes');
@@ -139,9 +152,12 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
     ...variant.data.map((d) => ({ sibling: d, target: d.rfilename })),
   ];
   log.info(`hub: ${repo}@${revision} (${info.commit ?? 'commit unknown'}), variant ${variant.name} ${variant.size !== undefined ? formatBytes(variant.size) : ''}`);
+  if (looksMerged(variant.name)) log.warn(`hub: ${variant.file.rfilename} is named like a merged decoder, which LLM Lens cannot read; its graph is checked once it is downloaded`);
   const maxModelBytes = opts.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES;
-  const graphBytes = siblingSize(variant.file);
-  if (graphBytes !== undefined && graphBytes > maxModelBytes) throw new ModelTooLargeError(`${repo}/${variant.file.rfilename}`, graphBytes, maxModelBytes);
+  // The graph and all its external data, before the first byte: a data file over the limit would otherwise be
+  // refused only when the model loads, after gigabytes.
+  const tooLarge = variantSizeProblem(repo, variant, maxModelBytes);
+  if (tooLarge) throw new ModelTooLargeError(tooLarge.what, tooLarge.bytes, maxModelBytes);
 
   const folderName = modelFolderName(repo, revision);
   const finalDir = path.join(opts.dir, folderName);
@@ -182,7 +198,11 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
       }
     }
   }
-  for (const l of largeTargets) await fetchLargeFile(ctx, l.sibling, at, l.dest);
+  for (const [i, l] of largeTargets.entries()) {
+    await fetchLargeFile(ctx, l.sibling, at, l.dest);
+    // The graph comes first: a merged one is refused before its external data (most of the bytes) is fetched.
+    if (i === 0) await refuseMergedGraph(ctx, variant, variants, l.dest, maxModelBytes, staging);
+  }
 
   manifest.complete = true;
   manifest.downloadedAt = new Date().toISOString();
@@ -214,8 +234,35 @@ export function stagingPath(staging: string, repo: string, name: string): string
   return target;
 }
 
-function httpOptions(opts: Pick<DownloadOptions, 'token' | 'signal' | 'idleTimeoutMs'>): HubRequestOptions {
-  return { token: opts.token, signal: opts.signal, idleTimeoutMs: opts.idleTimeoutMs };
+function httpOptions(opts: Pick<DownloadOptions, 'token' | 'signal' | 'idleTimeoutMs' | 'rateLimit' | 'agent'>, log: Logger): HubRequestOptions {
+  const rateLimit: RateLimitPolicy = {
+    ...opts.rateLimit,
+    // Said before each wait, so that a download waiting out a 429 is not taken for a stuck one.
+    onWait: opts.rateLimit?.onWait ?? ((seconds, url) => log.warn(`hub: ${url} answered HTTP 429 (too many requests); waiting ${seconds} s as the hub asks, then trying again`)),
+  };
+  return { token: opts.token, signal: opts.signal, idleTimeoutMs: opts.idleTimeoutMs, rateLimit, agent: opts.agent };
+}
+
+/**
+ * Reads the downloaded graph and refuses a merged decoder, whatever the file is called, removing the staging folder;
+ * a plain graph is kept whatever its name says. Bytes that do not decode are left to the model folder check and the
+ * load, which report them (the hub's checksum already vouched that they are the repository's).
+ */
+async function refuseMergedGraph(ctx: Ctx, variant: OnnxVariant, variants: readonly OnnxVariant[], graph: string, maxBytes: number, staging: string): Promise<void> {
+  let evidence: string[];
+  try {
+    evidence = await readMergedDecoderEvidence(graph, maxBytes);
+  } catch (e) {
+    if (!(e instanceof ModelFormatError) && !(e instanceof ModelTooLargeError)) throw e;
+    ctx.log.warn(`hub: could not read the graph of ${variant.file.rfilename} to tell whether it is a merged decoder (${errorMessage(e)})`);
+    return;
+  }
+  if (evidence.length) {
+    await removeStaging(staging);
+    const alternatives = variants.filter((v) => v !== variant && !variantProblem(v.name)).map((v) => v.name);
+    throw new HubMergedGraphError(ctx.repo, variant.file.rfilename, evidence, alternatives);
+  }
+  if (looksMerged(variant.name)) ctx.log.info(`hub: ${variant.file.rfilename} holds a plain graph despite its name; kept`);
 }
 
 /**
@@ -531,21 +578,6 @@ async function moveIntoPlace(staging: string, finalDir: string, stagingRoot: str
     await fs.promises.rm(aside, { recursive: true, force: true });
   }
   await fs.promises.rmdir(stagingRoot).catch(() => undefined);
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new CancelledError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Sums bytes over the whole download and reports at most every 100 ms, with the rate over the last 3 s. */

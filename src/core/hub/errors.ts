@@ -43,11 +43,31 @@ export class HubNotFoundError extends HubError {
   }
 }
 
+/** HTTP 429 that waiting (bounded) did not cure, or that asked for a wait longer than the bound. */
 export class HubRateLimitedError extends HubError {
-  constructor(readonly retryAfterSeconds: number | undefined) {
+  constructor(
+    readonly retryAfterSeconds: number | undefined,
+    /** How many times the download already waited and retried. */
+    readonly retries = 0,
+  ) {
     super(
       'hubRateLimited',
-      `The hub is limiting requests (HTTP 429): try again ${retryAfterSeconds !== undefined ? `in ${retryAfterSeconds} s` : 'in a few minutes'}.`,
+      `The hub is limiting requests (HTTP 429${retries ? `, still after waiting ${retries} time${retries === 1 ? '' : 's'}` : ''}): try again ${retryAfterSeconds !== undefined ? `in ${formatSeconds(retryAfterSeconds)}` : 'in a few minutes'}; an access token (HF_TOKEN) raises the limit.`,
+    );
+  }
+}
+
+/** `42 s`, or `5 min` from two minutes on: the wait a 429 asks for. */
+function formatSeconds(s: number): string {
+  return s < 120 ? `${s} s` : `${Math.ceil(s / 60)} min`;
+}
+
+/** An http(s) proxy (HTTPS_PROXY, HTTP_PROXY) that could not be reached, or that refused the tunnel to the hub. */
+export class HubProxyError extends HubError {
+  constructor(proxy: string, target: string, detail: string) {
+    super(
+      'hubProxy',
+      `The proxy ${proxy} could not open a connection to ${target} (${detail}): check the HTTPS_PROXY, HTTP_PROXY and NO_PROXY environment variables.`,
     );
   }
 }
@@ -183,14 +203,43 @@ export class HubVariantError extends HubError {
   }
 }
 
-/** A variant LLM Lens cannot read (quantized, float16, a merged decoder), refused before anything large is fetched. */
+/**
+ * A variant LLM Lens cannot read (quantized, float16, a decoder with past key/values), refused by its name before
+ * anything large is fetched; or none it can read by name (a file named "merged" can still be asked for by name).
+ */
 export class HubUnreadableVariantError extends HubError {
-  constructor(repo: string, variant: string | undefined, why: string | undefined, readable: readonly string[], all: readonly string[]) {
+  constructor(
+    repo: string,
+    variant: string | undefined,
+    why: string | undefined,
+    readable: readonly string[],
+    all: readonly string[],
+    /** Variants only named like a merged decoder: downloaded when asked for by name, and kept if the graph is plain. */
+    askable: readonly string[] = [],
+  ) {
     super(
       'hubVariant',
       variant
-        ? `${repo}: LLM Lens cannot read the ONNX variant "${variant}" (${why}); it reads float32 graphs whose nodes it can see${readable.length ? `. Choose one of: ${readable.join(', ')}` : ''}.`
-        : `${repo} has no ONNX variant LLM Lens can read (float32, not a merged decoder); it has: ${all.join(', ')}.`,
+        ? `${repo}: LLM Lens cannot read the ONNX variant "${variant}" (${why}), so onnx/${variant}.onnx was not downloaded${readable.length ? `. Choose one of: ${readable.join(', ')}` : ''}.`
+        : `${repo} has no ONNX variant LLM Lens can read (float32, not a merged decoder, not one that takes past key/values); it has: ${all.join(', ')}.${
+            askable.length ? ` ${askable.join(', ')} may hold a plain graph despite the name: asked for by name, it is downloaded and its graph decides.` : ''
+          }`,
+    );
+  }
+}
+
+/**
+ * The downloaded graph is a merged decoder (Optimum's merge of the decoders with and without past key/values: a
+ * `use_cache_branch` input, If nodes whose branches hold the layers), whatever its file name: refused before the
+ * folder is moved into place, and before its external data is fetched.
+ */
+export class HubMergedGraphError extends HubError {
+  constructor(repo: string, file: string, evidence: readonly string[], alternatives: readonly string[]) {
+    super(
+      'hubVariant',
+      `${repo}: ${file} holds a merged decoder (${evidence.join('; ')}): its layers sit inside If branches LLM Lens cannot instrument, so the download was discarded${
+        alternatives.length ? `. Choose one of: ${alternatives.join(', ')}` : '; pick a repository with a plain decoder (onnx/model.onnx or onnx/decoder_model.onnx)'
+      }.`,
     );
   }
 }

@@ -1,6 +1,7 @@
 // HTTP for the hub with Node's http/https: redirects followed by hand so that the token never leaves
 // the hub's origin (nor comes back to it once a redirect has left), never travels over plain http to
-// another machine, the hub's X-Linked-* headers kept from the redirect hop, and network and status
+// another machine, the hub's X-Linked-* headers kept from the redirect hop, a 429 waited out as the hub
+// asks (bounded, cancellable), an expired storage link resolved again once, and network and status
 // failures turned into typed errors.
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -33,7 +34,33 @@ export interface HubRequestOptions {
   /** Socket idle time before giving up; the hub's CDN can pause, so this is generous. */
   idleTimeoutMs?: number;
   maxRedirects?: number;
+  /** How a 429 is waited out; see RateLimitPolicy for the defaults. */
+  rateLimit?: RateLimitPolicy;
+  /**
+   * The agent for a URL (a proxy tunnel, see proxy.ts), or undefined for Node's default. Node's http/https ignore
+   * HTTPS_PROXY and the like; inside VS Code its own proxy setting applies, since VS Code patches these modules there.
+   */
+  agent?: (url: URL) => http.Agent | undefined;
 }
+
+/**
+ * A 429 (the hub limits requests per token or address over a window of minutes) is retried after the wait the
+ * hub asks for (Retry-After, else the reset time in its RateLimit header, else a short backoff), a bounded number
+ * of times; a wait longer than `maxWaitSeconds` is not sat through: the typed error says when to try again.
+ */
+export interface RateLimitPolicy {
+  /** Retries after a 429 before giving up (default 3). */
+  retries?: number;
+  /** Longest single wait (default 60 s). */
+  maxWaitSeconds?: number;
+  /** Waits `ms`, rejecting with CancelledError when `signal` aborts; tests pass one that does not sleep. */
+  wait?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told before each wait (a log line, a progress message): the download is not stuck. */
+  onWait?: (seconds: number, url: string) => void;
+}
+
+const RATE_LIMIT_RETRIES = 3;
+const RATE_LIMIT_MAX_WAIT_S = 60;
 
 /** What the hub says about a large file on the redirect hop (and what every hop said about the commit). */
 export interface LinkedInfo {
@@ -45,6 +72,8 @@ export interface LinkedInfo {
 
 export interface HubResponse {
   status: number;
+  /** For a final 429: how many times it was waited out and retried before this answer. */
+  rateLimitRetries?: number;
   headers: http.IncomingHttpHeaders;
   url: string;
   linked: LinkedInfo;
@@ -99,9 +128,84 @@ function safeHost(url: string): string {
 
 /**
  * One request, following redirects. Resolves when the final response's headers arrive; the caller
- * reads or discards `body`. Status codes are not judged here (see `statusError`).
+ * reads or discards `body`. Status codes are judged by `statusError`, except two that a new try can fix:
+ * a 429 is retried after the wait the hub asks for (see RateLimitPolicy), and a 401/403 from a host other
+ * than the first URL's (a storage link signed for a limited time, which may have expired while a resumed
+ * download waited) is retried once from the first URL, which redirects to a freshly signed link.
  */
 export async function hubRequest(url: string, opts: HubRequestOptions = {}): Promise<HubResponse> {
+  const origin = new URL(url).origin;
+  const policy = opts.rateLimit ?? {};
+  const retries = policy.retries ?? RATE_LIMIT_RETRIES;
+  const maxWait = policy.maxWaitSeconds ?? RATE_LIMIT_MAX_WAIT_S;
+  let limited = 0;
+  let relinked = false;
+  for (;;) {
+    const res = await followRedirects(url, opts);
+    if (res.status === 429 && limited < retries) {
+      // No header: 1, 2, 4 s. A wait longer than the bound is left to the person: the error says how long.
+      const seconds = retryAfterSeconds(res.headers) ?? Math.min(maxWait, 2 ** limited);
+      if (seconds <= maxWait) {
+        res.body.resume();
+        limited++;
+        policy.onWait?.(seconds, shownUrl(res.url));
+        await (policy.wait ?? delay)(seconds * 1000, opts.signal);
+        continue;
+      }
+    }
+    if ((res.status === 401 || res.status === 403) && !relinked && new URL(res.url).origin !== origin) {
+      res.body.resume();
+      relinked = true;
+      continue;
+    }
+    if (res.status === 429) res.rateLimitRetries = limited;
+    return res;
+  }
+}
+
+/**
+ * The wait a 429 asks for, in whole seconds: `Retry-After` as seconds or as an HTTP date, else the reset
+ * time of an exhausted policy in the hub's `RateLimit` header (`"api";r=0;t=55`: r requests remain, t seconds until
+ * the window resets). Undefined when neither says.
+ */
+export function retryAfterSeconds(headers: http.IncomingHttpHeaders, now = Date.now()): number | undefined {
+  const ra = header(headers, 'retry-after')?.trim();
+  if (ra) {
+    if (/^\d+$/.test(ra)) return Number(ra);
+    const at = Date.parse(ra);
+    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - now) / 1000));
+  }
+  const rl = header(headers, 'ratelimit');
+  if (rl) {
+    // A list of policies, each `"name";r=N;t=N`: the longest reset among those with nothing remaining.
+    let wait: number | undefined;
+    for (const item of rl.split(',')) {
+      const r = /;\s*r=(\d+)/.exec(item);
+      const t = /;\s*t=(\d+)/.exec(item);
+      if (t && (!r || Number(r[1]) === 0)) wait = Math.max(wait ?? 0, Number(t[1]));
+    }
+    return wait;
+  }
+  return undefined;
+}
+
+/** Waits `ms`; rejects with CancelledError as soon as `signal` aborts. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError());
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new CancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function followRedirects(url: string, opts: HubRequestOptions): Promise<HubResponse> {
   const first = new URL(url);
   const origin = first.origin;
   // A token over plain http can be read by anyone on the way; only a hub on this machine (tests, a local mirror) is spared.
@@ -156,7 +260,7 @@ function requestOnce(
   const idleMs = opts.idleTimeoutMs ?? 60_000;
   let failure: HubError | CancelledError | undefined;
   return new Promise((resolve, reject) => {
-    const req = mod.request(u, { method: opts.method ?? 'GET', headers, signal: opts.signal }, (res) => {
+    const req = mod.request(u, { method: opts.method ?? 'GET', headers, signal: opts.signal, agent: opts.agent?.(u) }, (res) => {
       resolve({ body: res, failure: () => failure ?? (opts.signal?.aborted ? new CancelledError() : undefined) });
     });
     req.setTimeout(idleMs, () => {
@@ -169,7 +273,7 @@ function requestOnce(
 }
 
 /** The typed error for a non-success status, using the hub's X-Error-Code/X-Error-Message headers. */
-export function statusError(res: Pick<HubResponse, 'status' | 'headers' | 'url'>, repo: string, what: string, hubOrigin?: string): HubError {
+export function statusError(res: Pick<HubResponse, 'status' | 'headers' | 'url' | 'rateLimitRetries'>, repo: string, what: string, hubOrigin?: string): HubError {
   const code = header(res.headers, 'x-error-code');
   const message = header(res.headers, 'x-error-message');
   const fromStorage = hubOrigin !== undefined && new URL(res.url).origin !== hubOrigin;
@@ -180,7 +284,7 @@ export function statusError(res: Pick<HubResponse, 'status' | 'headers' | 'url'>
         repo,
         res.status,
         fromStorage
-          ? 'the storage server refused the download link (it may have expired): try again.'
+          ? 'the storage server refused the download link, and a freshly signed one too: try again later; a proxy or firewall may be in the way.'
           : code === 'GatedRepo' || /gated|accept/i.test(message ?? '')
           ? 'the repository is gated: accept its terms on its hub page and set an access token (HF_TOKEN).'
           : code === 'RepoNotFound'
@@ -191,10 +295,8 @@ export function statusError(res: Pick<HubResponse, 'status' | 'headers' | 'url'>
       return new HubNotFoundError(
         code === 'RevisionNotFound' ? `Revision of ${repo}` : code === 'EntryNotFound' ? `${what} in ${repo}` : code === 'RepoNotFound' ? `Repository ${repo}` : what,
       );
-    case 429: {
-      const ra = Number(header(res.headers, 'retry-after'));
-      return new HubRateLimitedError(Number.isFinite(ra) && ra >= 0 ? Math.ceil(ra) : undefined);
-    }
+    case 429:
+      return new HubRateLimitedError(retryAfterSeconds(res.headers), res.rateLimitRetries);
     default:
       if (res.status >= 500) return new HubServerError(res.status, shownUrl(res.url));
       return new HubHttpError(res.status, shownUrl(res.url), message);

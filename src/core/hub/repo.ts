@@ -105,22 +105,43 @@ export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
 
 /**
  * Why LLM Lens cannot read a variant, from its transformers.js name, or undefined when it can. The lens reads
- * float32 weights and activations (a quantized or float16 graph fails the model check when it loads), and finds
- * layers, softmaxes and the LM head among the graph's nodes: a merged decoder hides them inside an If's branches.
+ * float32 weights and activations (a quantized or float16 graph fails the model check when it loads), runs a whole
+ * prompt through the graph at once (the 2023 exports of decoder_with_past_model take exactly one new token per
+ * run, so the load probe fails), and finds layers, softmaxes and the LM head among the graph's nodes: a merged
+ * decoder hides them inside an If's branches. These are refused by name before the download; "merged" is only a
+ * hint (see `looksMerged`): the downloaded graph decides.
  */
 export function variantProblem(name: string): string | undefined {
-  if (/merged/.test(name)) return 'a merged decoder: its layers sit inside If branches the lens cannot instrument';
+  return variantNameProblem(name) ?? (looksMerged(name) ? 'named as a merged decoder, whose layers sit inside If branches the lens cannot instrument' : undefined);
+}
+
+/**
+ * What the name says for certain: the number format, or a graph that takes past key/values one token at a time.
+ * Refused even when asked for by name (unlike a name that only looks merged).
+ */
+export function variantNameProblem(name: string): string | undefined {
   if (/fp16|float16/.test(name)) return '16-bit floats';
   if (/quantized|int8|uint8|_q4|_q8|bnb4/.test(name)) return 'quantized weights';
+  if (/with_past/.test(name)) return 'a decoder that takes past key/values and exactly one new token per run, while the lens runs whole prompts';
   return undefined;
 }
 
+/**
+ * Named like a merged decoder. Only a hint: some files called decoder_model_merged hold a plain graph, and a merged
+ * graph can be called model.onnx; the download reads the graph and decides (src/core/onnx/merged.ts). Such a name
+ * is never the default choice, but is downloaded when asked for by name.
+ */
+export function looksMerged(name: string): boolean {
+  return /merged/.test(name);
+}
+
 // Full precision first: the lens shows activations, which quantization distorts.
-const PREFERRED = ['model', 'decoder_model', 'decoder_with_past_model'];
+const PREFERRED = ['model', 'decoder_model'];
 
 /**
  * The variant asked for (`model`, `model.onnx` or `onnx/model.onnx`), or the default: the first of PREFERRED, else
- * the first variant the lens can read. A variant it cannot read is refused here, before the download.
+ * the first variant the lens can read by its name. A variant whose name says the lens cannot read it is refused
+ * here, before the download; one merely named "merged" is downloaded when asked for, and its graph decides.
  */
 export function pickVariant(repo: string, variants: readonly OnnxVariant[], asked?: string): OnnxVariant {
   const names = variants.map((v) => v.name);
@@ -129,17 +150,35 @@ export function pickVariant(repo: string, variants: readonly OnnxVariant[], aske
     const want = asked.replace(/^onnx\//, '').replace(/\.onnx$/, '');
     const hit = variants.find((v) => v.name === want);
     if (!hit) throw new HubVariantError(repo, asked, names);
-    const problem = variantProblem(hit.name);
+    const problem = variantNameProblem(hit.name);
     if (problem) throw new HubUnreadableVariantError(repo, hit.name, problem, readable.map((v) => v.name), names);
     return hit;
   }
   if (!variants.length) throw new HubVariantError(repo, '', []);
-  if (!readable.length) throw new HubUnreadableVariantError(repo, undefined, undefined, [], names);
+  if (!readable.length) {
+    const askable = variants.filter((v) => looksMerged(v.name) && !variantNameProblem(v.name)).map((v) => v.name);
+    throw new HubUnreadableVariantError(repo, undefined, undefined, [], names, askable);
+  }
   for (const p of PREFERRED) {
     const hit = readable.find((v) => v.name === p);
     if (hit) return hit;
   }
   return readable[0];
+}
+
+/**
+ * The whole variant's bytes (graph and every external data file, from the listing's LFS sizes) against the model
+ * size limit, before the first byte: the lens inlines the external data into one graph when it loads, so the sum is
+ * what must fit. Sizes the listing lacks count as 0 here (the model folder check still applies after the download).
+ * Undefined when it fits, else the message's "file" part and the sum.
+ */
+export function variantSizeProblem(repo: string, v: OnnxVariant, limit: number): { what: string; bytes: number } | undefined {
+  const parts = [v.file, ...v.data].map((s) => ({ name: s.rfilename, bytes: siblingSize(s) }));
+  const bytes = parts.reduce((a, p) => a + (p.bytes ?? 0), 0);
+  if (bytes <= limit) return undefined;
+  if (!v.data.length) return { what: `${repo}/${v.file.rfilename}`, bytes };
+  const mib = (n: number | undefined) => (n === undefined ? 'size unknown' : `${(n / (1024 * 1024)).toFixed(1)} MB`);
+  return { what: `${repo}/${v.file.rfilename} with its external data (${parts.map((p) => `${p.name} ${mib(p.bytes)}`).join(' + ')})`, bytes };
 }
 
 export interface ModelConfigSummary {

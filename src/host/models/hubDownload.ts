@@ -7,6 +7,7 @@ import { downloadModel, listVariants, type DownloadProgress } from '../../core/h
 import { HubError, formatBytes } from '../../core/hub/errors';
 import { pickVariant, variantProblem, type OnnxVariant } from '../../core/hub/repo';
 import { parseRepoInput } from '../../core/hub/urls';
+import { hubToken } from '../../core/hub/token';
 import { showError, showInfo } from '../log';
 import { toAbortSignal } from '../modelService';
 import type { ModelSettings } from '../settings';
@@ -55,7 +56,7 @@ export class HubDownloads {
     const { repo, revision = 'main' } = ref;
     const endpoint = this.settings.hubEndpoint;
     // Sent to the endpoint's host only (never to the storage host a download redirects to).
-    const token = process.env.HF_TOKEN || undefined;
+    const token = hubToken();
 
     this.downloading = true;
     try {

@@ -1,11 +1,14 @@
 // `llm-lens download <repo>`: fetches a model from the hub into a folder that can be copied to an offline machine.
 import { parseArgs } from 'node:util';
 import { CancelledError, LensError } from '../../core/common/errors';
+import { silentLogger, type Logger } from '../../core/common/logger';
 import { downloadModel, listVariants, type DownloadProgress } from '../../core/hub/download';
 import { HubBadRepoIdError, HubError, formatBytes } from '../../core/hub/errors';
+import { proxyAgentsFromEnv } from '../../core/hub/proxy';
 import { DEFAULT_ENDPOINT, parseRepoInput } from '../../core/hub/urls';
-import { variantProblem } from '../../core/hub/repo';
+import { looksMerged, variantNameProblem, variantProblem } from '../../core/hub/repo';
 import { hubId } from '../../core/hub/store';
+import { hubToken } from '../../core/hub/token';
 
 export const DOWNLOAD_USAGE = `Usage:
   llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]
@@ -20,7 +23,12 @@ Options:
   --dir D           where to put the model folder (default: the current folder)
   --list            list the ONNX variants with their sizes and exit
 Environment:
-  HF_TOKEN          access token for private or gated repositories (sent to the hub only)`;
+  HF_TOKEN          access token for private or gated repositories (sent to the hub only); when unset, the
+                    token file huggingface_hub's login writes: $HF_TOKEN_PATH, else $HF_HOME/token, else
+                    ~/.cache/huggingface/token
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+                    an http(s) proxy for https:// and http:// URLs (a CONNECT tunnel; TLS to the hub runs
+                    inside it), and the hosts that bypass it; this machine always does`;
 
 export interface DownloadIo {
   /** One line of results (stdout). */
@@ -86,14 +94,29 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
     const endpoint = values.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_ENDPOINT;
     if (!/^https?:\/\/[^/]/i.test(endpoint)) throw new DownloadUsageError(`--endpoint must be an http(s) URL, not "${endpoint}"`);
     const revision = values.revision ?? ref.revision ?? 'main';
-    const token = process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined;
+    const token = hubToken(process.env);
+    // Node's http/https ignore the proxy variables: the CLI opens the tunnel itself.
+    const agent = proxyAgentsFromEnv(process.env);
+    // Warnings (a 429 being waited out, a variant named "merged") as lines on stderr; the rest stays quiet.
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (m) => {
+        endStatus();
+        io.err(`llm-lens: ${m.replace(/^hub: /, '')}`);
+      },
+    };
 
     if (values.list) {
-      const { variants, defaultVariant } = await listVariants({ repo: ref.repo, revision, endpoint, token, signal: ac.signal });
+      const { variants, defaultVariant } = await listVariants({ repo: ref.repo, revision, endpoint, token, signal: ac.signal, agent, logger });
       if (!variants.length) throw new LensError('hubVariant', `${ref.repo}@${revision} has no ONNX files under onnx/.`);
       for (const v of variants) {
         const problem = variantProblem(v.name);
-        io.out(`${v.name.padEnd(32)} ${(v.size !== undefined ? formatBytes(v.size) : '?').padStart(10)}${v.name === defaultVariant ? '  (default)' : ''}${problem ? `  (LLM Lens cannot read it: ${problem})` : ''}`);
+        const note = !problem
+          ? ''
+          : looksMerged(v.name) && !variantNameProblem(v.name)
+            ? `  (probably a merged decoder, which LLM Lens cannot read: --variant ${v.name} downloads it and keeps it only if its graph is plain)`
+            : `  (LLM Lens cannot read it: ${problem})`;
+        io.out(`${v.name.padEnd(32)} ${(v.size !== undefined ? formatBytes(v.size) : '?').padStart(10)}${v.name === defaultVariant ? '  (default)' : ''}${note}`);
       }
       return 0;
     }
@@ -108,6 +131,8 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
       dir: values.dir ?? process.cwd(),
       token,
       signal: ac.signal,
+      agent,
+      logger,
       onProgress: (p) => {
         if (io.status) {
           io.status(formatProgress(p));

@@ -2,19 +2,24 @@
 // ones redirected to a second "CDN" server on another port with X-Linked-Etag/X-Linked-Size), the
 // revision API with LFS sizes and hashes, and switchable faults (cut transfers, wrong checksums,
 // error statuses, HTML pages, stalls), and a hostile endpoint's tricks (listed names that climb out of the
-// folder, redirect chains that come back to the hub, git blob ids that do not match). It records every
-// request, and whether a token reached the CDN.
+// folder, redirect chains that come back to the hub, git blob ids that do not match), and 429s with the
+// hub's Retry-After or RateLimit headers. It records every request, and whether a token reached the CDN.
+// Beside it, an HTTP CONNECT proxy for the CLI's HTTPS_PROXY.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 export type Where = 'api' | 'resolve' | 'cdn';
 
 export interface Faults {
-  /** Answer `code` (with the hub's X-Error-Code when given) to matching requests, `times` times (default always). */
-  status?: { code: number; where: Where; file?: string; errorCode?: string; retryAfter?: number; times?: number };
+  /**
+   * Answer `code` (with the hub's X-Error-Code when given) to matching requests, `times` times (default always);
+   * `retryAfter` (seconds or an HTTP date) and `headers` (a RateLimit header) go with it.
+   */
+  status?: { code: number; where: Where; file?: string; errorCode?: string; retryAfter?: number | string; headers?: Record<string, string>; times?: number };
   /** Answer 200 with an HTML page (a proxy or captive portal) instead of the content. */
   html?: { where: Where; file?: string };
   /** Close the connection once the transfer reaches byte `at` of the file (default half; half of what is left for a later range), `times` times. */
@@ -167,6 +172,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (st.errorCode) headers['x-error-code'] = st.errorCode;
       if (st.retryAfter !== undefined) headers['retry-after'] = String(st.retryAfter);
+      Object.assign(headers, st.headers);
       res.writeHead(st.code, headers).end(JSON.stringify({ error: `fake hub: ${st.code}` }));
       return true;
     }
@@ -353,6 +359,65 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
         s.closeAllConnections();
         await new Promise<void>((r) => s.close(() => r()));
       }
+    },
+  };
+}
+
+export interface ConnectProxy {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Every CONNECT asked for: the target (`host:port`) and the Proxy-Authorization header. */
+  connects: { target: string; auth?: string }[];
+  /** Bytes the client sent into the tunnels: TLS records, in which no token may be readable. */
+  tunnelled: Buffer[];
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP CONNECT proxy on 127.0.0.1, as corporate networks have: it answers `answer` (default 200), or 407 without
+ * the `auth` it wants (`user:password`), and tunnels to port `to` on 127.0.0.1 whatever host was asked for, so that
+ * a name only the "proxy" knows (lens-hub.test) reaches a local server.
+ */
+export async function startConnectProxy(opts: { answer?: number; auth?: string; to?: number } = {}): Promise<ConnectProxy> {
+  const connects: ConnectProxy['connects'] = [];
+  const tunnelled: Buffer[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    const target = req.url ?? '';
+    connects.push({ target, auth: req.headers['proxy-authorization'] });
+    if (opts.auth && req.headers['proxy-authorization'] !== `Basic ${Buffer.from(opts.auth).toString('base64')}`) {
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="lens"\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (opts.answer !== undefined && opts.answer !== 200) {
+      client.end(`HTTP/1.1 ${opts.answer} Refused\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    const port = opts.to ?? Number(target.slice(target.lastIndexOf(':') + 1));
+    const upstream = net.connect(port, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      client.on('data', (d: Buffer) => tunnelled.push(Buffer.from(d)));
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+  });
+  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connects,
+    tunnelled,
+    async close() {
+      for (const s of sockets) s.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }
