@@ -40,7 +40,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const { channel, logger } = createLog();
   const config = new RuntimeSettings();
   const dist = path.join(context.extensionUri.fsPath, 'dist');
-  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads }, logger);
+  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads, backend: config.backend }, logger);
   const models = new ModelService(workerBackend(client), context.extensionUri, logger);
   const analysis = new AnalysisPanel(models, new AnalysisSettings(), context.workspaceState, logger);
   const modelCard = new ModelCardPanel(models, logger);
@@ -98,7 +98,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
 
   // Start-up check of the runtime in the background: a missing wasm file is reported once, clearly.
   models.runtimeInfo().then(
-    (info) => logger.info(`onnxruntime-web ${info.onnxruntimeVersion} ready (${info.numThreads} threads, ${info.sessionCreateMs.toFixed(0)} ms)`),
+    (info) => logger.info(`${info.backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web'} ${info.onnxruntimeVersion} ready (${info.numThreads} threads, ${info.sessionCreateMs.toFixed(0)} ms): ${info.backendReason}`),
     (e: unknown) => {
       logger.error(e instanceof Error ? e : String(e));
       void showError(channel, vscode.l10n.t('LLM Lens could not start its inference runtime: {0}', errorMessage(e)));

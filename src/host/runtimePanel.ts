@@ -12,8 +12,12 @@ export function runtimePanel(models: ModelService): PanelView<'runtime'> {
     async state(): Promise<RuntimeState> {
       const strings = {
         heading: vscode.l10n.t('Inference runtime'),
-        intro: vscode.l10n.t('LLM Lens runs its language model with onnxruntime-web (WebAssembly) in a worker thread, so the editor never waits for it.'),
-        version: vscode.l10n.t('onnxruntime-web version'),
+        intro: vscode.l10n.t('LLM Lens runs its language model with ONNX Runtime in a worker thread, so the editor never waits for it: native code (onnxruntime-node) where this platform’s package carries it, else WebAssembly (onnxruntime-web). The setting llmLens.runtime.backend chooses.'),
+        backend: vscode.l10n.t('Runtime in use'),
+        native: vscode.l10n.t('native (onnxruntime-node)'),
+        web: vscode.l10n.t('WebAssembly (onnxruntime-web)'),
+        why: vscode.l10n.t('Why'),
+        version: vscode.l10n.t('onnxruntime version'),
         threads: vscode.l10n.t('Threads'),
         wasm: vscode.l10n.t('WebAssembly files'),
         create: vscode.l10n.t('Session start (trivial graph)'),

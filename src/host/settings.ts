@@ -4,6 +4,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import type { CompleteOptions, CompletionMode } from '../protocol/completion';
+import type { RuntimeBackendChoice } from '../protocol/worker';
 import { intSetting, settingDefault } from '../protocol/settings';
 import { defaultThreads } from '../core/common/threads';
 import { DEFAULT_ENDPOINT } from '../core/hub/urls';
@@ -38,6 +39,11 @@ export class RuntimeSettings extends Section {
   get threads(): number {
     const n = this.int('threads');
     return n > 0 ? n : defaultThreads(os.cpus().length);
+  }
+  /** Which inference runtime the worker uses (auto: native when its addon loads). Takes effect when the worker restarts. */
+  get backend(): RuntimeBackendChoice {
+    const v = this.raw.get<unknown>('backend');
+    return v === 'native' || v === 'web' || v === 'auto' ? v : settingDefault<RuntimeBackendChoice>('llmLens.runtime.backend');
   }
 }
 

@@ -6,6 +6,9 @@ import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } fro
 
 /** What the worker reports about its runtime; proves the wasm files load. */
 export interface RuntimeInfo {
+  /** The runtime in use, and why (e.g. "llmLens.runtime.backend is auto and the native addon loaded", or the fallback's reason). */
+  backend: 'native' | 'web';
+  backendReason: string;
   onnxruntimeVersion: string;
   wasmPaths: string;
   numThreads: number;
@@ -122,7 +125,14 @@ export interface WorkerStartOptions {
   /** Folder holding ort-wasm-simd-threaded.{mjs,wasm}; never a URL. */
   wasmDir: string;
   numThreads: number;
+  /**
+   * Which inference runtime runs the models (setting llmLens.runtime.backend): 'native' is onnxruntime-node, 'web'
+   * onnxruntime-web (WebAssembly), 'auto' native when its addon loads, else web. Default 'web'.
+   */
+  backend?: RuntimeBackendChoice;
 }
+
+export type RuntimeBackendChoice = 'auto' | 'native' | 'web';
 
 export function isHostToWorkerMessage(m: unknown): m is HostToWorkerMessage {
   if (typeof m !== 'object' || m === null) return false;

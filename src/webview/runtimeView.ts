@@ -1,4 +1,4 @@
-// Draws the runtime panel: what onnxruntime-web reported from the worker.
+// Draws the runtime panel: which inference runtime the worker uses, why, and what it reported.
 import type { ViewState } from '../protocol/webview';
 import { el } from './dom';
 import { vscode } from './vscodeApi';
@@ -7,9 +7,11 @@ export function renderRuntime(root: HTMLElement, state: Extract<ViewState, { vie
   const s = state.strings;
   const rows: [string, string][] = state.info
     ? [
+        [s.backend, state.info.backend === 'native' ? s.native : s.web],
+        [s.why, state.info.backendReason],
         [s.version, state.info.onnxruntimeVersion],
         [s.threads, String(state.info.numThreads)],
-        [s.wasm, state.info.wasmPaths],
+        ...(state.info.wasmPaths ? [[s.wasm, state.info.wasmPaths] as [string, string]] : []),
         [s.create, `${state.info.sessionCreateMs.toFixed(0)} ms`],
         [s.node, state.info.nodeVersion],
       ]

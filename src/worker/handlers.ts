@@ -1,7 +1,8 @@
 // What the worker does for each request; the dispatcher in worker.ts stays free of model logic.
 import type { WorkerParams, WorkerRequestName, WorkerResult, WorkerStartOptions, RuntimeInfo, LoadModelParams, ModelInfo } from '../protocol/worker';
-import { configureRuntime, probeRuntime, runtimeSettings } from '../core/runtime/web';
-import { CancelledError, LensError } from '../core/common/errors';
+import { CancelledError, errorMessage, LensError, RuntimeUnavailableError } from '../core/common/errors';
+import { silentLogger, type Logger } from '../core/common/logger';
+import { chooseRuntime, type RuntimeChoice } from './runtimeChoice';
 import { LoadedModel, inspectModel } from '../core/session/modelSession';
 import { chosenDetail } from '../core/analysis/chosen';
 import { RunMemory } from '../core/analysis/runMemory';
@@ -20,8 +21,14 @@ function checkLoadParams(p: LoadModelParams): void {
   }
 }
 
-export function createHandlers(options: WorkerStartOptions): Handlers {
-  let info: Promise<RuntimeInfo> | undefined;
+export function createHandlers(options: WorkerStartOptions, log: Logger = silentLogger): Handlers {
+  // Chosen once, at the first request that needs it: the first session fixes onnxruntime-web's thread count.
+  let choice: Promise<RuntimeChoice> | undefined;
+  const runtime = (): Promise<RuntimeChoice> => {
+    choice ??= chooseRuntime(options, log);
+    choice.catch(() => (choice = undefined));
+    return choice;
+  };
   let loaded: { key: string; model: LoadedModel; params: LoadModelParams } | undefined;
   const completion = completionService();
   // The last analysis' hidden states, for chosen-token requests; dropped with the model.
@@ -37,32 +44,24 @@ export function createHandlers(options: WorkerStartOptions): Handlers {
   };
   return {
     ping: async () => ({ pong: true, at: Date.now() }),
-    version: () => {
-      // Probed once: the first session fixes the thread count for the life of the worker.
-      info ??= (async () => {
-        configureRuntime(options.wasmDir, options.numThreads);
-        const probe = await probeRuntime();
-        const s = runtimeSettings();
-        return {
-          onnxruntimeVersion: probe.version,
-          wasmPaths: s.wasmPaths,
-          numThreads: s.numThreads,
-          simd: true,
-          sessionCreateMs: probe.sessionCreateMs,
-          nodeVersion: process.version,
-        };
-      })();
-      info.catch(() => (info = undefined));
-      return info;
-    },
+    version: async (): Promise<RuntimeInfo> => (await runtime()).info,
     loadModel: async (params, signal): Promise<ModelInfo> => {
       checkLoadParams(params);
       const key = keyOf(params);
       if (loaded?.key === key) return loaded.model.info;
-      configureRuntime(options.wasmDir, options.numThreads);
+      const c = await runtime();
       // The old model goes first: two models at once may not fit.
       await unload();
-      const model = await LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, name: params.name, signal });
+      const load = (rt: RuntimeChoice['runtime']) => LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, name: params.name, signal, runtime: rt });
+      let model: LoadedModel;
+      try {
+        model = await load(c.runtime);
+      } catch (e) {
+        // A session the native runtime cannot create (an operator it lacks, a fault in the addon): WebAssembly takes over.
+        if (c.runtime === c.web || !(e instanceof RuntimeUnavailableError)) throw e;
+        log.warn(`${params.folder}: ${errorMessage(e)}; loading it with onnxruntime-web instead`);
+        model = await load(c.web);
+      }
       if (signal.aborted) {
         await model.dispose();
         throw new CancelledError();

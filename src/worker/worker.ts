@@ -4,12 +4,21 @@ import { isHostToWorkerMessage, type WorkerStartOptions, type WorkerToHostMessag
 import { CancelledError, UnknownRequestError, toWireError } from '../core/common/errors';
 import { createHandlers, type Handler } from './handlers';
 import { pack } from '../protocol/pack';
+import type { Logger } from '../core/common/logger';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
 
 const options = workerData as WorkerStartOptions;
-const handlers = createHandlers(options);
+// The worker's log lines go to the host's output channel.
+const log: Logger = {
+  trace: (m) => send({ type: 'log', level: 'trace', message: m }),
+  debug: (m) => send({ type: 'log', level: 'debug', message: m }),
+  info: (m) => send({ type: 'log', level: 'info', message: m }),
+  warn: (m) => send({ type: 'log', level: 'warn', message: m }),
+  error: (m) => send({ type: 'log', level: 'error', message: m instanceof Error ? `${m.message}\n${m.stack ?? ''}` : m }),
+};
+const handlers = createHandlers(options, log);
 const controllers = new Map<number, AbortController>();
 // One run at a time: inference is CPU bound and onnxruntime-web blocks its thread anyway.
 let queue: Promise<void> = Promise.resolve();

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { configureRuntime } from '../../src/core/runtime/web';
+import { testRuntimes } from './helpers/runtimes';
 import { LoadedModel } from '../../src/core/session/modelSession';
 import { analyze, analyzeTokens } from '../../src/core/analysis/analysis';
 import type { Analysis, TokenInfo } from '../../src/protocol/analysis';
@@ -43,21 +43,20 @@ function logSumExp(x: number[]): number {
   return m + Math.log(x.reduce((s, v) => s + Math.exp(v - m), 0));
 }
 
-/** Errors seen, reported once at the end (the numbers the issue asks for). */
-const worst = { logits: 0, probs: 0, hidden: 0, attention: 0 };
 
-describe('analysis against the PyTorch fixtures (lens-tiny)', function () {
+for (const rt of testRuntimes(dist)) describe(`analysis against the PyTorch fixtures (lens-tiny, ${rt.name} runtime)`, function () {
   this.timeout(60000);
   let model: LoadedModel;
+  /** Errors seen, reported once at the end (the numbers the issue asks for). */
+  const worst = { logits: 0, probs: 0, hidden: 0, attention: 0 };
 
   before(async function () {
     if (fixtures.length === 0) this.skip();
-    configureRuntime(dist, 1);
-    model = await LoadedModel.load(modelDir);
+    model = await LoadedModel.load(modelDir, { runtime: rt.runtime });
   });
   after(async () => {
     await model?.dispose();
-    if (fixtures.length) console.log(`      max errors: logits ${worst.logits.toExponential(2)}, top-5 probs ${worst.probs.toExponential(2)}, hidden ${worst.hidden.toExponential(2)}, attention ${worst.attention.toExponential(2)}`);
+    if (fixtures.length) console.log(`      max errors (${rt.name}): logits ${worst.logits.toExponential(2)}, top-5 probs ${worst.probs.toExponential(2)}, hidden ${worst.hidden.toExponential(2)}, attention ${worst.attention.toExponential(2)}`);
   });
 
   for (const { name, f } of fixtures) {

@@ -5,6 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { configureRuntime } from '../../src/core/runtime/web';
+import { testRuntimes } from './helpers/runtimes';
 import { Generator, commonPrefix } from '../../src/core/session/generate';
 import { CancelledError } from '../../src/core/common/errors';
 import { buildSyntheticGpt2, type SyntheticOptions } from './helpers/syntheticGpt2';
@@ -28,16 +29,15 @@ function heldOutIds(g: Generator, n: number): number[] {
   return ids.slice(0, n);
 }
 
-describe('generation with the KV cache (lens-tiny)', function () {
+for (const rt of testRuntimes(dist)) describe(`generation with the KV cache (lens-tiny, ${rt.name} runtime)`, function () {
   this.timeout(120000);
   let cached: Generator;
   let reference: Generator;
   let ids: number[];
 
   before(async () => {
-    configureRuntime(dist, 1);
-    cached = await Generator.load(lensTiny);
-    reference = await Generator.load(lensTiny, { cache: false });
+    cached = await Generator.load(lensTiny, { runtime: rt.runtime });
+    reference = await Generator.load(lensTiny, { cache: false, runtime: rt.runtime });
     ids = heldOutIds(cached, 400);
   });
   after(async () => {

@@ -6,6 +6,7 @@ import { settingDefault } from '../../protocol/settings';
 import { CancelledError, LensError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { Generator } from '../session/generate';
+import type { InferenceRuntime } from '../runtime/runtime';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { PromptBuilder } from './prompt';
 import { finishSuggestion, stopWhenDone, type SuggestionContext } from './postprocess';
@@ -34,8 +35,9 @@ export class CompletionEngine {
   ) {}
 
   /** A generation session for the model in `folder` (the one the analysis session loaded). */
-  static async create(folder: string, model: { tokenizer: Tokenizer; spec: ModelSpec }, options: { maxModelBytes?: number; logger?: Logger } = {}): Promise<CompletionEngine> {
-    const generator = await Generator.load(folder, { tokenizer: model.tokenizer, spec: model.spec, maxModelBytes: options.maxModelBytes, logger: options.logger });
+  static async create(folder: string, model: { tokenizer: Tokenizer; spec: ModelSpec; runtime?: InferenceRuntime }, options: { maxModelBytes?: number; logger?: Logger } = {}): Promise<CompletionEngine> {
+    // The same runtime as the analysis session (native, or WebAssembly when native failed for this model).
+    const generator = await Generator.load(folder, { tokenizer: model.tokenizer, spec: model.spec, maxModelBytes: options.maxModelBytes, logger: options.logger, runtime: model.runtime });
     return new CompletionEngine(generator, new PromptBuilder(model.tokenizer, model.spec.fim));
   }
 

@@ -162,6 +162,8 @@ export class LoadedModel {
     readonly thumbnailsAvailable: boolean,
     /** The final norm and LM head for the logit lens of one token in JS (chosen.ts). */
     readonly lensHead: LensHead | undefined,
+    /** The runtime its session runs on; the completion engine uses the same one. */
+    readonly runtime: InferenceRuntime,
   ) {
     let m = 1;
     for (let id = 0; id < tokenizer.vocabSize; id++) m = Math.max(m, tokenizer.tokenBytes(id).length);
@@ -200,10 +202,11 @@ export class LoadedModel {
     const instrumented = instrument(p.model, p.graph, s, where);
     const bytes = encodeModel(instrumented.model);
     const t1 = performance.now();
-    const session = await (options.runtime ?? webRuntime).createSession(bytes);
-    log.info(`model ${p.spec.name}: read and instrumented in ${(t1 - t0).toFixed(0)} ms, session created in ${(performance.now() - t1).toFixed(0)} ms`);
+    const runtime = options.runtime ?? webRuntime;
+    const session = await runtime.createSession(bytes);
+    log.info(`model ${p.spec.name}: read and instrumented in ${(t1 - t0).toFixed(0)} ms, ${runtime.name} session created in ${(performance.now() - t1).toFixed(0)} ms`);
     const info: ModelInfo = { spec: p.spec, parameters: p.parameters, instrumentation: p.report };
-    const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true, lensHeadOf(p.graph, s, embedding));
+    const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true, lensHeadOf(p.graph, s, embedding), runtime);
     await model.probe(info.instrumentation);
     return model;
   }

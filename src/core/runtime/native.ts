@@ -1,0 +1,59 @@
+// onnxruntime-node (native code: AVX-512 where the CPU has it, where WebAssembly has 128-bit SIMD) as the runtime
+// interface (runtime.ts). The addon is loaded at run time, never bundled: a VSIX without it (the universal one, a
+// platform with no binary) gets a reason instead of a runtime, and the worker falls back to onnxruntime-web.
+import { createRequire } from 'node:module';
+import { errorMessage, RuntimeUnavailableError } from '../common/errors';
+import type { InferenceRuntime, RuntimeSession, Tensor } from './runtime';
+
+type Ort = typeof import('onnxruntime-node');
+
+export interface NativeRuntime extends InferenceRuntime {
+  readonly version: string;
+  readonly numThreads: number;
+}
+
+/** The native runtime, or why it cannot be had here (addon missing, wrong architecture, a corrupt binary). */
+export function loadNativeRuntime(numThreads: number, require: NodeRequire = createRequire(__filename)): { runtime: NativeRuntime } | { reason: string } {
+  let ort: Ort;
+  try {
+    ort = require('onnxruntime-node') as Ort;
+  } catch (e) {
+    const msg = errorMessage(e).split('\n')[0];
+    const reason = /Cannot find module/.test(msg) ? `native addon missing for ${process.platform}-${process.arch}` : `native addon failed to load on ${process.platform}-${process.arch}: ${msg}`;
+    return { reason };
+  }
+  const threads = Math.max(1, numThreads);
+  // Options that suit an editor: one inter-op thread, sequential execution, no spin-waiting (a spinning pool would
+  // hold a core while the person types), quiet logging.
+  const options = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all' as const,
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential' as const,
+    logSeverityLevel: 3 as const,
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
+  const createSession = async (model: Uint8Array): Promise<RuntimeSession> => {
+    let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+    try {
+      session = await ort.InferenceSession.create(model, options);
+    } catch (e) {
+      throw new RuntimeUnavailableError(`onnxruntime-node could not create a session: ${errorMessage(e)}`);
+    }
+    return {
+      async run(feeds, fetches) {
+        const inputs: Record<string, InstanceType<Ort['Tensor']>> = {};
+        for (const [name, t] of Object.entries(feeds)) inputs[name] = new ort.Tensor(t.type, t.data, t.dims);
+        const out = fetches ? await session.run(inputs, [...fetches]) : await session.run(inputs);
+        const result: Record<string, Tensor> = {};
+        // The addon copies outputs into JS arrays of their own: nothing to release afterwards.
+        for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, data: t.data, dims: t.dims } as Tensor;
+        return result;
+      },
+      release: () => session.release(),
+    };
+  };
+  const version = String((ort as unknown as { env?: { versions?: { node?: string } } }).env?.versions?.node ?? (require('onnxruntime-node/package.json') as { version: string }).version);
+  return { runtime: { name: 'onnxruntime-node (native)', createSession, version, numThreads: threads } };
+}
