@@ -17,6 +17,7 @@ import {
   HubOfflineError,
   HubRateLimitedError,
   HubServerError,
+  HubTooLargeError,
   HubTruncatedError,
   HubUnauthorizedError,
   HubUnsupportedModelError,
@@ -233,6 +234,37 @@ describe('hub download faults', function () {
   it('an ONNX file over the size limit: refused before the transfer', async () => {
     await failsWith(downloadModel(opts({ maxModelBytes: 1000 })), ModelTooLargeError, /lens-test\/lens-tiny\/onnx\/model\.onnx is [\d.]+ MB, more than the limit/);
     assert.equal(hub.requests.filter((r) => r.server === 'cdn').length, 0);
+  });
+
+  it('a file whose size the hub never gives, streamed without end: stopped at the size limit, the partial file deleted', async () => {
+    hub.faults.unsized = { file: MODEL, endless: true };
+    const limit = 3 * 1024 * 1024;
+    const e = await failsWith(
+      downloadModel(opts({ maxModelBytes: limit })),
+      HubTooLargeError,
+      /^lens-test\/lens-tiny\/onnx\/model\.onnx grew past 3\.0 MiB, all that is left of the model size limit, although the server never said how large it is; the transfer was stopped and the partial file deleted/,
+    );
+    assert.equal(e.partialKept, false);
+    assert.deepEqual(partFiles(), []);
+    assert.ok(!fs.existsSync(finalModel()));
+    // The server wrote little past the limit before the connection was closed (socket buffers), not its 256 MiB.
+    assert.ok(hub.faults.unsized.sent! < 64 * 1024 * 1024, `${hub.faults.unsized.sent} bytes sent`);
+  });
+
+  it('a file whose size only Content-Length gives, over the limit: refused before a byte of it is written', async () => {
+    hub.faults.unsized = { file: MODEL, length: true };
+    const size = hub.files.get(MODEL)!.length;
+    const limit = Math.floor(size / 2);
+    const e = await failsWith(downloadModel(opts({ maxModelBytes: limit })), ModelTooLargeError, /^lens-test\/lens-tiny\/onnx\/model\.onnx is [\d.]+ MB, more than the limit/);
+    assert.equal(e.bytes, size);
+    assert.deepEqual(partFiles(), []);
+  });
+
+  it('a file whose size the hub never gives, within the limit: downloaded and checked against its git blob id', async () => {
+    hub.faults.unsized = { file: MODEL };
+    const result = await downloadModel(opts());
+    assert.ok(fs.readFileSync(finalModel()).equals(hub.files.get(MODEL)!));
+    assert.equal(result.manifest.files.find((f) => f.path === MODEL)?.size, undefined);
   });
 
   it('a further validation failure after the transfer: nothing moved into place, staging removed', async () => {

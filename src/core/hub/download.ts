@@ -2,9 +2,12 @@
 // transformers.js layout: small files first (config.json is checked before anything large), the ONNX
 // variant into a `.part` file that resumes with HTTP Range, size and SHA-256 verified, the graph read to
 // refuse a merged decoder before its external data is fetched, then one rename of the finished folder
-// into place so a half-done download never looks like a model.
-import { createHash, type Hash } from 'node:crypto';
+// into place so a half-done download never looks like a model. A lock file beside the staging folder keeps a
+// second window from writing into the same one, and a model folder that an interrupted replacement left moved
+// aside is put back.
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancelledError, errorMessage } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
@@ -14,14 +17,17 @@ import { readMergedDecoderEvidence } from '../onnx/merged';
 import {
   HubChecksumError,
   HubDiskFullError,
+  HubDownloadBusyError,
   HubError,
   HubFileSystemError,
   HubHtmlPageError,
   HubMergedGraphError,
   HubMissingFileError,
+  HubTooLargeError,
   HubTruncatedError,
   HubUnsafeFileNameError,
   formatBytes,
+  quoteName,
 } from './errors';
 import { delay, getSmall, hubRequest, isHtml, networkError, parseJson, shownUrl, statusError, type HubRequestOptions, type RateLimitPolicy } from './http';
 import {
@@ -48,6 +54,18 @@ export const MODEL_FILE = 'onnx/model.onnx';
 export const MANIFEST_FILE = 'lens-download.json';
 /** Unfinished downloads live here, one folder each, until they are complete. */
 export const STAGING_DIR = '.downloads';
+/**
+ * A model folder being replaced is moved to `<STAGING_DIR>/.replaced-<pid>-<ms>-<folder>` until the new one is in
+ * place (older versions wrote `.replaced-<pid>-<ms>`, naming the folder only in its manifest).
+ */
+const REPLACED = /^\.replaced-\d+-(\d+)(?:-(.+))?$/;
+/**
+ * A download lock that has not been refreshed for this long is taken over even when its process seems alive: the pid
+ * may have been reused since a crash, or the lock may come from another machine sharing the folder. The holder
+ * refreshes it every LOCK_REFRESH_MS, so only a download stopped for hours (a suspended machine) loses it.
+ */
+export const LOCK_STALE_MS = 3 * 60 * 60 * 1000;
+const LOCK_REFRESH_MS = 5 * 60 * 1000;
 
 export interface DownloadProgress {
   /** Bytes of the whole download on disk so far, resumed bytes included. */
@@ -116,6 +134,10 @@ interface Ctx {
   log: Logger;
   progress: Progress;
   resumedBytes: number;
+  /** The model size limit, which also caps a transfer of unknown size. */
+  maxModelBytes: number;
+  /** Bytes of the large files (graph, external data) already complete, counted against `maxModelBytes`. */
+  largeBytes: number;
 }
 
 /** The revision's ONNX variants with sizes, for a picker. Also checks the repository exists and is reachable. */
@@ -134,7 +156,8 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   const revision = checkRevision(opts.revision || DEFAULT_REVISION);
   const endpoint = opts.endpoint || DEFAULT_ENDPOINT;
   const log = opts.logger ?? silentLogger;
-  const ctx: Ctx = { opts, endpoint, repo, revision, http: httpOptions(opts, log), log, progress: new Progress(opts.onProgress), resumedBytes: 0 };
+  const maxModelBytes = opts.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES;
+  const ctx: Ctx = { opts, endpoint, repo, revision, http: httpOptions(opts, log), log, progress: new Progress(opts.onProgress), resumedBytes: 0, maxModelBytes, largeBytes: 0 };
 
   const info = await fetchRevisionInfo(endpoint, repo, revision, ctx.http);
   const at = info.commit ?? revision;
@@ -153,7 +176,6 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   ];
   log.info(`hub: ${repo}@${revision} (${info.commit ?? 'commit unknown'}), variant ${variant.name} ${variant.size !== undefined ? formatBytes(variant.size) : ''}`);
   if (looksMerged(variant.name)) log.warn(`hub: ${variant.file.rfilename} is named like a merged decoder, which LLM Lens cannot read; its graph is checked once it is downloaded`);
-  const maxModelBytes = opts.maxModelBytes ?? DEFAULT_MAX_MODEL_BYTES;
   // The graph and all its external data, before the first byte: a data file over the limit would otherwise be
   // refused only when the model loads, after gigabytes.
   const tooLarge = variantSizeProblem(repo, variant, maxModelBytes);
@@ -179,45 +201,55 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
     })),
     complete: false,
   };
-  await prepareStaging(staging, manifest, log);
+  // Held until the folder is in place or abandoned: another window downloading the same folder stops here, before
+  // prepareStaging could delete or overwrite what this one writes.
+  const lock = await lockDownloadFolder(opts.dir, folderName, `${repo}@${revision}`);
+  try {
+    await settleReplaced(opts.dir, folderName, log, true);
+    await prepareStaging(staging, manifest, log);
 
-  const sizes = [...small, ...large.map((l) => l.sibling)].map(siblingSize);
-  ctx.progress.total = sizes.every((n) => n !== undefined) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined;
+    const sizes = [...small, ...large.map((l) => l.sibling)].map(siblingSize);
+    ctx.progress.total = sizes.every((n) => n !== undefined) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined;
 
-  // config.json first: an unsupported architecture is refused before anything large is fetched.
-  for (const { sibling: s, dest } of smallTargets) {
-    const bytes = await fetchSmallFile(ctx, s, at, dest);
-    if (s.rfilename === 'config.json') {
-      try {
-        checkSupportedConfig(repo, parseJson(bytes, `${repo}/config.json`));
-        // The model folder check's reading of config.json: missing sizes are refused now, not after the large file.
-        readConfig(path.join(staging, 'config.json'));
-      } catch (e) {
-        await removeStaging(staging);
-        throw e;
+    // config.json first: an unsupported architecture is refused before anything large is fetched.
+    for (const { sibling: s, dest } of smallTargets) {
+      const bytes = await fetchSmallFile(ctx, s, at, dest);
+      if (s.rfilename === 'config.json') {
+        try {
+          checkSupportedConfig(repo, parseJson(bytes, `${repo}/config.json`));
+          // The model folder check's reading of config.json: missing sizes are refused now, not after the large file.
+          readConfig(path.join(staging, 'config.json'));
+        } catch (e) {
+          await removeStaging(staging);
+          throw e;
+        }
       }
     }
-  }
-  for (const [i, l] of largeTargets.entries()) {
-    await fetchLargeFile(ctx, l.sibling, at, l.dest);
-    // The graph comes first: a merged one is refused before its external data (most of the bytes) is fetched.
-    if (i === 0) await refuseMergedGraph(ctx, variant, variants, l.dest, maxModelBytes, staging);
-  }
+    for (const [i, l] of largeTargets.entries()) {
+      await fetchLargeFile(ctx, l.sibling, at, l.dest);
+      // The graph comes first: a merged one is refused before its external data (most of the bytes) is fetched.
+      if (i === 0) await refuseMergedGraph(ctx, variant, variants, l.dest, maxModelBytes, staging);
+    }
 
-  manifest.complete = true;
-  manifest.downloadedAt = new Date().toISOString();
-  await writeFileChecked(path.join(staging, MANIFEST_FILE), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), opts.dir);
-  // The same check a model folder gets when it loads: a folder that would not load is never moved into place.
-  try {
-    openModelFolder(staging, { maxModelBytes });
-    await opts.validate?.(staging);
-  } catch (e) {
-    await removeStaging(staging);
-    throw e;
+    manifest.complete = true;
+    manifest.downloadedAt = new Date().toISOString();
+    await writeFileChecked(path.join(staging, MANIFEST_FILE), Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), opts.dir);
+    // The same check a model folder gets when it loads: a folder that would not load is never moved into place.
+    try {
+      openModelFolder(staging, { maxModelBytes });
+      await opts.validate?.(staging);
+    } catch (e) {
+      await removeStaging(staging);
+      throw e;
+    }
+    // A window that found this lock stale (this one was suspended for hours) may be writing here now: not moved.
+    await lock.check();
+    await moveIntoPlace(staging, finalDir, path.join(opts.dir, STAGING_DIR));
+    log.info(`hub: ${repo}@${revision} saved to ${finalDir}`);
+    return { folder: finalDir, manifest, resumedBytes: ctx.resumedBytes };
+  } finally {
+    await lock.release();
   }
-  await moveIntoPlace(staging, finalDir, path.join(opts.dir, STAGING_DIR));
-  log.info(`hub: ${repo}@${revision} saved to ${finalDir}`);
-  return { folder: finalDir, manifest, resumedBytes: ctx.resumedBytes };
 }
 
 /**
@@ -336,6 +368,7 @@ async function fetchLargeFile(ctx: Ctx, s: Sibling, at: string, dest: string): P
       const outcome = await fetchLargeOnce(ctx, s, url, part, attempt === 0);
       if (outcome.done) {
         await renameChecked(part, dest);
+        ctx.largeBytes += outcome.size;
         ctx.progress.finishFile(s.rfilename, outcome.size);
         return;
       }
@@ -357,8 +390,12 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
   // A graph kept in git rather than LFS has no SHA-256 in the listing, only its git blob hash: checked instead, so
   // that a large file is never accepted on its length alone.
   const blobId = gitBlobId(s);
+  // What this file may take of the model size limit. Listed sizes were checked before the first byte, but a file the
+  // hub gives no size for (none in the listing, on the redirect, or in Content-Length) would otherwise be written for
+  // as long as the server sends: the transfer stops here instead.
+  const budget = Math.max(0, ctx.maxModelBytes - ctx.largeBytes);
   let offset = await fileSize(part);
-  if (expectedSize !== undefined && offset > expectedSize) offset = await discard(part);
+  if ((expectedSize !== undefined && offset > expectedSize) || offset > budget) offset = await discard(part);
   if (offset > 0 && expectedSize !== undefined && offset === expectedSize) {
     // Complete already (an earlier run stopped between the last byte and the rename).
     const ok =
@@ -411,6 +448,15 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
   } else if (offset > 0) {
     ctx.log.info(`hub: the server ignored the range request for ${file}; downloading it from the start`);
   }
+  const contentLength = Number(res.headers['content-length']);
+  if (expectedSize === undefined && Number.isSafeInteger(contentLength) && contentLength >= 0) expectedSize = start + contentLength;
+  if (expectedSize !== undefined && expectedSize > budget) {
+    // Announced too large (a listing without sizes, then Content-Length): refused before a byte of it is written.
+    res.body.destroy();
+    await discard(part);
+    const what = ctx.largeBytes ? `${ctx.repo}/${file} with the ${formatBytes(ctx.largeBytes)} of model files before it` : `${ctx.repo}/${file}`;
+    throw new ModelTooLargeError(what, ctx.largeBytes + expectedSize, ctx.maxModelBytes);
+  }
   if (first) ctx.resumedBytes += start;
   ctx.progress.update(file, start, 0);
   ctx.progress.emit(file, true);
@@ -432,6 +478,12 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
           fh = undefined;
           await discard(part);
           throw new HubChecksumError(file, `more than the ${expectedSize} bytes the hub published`);
+        }
+        if (received + chunk.length > budget) {
+          await fh.close();
+          fh = undefined;
+          await discard(part);
+          throw new HubTooLargeError(ctx.repo, file, budget);
         }
         try {
           await fh.write(chunk);
@@ -463,8 +515,6 @@ async function fetchLargeOnce(ctx: Ctx, s: Sibling, url: string, part: string, f
   }
   // An empty body never opened the file; an empty file still needs one to rename.
   if (!fh && start === 0) await writeFileChecked(part, Buffer.alloc(0), ctx.opts.dir);
-  const contentLength = Number(res.headers['content-length']);
-  if (expectedSize === undefined && Number.isFinite(contentLength)) expectedSize = start + contentLength;
   if (expectedSize !== undefined && received < expectedSize) {
     return { done: false, error: new HubTruncatedError(file, received, expectedSize) };
   }
@@ -567,7 +617,8 @@ async function moveIntoPlace(staging: string, finalDir: string, stagingRoot: str
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM' && code !== 'EISDIR') throw fsError(e, finalDir, path.dirname(finalDir), undefined);
-    const aside = path.join(stagingRoot, `.replaced-${process.pid}-${Date.now()}`);
+    // Named after the folder, so that a crash before the new one is in can be undone (see settleReplaced).
+    const aside = path.join(stagingRoot, `.replaced-${process.pid}-${Date.now()}-${path.basename(finalDir)}`);
     await renameChecked(finalDir, aside);
     try {
       await fs.promises.rename(staging, finalDir);
@@ -578,6 +629,220 @@ async function moveIntoPlace(staging: string, finalDir: string, stagingRoot: str
     await fs.promises.rm(aside, { recursive: true, force: true });
   }
   await fs.promises.rmdir(stagingRoot).catch(() => undefined);
+}
+
+/** What a download lock file holds: who writes into the staging folder, since when. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  since: string;
+  /** Tells this lock from a later one of the same process. */
+  id: string;
+}
+
+export interface DownloadLock {
+  readonly file: string;
+  /** Throws HubDownloadBusyError when another download has taken the lock over (it found this one stale). */
+  check(): Promise<void>;
+  /** Removes the lock if it is still this one, and the staging root if nothing else is left in it. */
+  release(): Promise<void>;
+}
+
+/**
+ * `<dir>/.downloads/.<folder>.lock`: beside the staging folder rather than in it, so that it survives prepareStaging
+ * clearing the folder and covers the rename into place; the leading dot keeps it apart from every folder name (a
+ * repository id never starts with one).
+ */
+export function downloadLockPath(dir: string, folderName: string): string {
+  return path.join(dir, STAGING_DIR, `.${folderName}.lock`);
+}
+
+/**
+ * Takes the lock on `folderName`'s staging folder, failing at once with HubDownloadBusyError while another download
+ * (another VS Code window, the CLI, or this window) holds it. A lock whose process is gone, or that has not been
+ * refreshed for LOCK_STALE_MS, is taken over. `what` names the download in the error.
+ */
+export async function lockDownloadFolder(dir: string, folderName: string, what: string): Promise<DownloadLock> {
+  const root = path.join(dir, STAGING_DIR);
+  const file = downloadLockPath(dir, folderName);
+  const mine: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), id: randomUUID() };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await mkdirChecked(root, dir);
+    let fh: fs.promises.FileHandle | undefined;
+    try {
+      // 'wx' fails when the file exists: of two windows creating it at once, exactly one gets it.
+      fh = await fs.promises.open(file, 'wx');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // ENOENT: another download emptied and removed the staging root between the mkdir and the open.
+      if (code !== 'EEXIST' && code !== 'ENOENT') throw fsError(e, file, dir, undefined);
+    }
+    if (fh) {
+      try {
+        await fh.writeFile(JSON.stringify(mine) + '\n');
+      } finally {
+        await fh.close();
+      }
+      return heldLock(file, root, mine, what);
+    }
+    const held = await readLock(file);
+    if (!held) continue;
+    if (!lockIsStale(held)) throw busyError(what, held, file);
+    // Taken over by moving it aside (atomic) and checking that what moved is the lock judged stale, not a live one
+    // another window put there in between (which goes back).
+    const aside = `${file}.stale-${process.pid}-${randomUUID().slice(0, 8)}`;
+    if (!(await fs.promises.rename(file, aside).then(() => true, () => false))) continue;
+    const moved = await fs.promises.readFile(aside, 'utf8').catch(() => undefined);
+    if (moved !== held.text) await fs.promises.link(aside, file).catch(() => undefined);
+    await fs.promises.rm(aside, { force: true });
+  }
+  const held = await readLock(file);
+  throw busyError(what, held, file);
+}
+
+/** The error a download of `folderName` would fail with now, or undefined when nobody holds its lock (or a stale one). */
+export async function downloadBusy(dir: string, folderName: string, what: string): Promise<HubDownloadBusyError | undefined> {
+  const file = downloadLockPath(dir, folderName);
+  const held = await readLock(file);
+  return held && !lockIsStale(held) ? busyError(what, held, file) : undefined;
+}
+
+function heldLock(file: string, root: string, mine: LockHolder, what: string): DownloadLock {
+  // Refreshed so that a long download never looks stale; unref'd so that it keeps no process alive.
+  const timer = setInterval(() => {
+    const now = new Date();
+    void fs.promises.utimes(file, now, now).catch(() => undefined);
+  }, LOCK_REFRESH_MS);
+  timer.unref?.();
+  return {
+    file,
+    async check() {
+      const held = await readLock(file);
+      if (held && held.holder?.id !== mine.id) throw busyError(what, held, file);
+    },
+    async release() {
+      clearInterval(timer);
+      const held = await readLock(file);
+      if (held?.holder?.id === mine.id) await fs.promises.rm(file, { force: true });
+      await fs.promises.rmdir(root).catch(() => undefined);
+    },
+  };
+}
+
+interface ReadLock {
+  text: string;
+  holder?: LockHolder;
+  mtimeMs: number;
+}
+
+async function readLock(file: string): Promise<ReadLock | undefined> {
+  try {
+    const [text, st] = await Promise.all([fs.promises.readFile(file, 'utf8'), fs.promises.stat(file)]);
+    let holder: LockHolder | undefined;
+    try {
+      const h = JSON.parse(text) as Partial<LockHolder>;
+      if (typeof h.pid === 'number' && Number.isSafeInteger(h.pid) && h.pid > 0 && typeof h.host === 'string' && typeof h.since === 'string' && typeof h.id === 'string') holder = h as LockHolder;
+    } catch {
+      holder = undefined;
+    }
+    return { text, holder, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stale: not refreshed for LOCK_STALE_MS, or held by a process of this machine that no longer runs (process.kill
+ * with signal 0 only asks; EPERM means it runs as another user). A lock without a readable holder is one being
+ * written this instant, or a torn one a crash left: stale after a few seconds.
+ */
+function lockIsStale(lock: ReadLock, now = Date.now()): boolean {
+  const age = now - lock.mtimeMs;
+  if (age > LOCK_STALE_MS) return true;
+  if (!lock.holder) return age > 10_000;
+  // A pid of another machine (a models folder on a network share) says nothing here: only the age counts.
+  if (lock.holder.host !== os.hostname()) return false;
+  try {
+    process.kill(lock.holder.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function busyError(what: string, held: ReadLock | undefined, file: string): HubDownloadBusyError {
+  const h = held?.holder;
+  const since = h && Number.isFinite(Date.parse(h.since)) ? `since ${new Date(h.since).toISOString()}` : '';
+  const where = h && h.host !== os.hostname() ? `on ${quoteName(h.host, 64)}` : '';
+  return new HubDownloadBusyError(what, h?.pid, [where, since].filter(Boolean).join(', '), file);
+}
+
+/** The model folder a `.replaced-*` folder was moved aside from: named in it, else (older versions) in its manifest. */
+export function replacedFolderOf(dir: string, name: string): string | undefined {
+  const m = REPLACED.exec(name);
+  if (!m) return undefined;
+  if (m[2]) return m[2];
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, STAGING_DIR, name, MANIFEST_FILE), 'utf8')) as Partial<DownloadManifest>;
+    if (typeof manifest.repo === 'string' && typeof manifest.revision === 'string') return modelFolderName(manifest.repo, manifest.revision);
+  } catch {
+    // A folder copied in by hand that was replaced: nothing says where it belongs.
+  }
+  return undefined;
+}
+
+/**
+ * Settles what an interrupted replacement of `folderName` left in the staging root; the caller holds its lock. A crash
+ * between moving the old folder aside and moving the new one in leaves no model folder, only the old one aside: it is
+ * put back (the newest, when there are several), the conservative choice, since the new one in staging may not have
+ * passed its checks (it stays there, listed as unfinished, and downloading again completes it). An old folder aside
+ * while the model folder is back in place was superseded: removed when `removeSuperseded` (a download replacing that
+ * folder anyway), else left for the listing to show.
+ */
+export async function settleReplaced(dir: string, folderName: string, log: Logger, removeSuperseded: boolean): Promise<void> {
+  const root = path.join(dir, STAGING_DIR);
+  const names = await fs.promises.readdir(root).catch(() => [] as string[]);
+  const movedAt = (n: string) => Number(REPLACED.exec(n)?.[1] ?? 0);
+  const mine = names.filter((n) => replacedFolderOf(dir, n) === folderName).sort((a, b) => movedAt(b) - movedAt(a));
+  const finalDir = path.join(dir, folderName);
+  for (const n of mine) {
+    const aside = path.join(root, n);
+    if (!(await fs.promises.lstat(aside).then((st) => st.isDirectory(), () => false))) continue;
+    if (!fs.existsSync(finalDir)) {
+      await renameChecked(aside, finalDir);
+      log.warn(`hub: ${finalDir} was missing after an interrupted replacement; put back from ${aside}`);
+    } else if (removeSuperseded) {
+      await fs.promises.rm(aside, { recursive: true, force: true });
+      log.info(`hub: removed ${aside}, an older copy of ${finalDir} left by an interrupted replacement`);
+    }
+  }
+}
+
+/**
+ * Puts back every model folder an interrupted replacement left moved aside (see settleReplaced), for the listing:
+ * each under its lock, and none whose lock is held, since that window may be between its two renames right now.
+ */
+export async function restoreReplaced(dir: string, log: Logger = silentLogger): Promise<void> {
+  const names = await fs.promises.readdir(path.join(dir, STAGING_DIR)).catch(() => [] as string[]);
+  const missing = new Set<string>();
+  for (const n of names) {
+    const folder = replacedFolderOf(dir, n);
+    if (folder && !fs.existsSync(path.join(dir, folder))) missing.add(folder);
+  }
+  for (const folder of missing) {
+    try {
+      const lock = await lockDownloadFolder(dir, folder, folder);
+      try {
+        await settleReplaced(dir, folder, log, false);
+      } finally {
+        await lock.release();
+      }
+    } catch (e) {
+      // Busy, or the folder cannot be written: the listing still shows the folder aside, and the next download settles it.
+      if (!(e instanceof HubError)) throw e;
+      log.warn(`hub: could not put back ${folder} (${e.message})`);
+    }
+  }
 }
 
 /** Sums bytes over the whole download and reports at most every 100 ms, with the rate over the last 3 s. */

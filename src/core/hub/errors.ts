@@ -244,6 +244,42 @@ export class HubMergedGraphError extends HubError {
   }
 }
 
+/**
+ * Another download (a second VS Code window, the CLI, or this window again) holds the lock on the same unfinished
+ * download: two writers would interleave their bytes in the same files, so this one stops before writing anything.
+ */
+export class HubDownloadBusyError extends HubError {
+  constructor(
+    readonly what: string,
+    /** The process holding the lock, as its lock file says. */
+    readonly pid: number | undefined,
+    detail: string,
+    readonly lockFile: string,
+  ) {
+    super(
+      'hubDownloadBusy',
+      `Another VS Code window or LLM Lens command${pid !== undefined ? ` (process ${pid}${detail ? `, ${detail}` : ''})` : ''} is already downloading ${what}: wait for it to finish or cancel it there, then try again. If nothing is downloading it, delete ${lockFile}.`,
+    );
+  }
+}
+
+/**
+ * A large file the hub gave no size for (no size in the listing, no X-Linked-Size, no Content-Length) kept coming past
+ * the model size limit: a broken or hostile server could otherwise stream until the disk is full.
+ */
+export class HubTooLargeError extends HubError {
+  constructor(
+    repo: string,
+    file: string,
+    readonly limitBytes: number,
+  ) {
+    super(
+      'hubTooLarge',
+      `${repo}/${file} grew past ${formatBytes(limitBytes)}, all that is left of the model size limit, although the server never said how large it is; the transfer was stopped and the partial file deleted: check the llmLens.hub.endpoint setting, or pick a smaller variant.`,
+    );
+  }
+}
+
 /** A local file-system failure other than a full disk (permissions, read-only folder). */
 export class HubFileSystemError extends HubError {
   constructor(path: string, detail: string) {

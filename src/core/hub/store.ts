@@ -1,8 +1,10 @@
 // The models folder on disk: downloaded models (each with its lens-download.json), unfinished
-// downloads under .downloads/, and deleting either without ever reaching outside the folder.
+// downloads under .downloads/ with whatever an interrupted replacement left there, and deleting any of
+// them without ever reaching outside the folder or under a download that is running.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MANIFEST_FILE, STAGING_DIR, type DownloadManifest } from './download';
+import { silentLogger, type Logger } from '../common/logger';
+import { MANIFEST_FILE, STAGING_DIR, downloadBusy, replacedFolderOf, restoreReplaced, type DownloadManifest } from './download';
 import { HubFileSystemError } from './errors';
 
 export interface StoredModel {
@@ -14,6 +16,11 @@ export interface StoredModel {
   manifest?: DownloadManifest;
   /** True for an unfinished download (resumable by downloading the same repository, revision and variant again). */
   partial: boolean;
+  /**
+   * Also partial: an older copy of a model folder that an interrupted replacement left in .downloads/ (`.replaced-*`)
+   * while the model folder itself is in place. Only worth deleting; downloading that model again removes it too.
+   */
+  leftover?: boolean;
 }
 
 async function folderBytes(dir: string): Promise<number> {
@@ -69,16 +76,23 @@ async function listIn(dir: string, partial: boolean): Promise<StoredModel[]> {
   }
   const out: StoredModel[] = [];
   for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    // Hidden folders in the models folder are someone else's; in .downloads/ they are the downloader's own (a model
+    // folder moved aside during a replacement), listed so that their bytes never sit there unseen.
+    if (!e.isDirectory() || (e.name.startsWith('.') && !partial)) continue;
     const p = path.join(dir, e.name);
     if (!partial && !fs.existsSync(path.join(p, 'config.json'))) continue;
-    out.push({ name: e.name, path: p, bytes: await folderBytes(p), manifest: await readManifest(p), partial });
+    const leftover = partial && e.name.startsWith('.') ? { leftover: true } : {};
+    out.push({ name: e.name, path: p, bytes: await folderBytes(p), manifest: await readManifest(p), partial, ...leftover });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Finished models directly in `dir` (folders holding a config.json), then unfinished downloads. */
-export async function listStoredModels(dir: string): Promise<StoredModel[]> {
+/**
+ * Finished models directly in `dir` (folders holding a config.json), then unfinished downloads and leftovers. A
+ * model folder that a crash in the middle of its replacement left moved aside is put back first (see restoreReplaced).
+ */
+export async function listStoredModels(dir: string, log: Logger = silentLogger): Promise<StoredModel[]> {
+  await restoreReplaced(dir, log);
   return [...(await listIn(dir, false)), ...(await listIn(path.join(dir, STAGING_DIR), true))];
 }
 
@@ -89,6 +103,12 @@ export async function deleteStoredModel(dir: string, target: string): Promise<vo
   const parent = path.dirname(t);
   if (t === root || (parent !== root && parent !== path.join(root, STAGING_DIR))) {
     throw new HubFileSystemError(target, `refusing to delete it: it is not a model folder inside ${dir}`);
+  }
+  if (parent !== root) {
+    // Not under a running download: an unfinished one another window is writing, or a folder it is moving.
+    const folder = replacedFolderOf(dir, path.basename(t)) ?? path.basename(t);
+    const busy = await downloadBusy(dir, folder, folder);
+    if (busy) throw busy;
   }
   await fs.promises.rm(t, { recursive: true, force: true });
 }

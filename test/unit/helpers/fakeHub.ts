@@ -3,7 +3,8 @@
 // revision API with LFS sizes and hashes, and switchable faults (cut transfers, wrong checksums,
 // error statuses, HTML pages, stalls), and a hostile endpoint's tricks (listed names that climb out of the
 // folder, redirect chains that come back to the hub, git blob ids that do not match), and 429s with the
-// hub's Retry-After or RateLimit headers. It records every request, and whether a token reached the CDN.
+// hub's Retry-After or RateLimit headers, and a file whose size is never said (none in the listing, no X-Linked-Size,
+// no Content-Length) that may stream forever. It records every request, and whether a token reached the CDN.
 // Beside it, an HTTP CONNECT proxy for the CLI's HTTPS_PROXY.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -38,6 +39,12 @@ export interface Faults {
   wrongBlobId?: { file: string };
   /** Redirect the resolve request for `file` to the CDN host, which redirects back to the hub (`?bounced=1`), which serves it. */
   bounce?: { file: string };
+  /**
+   * Give no size for `file` anywhere: the listing has neither `size` nor `lfs` (only the git blob id), the redirect no
+   * X-Linked-*, and the CDN answers without Content-Length (chunked) unless `length`. `endless` streams bytes that never
+   * end instead of the file (stopped at 256 MiB, should a client fail to hang up); `sent` counts what the CDN wrote.
+   */
+  unsized?: { file: string; length?: boolean; endless?: boolean; sent?: number };
 }
 
 export interface LoggedRequest {
@@ -219,6 +226,28 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
         return;
       }
     }
+    const unsized = faults.unsized?.file === file ? faults.unsized : undefined;
+    if (unsized?.endless) {
+      // A hostile server: headers without any length, then bytes for as long as the client keeps reading.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = pseudoRandom(64 * 1024, 7);
+      let sent = 0;
+      const pump = () => {
+        while (!res.destroyed && sent < 256 * 1024 * 1024) {
+          sent += chunk.length;
+          unsized.sent = sent;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
+    if (unsized && !unsized.length) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(body);
+      return;
+    }
     const partial = !!range && !faults.ignoreRange;
     res.writeHead(partial ? 206 : 200, {
       'content-type': 'application/octet-stream',
@@ -297,6 +326,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       const siblings = [...files.keys()].sort().map((f) => {
         const b = files.get(f)!;
         if (!blobs) return { rfilename: f };
+        if (faults.unsized?.file === f) return { rfilename: f, blobId: gitBlob(b) };
         return isLfs(f)
           ? { rfilename: f, blobId: gitBlob(Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(f)}\nsize ${b.length}\n`)), size: b.length, lfs: { sha256: publishedSha(f, false), size: b.length, pointerSize: 134 } }
           : { rfilename: f, blobId: publishedBlob(f), size: content(f).length };
@@ -317,8 +347,7 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       const location = `${cdnOrigin}/repos/${key.slice(0, 2)}/${key}?X-Amz-Signature=fake&X-Amz-Expires=3600`;
       res.writeHead(302, {
         location,
-        'x-linked-etag': `"${publishedSha(file, true)}"`,
-        'x-linked-size': String(files.get(file)!.length),
+        ...(faults.unsized?.file === file ? {} : { 'x-linked-etag': `"${publishedSha(file, true)}"`, 'x-linked-size': String(files.get(file)!.length) }),
         'x-repo-commit': commit,
         etag: `"${publishedSha(file, true)}"`,
         'content-type': 'text/plain; charset=utf-8',
