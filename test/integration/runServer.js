@@ -10,6 +10,9 @@
 //                                           `themes` says otherwise)
 //              LLM_LENS_UI=runtime          only UI steps whose file name contains this
 //              LLM_LENS_GREP=pattern        only suite tests whose full title matches
+//              LLM_LENS_VSIX=dist-vsix/x    install that VSIX (default dist-vsix/llm-lens.vsix)
+//              LLM_LENS_RUN=native          a further run's name: results-native.json, screenshots *-native
+//              LLM_LENS_EXPECT_BACKEND=native  what the runtime panel step expects (default web)
 //              LLM_LENS_KEEP=1              keep the temporary profile (its path is printed)
 //              LLM_LENS_PORT=8123           serve on this port instead of a free one
 //              LLM_LENS_LOCALE=pt-br        VS Code's display language (code-server --locale); only UI steps
@@ -25,7 +28,10 @@ const codeServer = require('./lib/codeServer');
 const { Workbench } = require('./lib/workbench');
 
 const ROOT = codeServer.ROOT;
-const VSIX = path.join(ROOT, 'dist-vsix', 'llm-lens.vsix');
+// LLM_LENS_VSIX: another package to install, e.g. the linux-x64 one that carries onnxruntime-node.
+const VSIX = path.join(ROOT, process.env.LLM_LENS_VSIX || path.join('dist-vsix', 'llm-lens.vsix'));
+// LLM_LENS_RUN=native names a further run: its results and screenshots get that suffix, and nothing is cleared.
+const RUN = process.env.LLM_LENS_RUN || '';
 const SUITE = path.join(ROOT, 'out', 'test', 'integration', 'suite', 'index.js');
 const RUNNER_EXT = path.join(__dirname, 'runner-extension');
 const UI_DIR = path.join(__dirname, 'ui');
@@ -36,7 +42,7 @@ const SUITE_TIMEOUT_MS = 180_000;
 const STEP_TIMEOUT_MS = 90_000;
 // The display language of the run; UI steps run in 'en' unless they list other `locales`.
 const LOCALE = process.env.LLM_LENS_LOCALE || 'en';
-const RUN_SUFFIX = LOCALE === 'en' ? '' : `-${LOCALE}`;
+const RUN_SUFFIX = `${LOCALE === 'en' ? '' : `-${LOCALE}`}${RUN ? `-${RUN}` : ''}`;
 
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
@@ -235,7 +241,7 @@ async function runUiSteps(ui) {
 async function main() {
   // 1. What test.sh built.
   for (const [file, how] of [
-    [VSIX, 'npm run package'],
+    [VSIX, process.env.LLM_LENS_VSIX ? 'npm run package -- --target <platform>' : 'npm run package'],
     [SUITE, 'npm run build'],
   ]) {
     if (!fs.existsSync(file)) fail(`${path.relative(ROOT, file)} is missing: run \`${how}\` first (or \`npm test\`)`);
@@ -243,7 +249,7 @@ async function main() {
   if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: apt-get install chromium (or set CHROMIUM_PATH)`);
   codeServer.ensureInstalled();
   fs.mkdirSync(RESULTS, { recursive: true });
-  if (LOCALE === 'en') for (const f of fs.readdirSync(RESULTS)) if (f.endsWith('.png') || f === 'results.json') fs.rmSync(path.join(RESULTS, f));
+  if (LOCALE === 'en' && !RUN) for (const f of fs.readdirSync(RESULTS)) if (f.endsWith('.png') || f === 'results.json') fs.rmSync(path.join(RESULTS, f));
 
   // 2. A fresh profile with the VSIX and the test runner installed, as a user would have them.
   state.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'llm-lens-it-'));
@@ -275,6 +281,7 @@ async function main() {
         LLM_LENS_TEST_RESULTS: resultsFile,
         LLM_LENS_EXPECT_EXTENSIONS_DIR: profile.extensionsDir,
         LLM_LENS_TEST_LOCALE: LOCALE,
+        ...(process.env.LLM_LENS_EXPECT_BACKEND ? { LLM_LENS_EXPECT_BACKEND: process.env.LLM_LENS_EXPECT_BACKEND } : {}),
         ...(process.env.LLM_LENS_GREP ? { LLM_LENS_TEST_GREP: process.env.LLM_LENS_GREP } : {}),
         // Another language: by default only the suite's tests of the display language (the rest expect English).
         ...(!process.env.LLM_LENS_GREP && LOCALE !== 'en' ? { LLM_LENS_TEST_GREP: 'display language' } : {}),
@@ -304,7 +311,7 @@ async function main() {
   page.on('pageerror', (e) => pageErrors.push(String(e?.stack ?? e)));
   page.on('crash', () => pageErrors.push('the page crashed'));
   await page.goto(`${state.server.url}?folder=${encodeURIComponent(SAMPLES)}`, { waitUntil: 'domcontentloaded' });
-  const ui = new Workbench(page, { resultsDir: RESULTS, settingsFile, workspace: SAMPLES, log });
+  const ui = new Workbench(page, { resultsDir: RESULTS, settingsFile, workspace: SAMPLES, log, suffix: RUN ? `-${RUN}` : '' });
   await ui.ready();
   step('workbench loaded; waiting for the suite in the extension host');
 

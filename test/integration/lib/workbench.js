@@ -28,6 +28,8 @@ class Workbench {
     this.settingsFile = opts.settingsFile;
     this.workspace = opts.workspace;
     this.log = opts.log;
+    /** Added to every screenshot name (a further run's, e.g. '-native'). */
+    this.suffix = opts.suffix ?? '';
     /** 'dark' | 'light': the theme the current step runs under; screenshot names end with it. */
     this.theme = 'dark';
     this.assert = assert;
@@ -189,7 +191,7 @@ class Workbench {
    * part of the page, so they show). Returns the path.
    */
   async screenshot(name, { theme = true } = {}) {
-    const file = path.join(this.resultsDir, `${name}${theme ? `-${this.theme}` : ''}.png`);
+    const file = path.join(this.resultsDir, `${name}${theme ? `-${this.theme}` : ''}${this.suffix}.png`);
     await this.page.mouse.move(0, 0); // no hover tooltips in the picture
     await sleep(250);
     await this.page.screenshot({ path: file });
