@@ -1,7 +1,8 @@
 // activate(): builds the services, registers every surface, pushes every disposable. No logic of its own.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { createLog, showError } from './host/log';
+import { createLog, showError, showWarning } from './host/log';
+import { NativeGuard } from './host/nativeGuard';
 import { AnalysisSettings, CompletionSettings, EditorSettings, ModelSettings, RuntimeSettings } from './host/settings';
 import { PanelController, type AnyPanelView } from './host/panelController';
 import { runtimePanel } from './host/runtimePanel';
@@ -40,7 +41,19 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const { channel, logger } = createLog();
   const config = new RuntimeSettings();
   const dist = path.join(context.extensionUri.fsPath, 'dist');
-  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads, backend: config.backend }, logger);
+  const guard = new NativeGuard(context.globalStorageUri.fsPath);
+  let backend = config.backend;
+  const nativeCrashed = backend !== 'web' && guard.crashedBefore();
+  if (nativeCrashed) {
+    backend = 'web';
+    const again = vscode.l10n.t('Try Native Again');
+    void showWarning(vscode.l10n.t('LLM Lens runs on WebAssembly this time: the last time it loaded its native runtime, VS Code’s extension host stopped.'), again).then(
+      (choice) => choice === again && vscode.commands.executeCommand(COMMANDS.tryNativeRuntime),
+    );
+  }
+  if (backend !== 'web') guard.begin();
+  const webReason = nativeCrashed ? 'the native runtime stopped the extension host when it last loaded; "LLM Lens: Try the Native Runtime Again" retries it' : undefined;
+  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads, backend, webReason }, logger);
   const models = new ModelService(workerBackend(client), context.extensionUri, logger);
   const analysis = new AnalysisPanel(models, new AnalysisSettings(), context.workspaceState, logger);
   const modelCard = new ModelCardPanel(models, logger);
@@ -90,6 +103,10 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     vscode.commands.registerCommand(COMMANDS.selectModel, (args?: SelectModelArgs) => picker.selectModel(args)),
     vscode.commands.registerCommand(COMMANDS.manageModels, () => picker.manageModels()),
     vscode.commands.registerCommand(COMMANDS.showLog, () => channel.show()),
+    vscode.commands.registerCommand(COMMANDS.tryNativeRuntime, async () => {
+      guard.clear();
+      await vscode.commands.executeCommand('workbench.action.reloadWindow');
+    }),
     new Samples(context.extensionUri, context.globalStorageUri, { analyze: analyzeInPanel, showTab: (tab) => analysis.showTab(tab) }),
   );
 
@@ -98,8 +115,13 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
 
   // Start-up check of the runtime in the background: a missing wasm file is reported once, clearly.
   models.runtimeInfo().then(
-    (info) => logger.info(`${info.backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web'} ${info.onnxruntimeVersion} ready (${info.numThreads} threads, ${info.sessionCreateMs.toFixed(0)} ms): ${info.backendReason}`),
+    (info) => {
+      // The worker answered: a native load, if there was one, did not take the extension host down.
+      guard.clear();
+      logger.info(`${info.backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web'} ${info.onnxruntimeVersion} ready (${info.numThreads} threads, ${info.sessionCreateMs.toFixed(0)} ms): ${info.backendReason}`);
+    },
     (e: unknown) => {
+      guard.clear();
       logger.error(e instanceof Error ? e : String(e));
       void showError(channel, vscode.l10n.t('LLM Lens could not start its inference runtime: {0}', errorMessage(e)));
     },

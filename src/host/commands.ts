@@ -11,6 +11,7 @@ export const COMMANDS = {
   toggleCompletions: 'llmLens.toggleCompletions',
   explainSuggestion: 'llmLens.explainSuggestion',
   openSample: 'llmLens.openSample',
+  tryNativeRuntime: 'llmLens.tryNativeRuntime',
 } as const;
 
 /** Commands not in the Command Palette: hover links, the walkthrough's buttons, VS Code's accept callback. */

@@ -130,6 +130,8 @@ export interface WorkerStartOptions {
    * onnxruntime-web (WebAssembly), 'auto' native when its addon loads, else web. Default 'web'.
    */
   backend?: RuntimeBackendChoice;
+  /** Why the host chose 'web' when the setting said otherwise (said in the runtime info instead of the setting). */
+  webReason?: string;
 }
 
 export type RuntimeBackendChoice = 'auto' | 'native' | 'web';

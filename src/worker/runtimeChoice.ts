@@ -19,7 +19,7 @@ export async function chooseRuntime(options: WorkerStartOptions, log: Logger, lo
   const choice: RuntimeBackendChoice = options.backend ?? 'web';
   let native: NativeRuntime | undefined;
   let reason: string;
-  if (choice === 'web') reason = 'llmLens.runtime.backend is "web"';
+  if (choice === 'web') reason = options.webReason ?? 'llmLens.runtime.backend is "web"';
   else {
     const loaded = loadNative(options.numThreads);
     if ('runtime' in loaded) {
