@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# onnxruntime-node (dev only: benchmark anchor) would fetch CUDA binaries from nuget.org at install.
+# onnxruntime-node (the native runtime of platform VSIXs, and the bench anchor) would fetch CUDA binaries at install.
 export ONNXRUNTIME_NODE_INSTALL=skip
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
