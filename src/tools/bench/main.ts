@@ -11,6 +11,7 @@ import { Tokenizer } from '../../core/tokenizer/tokenizer';
 import { defaultThreads } from '../../core/common/threads';
 import { configureRuntime, createSession } from '../../core/runtime/web';
 import type { Tensor } from '../../core/runtime/runtime';
+import type { RuntimeBackendChoice } from '../../protocol/worker';
 import { silentLogger } from '../../core/common/logger';
 import { WorkerClient } from '../../worker/client';
 import { hoverSection } from './hover';
@@ -284,16 +285,19 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       positions: { type: 'string' },
       threads: { type: 'string' },
+      backend: { type: 'string', default: 'web' },
     },
   });
   if (values.help) {
-    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose] [--quick] [--positions N (completion, default 200; --quick 40)] [--threads N (default: the extension's auto, ${defaultThreads(os.cpus().length)} here)]`);
+    console.log(`npm run bench [-- --json] [--only ${SECTIONS.map((s) => s.id).join(',')}] [--runs N] [--model folder] [--verbose] [--quick] [--positions N (completion, default 200; --quick 40)] [--threads N (default: the extension's auto, ${defaultThreads(os.cpus().length)} here)] [--backend web|native|auto (the worker's runtime; default web)]`);
     return 0;
   }
   const root = path.resolve(__dirname, '..');
   const modelDir = path.resolve(values.model ?? path.join(root, 'models/lens-tiny'));
   const runs = Math.max(1, Number(values.runs) || 5);
   const threads = Math.max(1, Number(values.threads) || defaultThreads(os.cpus().length));
+  const backend = values.backend as RuntimeBackendChoice;
+  if (!['web', 'native', 'auto'].includes(backend)) throw new Error(`--backend must be web, native or auto, not ${backend}`);
   completionOptions.positions = Math.max(1, Number(values.positions) || (values.quick ? 40 : 200));
   const nm = (p: string) => path.join(root, 'node_modules', p);
   // semver is one of the corpus's held-out packages: the model never saw it.
@@ -313,7 +317,7 @@ async function main(): Promise<number> {
     bulkText: bulk.text,
     bulkSource: path.relative(root, bulk.source),
     tokenizer: () => (tokenizer ??= Tokenizer.fromFile(path.join(modelDir, 'tokenizer.json'))),
-    client: () => (client ??= new WorkerClient(path.join(__dirname, 'worker.js'), { wasmDir: __dirname, numThreads: threads }, silentLogger)),
+    client: () => (client ??= new WorkerClient(path.join(__dirname, 'worker.js'), { wasmDir: __dirname, numThreads: threads, backend }, silentLogger)),
     threads,
     shared: new Map(),
     log,
@@ -325,6 +329,8 @@ async function main(): Promise<number> {
     console.log(`LLM Lens benchmark, ${new Date().toISOString()}`);
     console.log(`machine: ${m.cpu}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.platform}, Node ${m.node}; ${threads} inference thread${threads === 1 ? '' : 's'} (onnxruntime-web and the native anchors alike)`);
     console.log(`model: ${path.relative(root, modelDir) || modelDir}; median of ${runs} runs after a warm-up; texts: ${ctx.heldOutSource} (held out), ${ctx.bulkSource} (1 MB)`);
+    const info = await ctx.client().request('version', {});
+    console.log(`worker runtime (--backend ${backend}): ${info.backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web'} ${info.onnxruntimeVersion}, ${info.backendReason}; every "worker" row below ran on it`);
   }
   const results: { section: BenchSection; rows: BenchRow[]; error?: string }[] = [];
   try {
