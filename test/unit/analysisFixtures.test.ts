@@ -162,7 +162,8 @@ for (const rt of testRuntimes(dist)) describe(`analysis against the PyTorch fixt
           for (const row of a.logitLens[l]) {
             assert.equal(row.length, 5);
             for (let j = 1; j < row.length; j++) assert.ok(row[j - 1].prob >= row[j].prob);
-            assert.ok(row.reduce((s, p) => s + p.prob, 0) <= 1 + 1e-6);
+            // float32 log-sum-exp in the graph: a near-certain layer sums to 1 within float32 rounding, not 1e-6.
+            assert.ok(row.reduce((s, p) => s + p.prob, 0) <= 1 + 1e-4);
           }
         }
       });
