@@ -275,25 +275,23 @@ export class SurprisalHighlighter implements vscode.Disposable {
     lines.push([`| ${t('colour')} | ${t('bits')} | ${t('probability')} | ${t('tokens in view')} |`, '| --- | --- | --- | --- |', ...rows].join('\n'));
     // An error quotes text from outside (a file, a model): plain text, never Markdown (it could load a remote image).
     const errorLine = error ? t('The last pass failed: {0}', error) : undefined;
-    if (errorLine) lines.push(ERROR_SLOT);
-    else if (s.skipped) lines.push(skippedReason(s.skipped, this.config.maxFileBytes));
-    else if (s.meanBits !== undefined) {
+    // The error line, when there is one, goes here as text, between the Markdown before and after it.
+    const errorAt = lines.length;
+    if (!errorLine && s.skipped) lines.push(skippedReason(s.skipped, this.config.maxFileBytes));
+    else if (!errorLine && s.meanBits !== undefined) {
       lines.push(t('In view: {0} tokens, mean {1} bits.', s.tokens, s.meanBits.toFixed(2)) + (s.truncated ? ' ' + t('Only the first {0} tokens were scored (setting llmLens.editor.maxTokens).', this.config.maxTokens) : ''));
     }
     lines.push(t('Click to turn highlighting off.'));
-    const [before, after] = lines.join('\n\n').split(ERROR_SLOT);
-    md.appendMarkdown(before);
+    md.appendMarkdown(lines.slice(0, errorAt).join('\n\n'));
     if (errorLine !== undefined) {
+      md.appendMarkdown('\n\n');
       md.appendText(errorLine);
-      md.appendMarkdown(after);
     }
+    if (errorAt < lines.length) md.appendMarkdown(`\n\n${lines.slice(errorAt).join('\n\n')}`);
     this.item.tooltip = md;
     this.item.show();
   }
 }
-
-/** Where the error line goes among the tooltip's Markdown paragraphs. */
-const ERROR_SLOT = '\u0000error\u0000';
 
 function skippedReason(k: Ineligible, maxBytes: number): string {
   const t = vscode.l10n.t;

@@ -5,8 +5,8 @@ import type { RuntimeBackendChoice, RuntimeInfo, WorkerStartOptions } from '../p
 import { errorMessage } from '../core/common/errors';
 import type { Logger } from '../core/common/logger';
 import { loadNativeRuntime, type NativeRuntime } from '../core/runtime/native';
-import type { InferenceRuntime } from '../core/runtime/runtime';
-import { configureRuntime, probeRuntime, runtimeSettings, trivialModel, webRuntime } from '../core/runtime/web';
+import { probeSession, type InferenceRuntime } from '../core/runtime/runtime';
+import { configureRuntime, probeRuntime, runtimeSettings, webRuntime } from '../core/runtime/web';
 
 export interface RuntimeChoice {
   runtime: InferenceRuntime;
@@ -29,12 +29,7 @@ export async function chooseRuntime(options: WorkerStartOptions, log: Logger, lo
   }
   if (native) {
     try {
-      const t0 = performance.now();
-      const session = await native.createSession(trivialModel());
-      const ms = performance.now() - t0;
-      const out = await session.run({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } });
-      await session.release();
-      if ((out.y?.data as Float32Array | undefined)?.[1] !== 2) throw new Error('a trivial graph gave a wrong result');
+      const ms = await probeSession(native);
       configureRuntime(options.wasmDir, options.numThreads);
       return {
         runtime: native,

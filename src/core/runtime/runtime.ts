@@ -2,6 +2,7 @@
 // tensors in and out, release it. No onnxruntime type crosses it (as transformers.js keeps ONNX Runtime behind its
 // backends module), so a second runtime (onnxruntime-node) implements the same interface beside web.ts. Runtimes
 // own their tensors' lifetimes: what comes out of `run` is plain typed arrays, valid after the call.
+import { RuntimeUnavailableError } from '../common/errors';
 
 export type TensorType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
 
@@ -44,3 +45,24 @@ export interface InferenceRuntime {
   readonly name: string;
   createSession(model: Uint8Array): Promise<RuntimeSession>;
 }
+
+/**
+ * Creates a session for the smallest valid graph (Identity on float[2]), runs it and releases it: proves a runtime
+ * works before a model depends on it. Returns the milliseconds the session took to create.
+ */
+export async function probeSession(runtime: InferenceRuntime): Promise<number> {
+  const t0 = performance.now();
+  const session = await runtime.createSession(Uint8Array.from(TRIVIAL_MODEL_BYTES));
+  const ms = performance.now() - t0;
+  try {
+    const out = await session.run({ x: tensor.f32(new Float32Array([1, 2]), [2]) });
+    if ((out.y?.data as Float32Array | undefined)?.[1] !== 2) throw new RuntimeUnavailableError(`${runtime.name}: a trivial graph gave a wrong result.`);
+  } finally {
+    await session.release();
+  }
+  return ms;
+}
+
+// ModelProto bytes encoded once with onnx-proto (ir_version 8, opset 17, graph "p", one Identity node x -> y, float[2]);
+// inline so the probe needs no file.
+const TRIVIAL_MODEL_BYTES: number[] = [8,8,58,55,10,16,10,1,120,18,1,121,34,8,73,100,101,110,116,105,116,121,18,1,112,90,15,10,1,120,18,10,10,8,8,1,18,4,10,2,8,2,98,15,10,1,121,18,10,10,8,8,1,18,4,10,2,8,2,66,4,10,0,16,17];

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { errorMessage, RuntimeUnavailableError } from '../common/errors';
-import type { InferenceRuntime, RuntimeSession, Tensor } from './runtime';
+import { probeSession, type InferenceRuntime, type RuntimeSession, type Tensor } from './runtime';
 
 const WASM_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
@@ -72,24 +72,7 @@ function wrapRuntimeError(e: unknown): Error {
   return e instanceof Error ? e : new Error(msg);
 }
 
-/** The smallest valid ONNX graph (Identity on a float tensor), to prove the runtime loads. */
-export function trivialModel(): Uint8Array {
-  // Hand-encoded ModelProto: ir_version 8, opset 17, graph "p" with one Identity node x -> y.
-  return Uint8Array.from(TRIVIAL_MODEL_BYTES);
-}
-
+/** onnxruntime-web's version, and how long its first (trivial) session took: proves the wasm files load. */
 export async function probeRuntime(): Promise<{ version: string; sessionCreateMs: number }> {
-  const t0 = performance.now();
-  const session = await createSession(trivialModel());
-  const ms = performance.now() - t0;
-  try {
-    const out = await session.run({ x: { type: 'float32', data: new Float32Array([1, 2]), dims: [2] } });
-    if ((out.y?.data as Float32Array | undefined)?.[1] !== 2) throw new RuntimeUnavailableError('a trivial graph gave a wrong result.');
-  } finally {
-    await session.release();
-  }
-  return { version: ort.env.versions.web ?? 'unknown', sessionCreateMs: ms };
+  return { version: ort.env.versions.web ?? 'unknown', sessionCreateMs: await probeSession(webRuntime) };
 }
-
-// ModelProto bytes encoded once with onnx-proto (Identity, float[2]); inline so the probe needs no file.
-const TRIVIAL_MODEL_BYTES: number[] = [8,8,58,55,10,16,10,1,120,18,1,121,34,8,73,100,101,110,116,105,116,121,18,1,112,90,15,10,1,120,18,10,10,8,8,1,18,4,10,2,8,2,98,15,10,1,121,18,10,10,8,8,1,18,4,10,2,8,2,66,4,10,0,16,17];
