@@ -52,8 +52,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     );
   }
   if (backend !== 'web') guard.begin();
-  const webReason = nativeCrashed ? 'the native runtime stopped the extension host when it last loaded; "LLM Lens: Try the Native Runtime Again" retries it' : undefined;
-  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads, backend, webReason }, logger);
+  const client = new WorkerClient(path.join(dist, 'worker.js'), { wasmDir: dist, numThreads: config.threads, backend, nativeCrashed }, logger);
   const models = new ModelService(workerBackend(client), context.extensionUri, logger);
   const analysis = new AnalysisPanel(models, new AnalysisSettings(), context.workspaceState, logger);
   const modelCard = new ModelCardPanel(models, logger);

@@ -35,4 +35,5 @@ export const SUGGESTION_SCHEME = 'llmlens-suggestion';
 /** Settings that messages and buttons point at. */
 export const SETTINGS = {
   analysisMaxTokens: 'llmLens.analysis.maxTokens',
+  runtimeBackend: 'llmLens.runtime.backend',
 } as const;

@@ -1,8 +1,11 @@
-// The "Runtime Info" panel: what the inference worker reports about onnxruntime-web.
+// The "Runtime Info" panel: which inference runtime the worker uses, why (worded here, in the display language),
+// and what it reported.
 import * as vscode from 'vscode';
 import type { PanelView } from './panelController';
 import type { ModelService } from './modelService';
 import type { RuntimeState } from '../protocol/webview';
+import type { BackendWhy } from '../protocol/worker';
+import { SETTINGS } from './commands';
 import { errorMessage } from '../core/common/errors';
 
 export function runtimePanel(models: ModelService): PanelView<'runtime'> {
@@ -27,10 +30,27 @@ export function runtimePanel(models: ModelService): PanelView<'runtime'> {
       };
       try {
         const info = await models.runtimeInfo();
-        return { view: 'runtime', info, strings };
+        return { view: 'runtime', info, why: whyText(info.backendWhy), strings };
       } catch (e) {
         return { view: 'runtime', info: undefined, error: errorMessage(e), strings };
       }
     },
   };
+}
+
+/** Why the worker runs on its runtime, in the display language. */
+export function whyText(why: BackendWhy): string {
+  const t = vscode.l10n.t;
+  switch (why.code) {
+    case 'setting':
+      return why.setting === 'web' ? t('{0} is "web"', SETTINGS.runtimeBackend) : t('{0} is "{1}" and the native addon loaded', SETTINGS.runtimeBackend, why.setting);
+    case 'addonMissing':
+      return t('native addon missing for {0}; using WebAssembly', why.platform);
+    case 'addonFailed':
+      return t('native addon failed to load on {0}: {1}; using WebAssembly', why.platform, why.detail);
+    case 'firstSessionFailed':
+      return t('the native runtime failed its first session ({0}); using WebAssembly', why.detail);
+    case 'crashedBefore':
+      return t('the native runtime stopped the extension host when it last loaded; "{0}" retries it', t('LLM Lens: Try the Native Runtime Again'));
+  }
 }

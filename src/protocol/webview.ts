@@ -138,7 +138,8 @@ export interface ModelCardState {
   };
 }
 
-export type RuntimeState = { view: 'runtime'; info: RuntimeInfo | undefined; error?: string; strings: Record<string, string> };
+/** `why`: the runtime's reason in the display language (info.backendReason is the English one). */
+export type RuntimeState = { view: 'runtime'; info: RuntimeInfo | undefined; why?: string; error?: string; strings: Record<string, string> };
 
 export type ViewState = RuntimeState | AnalysisState | ModelCardState;
 

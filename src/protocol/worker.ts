@@ -8,7 +8,10 @@ import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } fro
 export interface RuntimeInfo {
   /** The runtime in use, and why (e.g. "llmLens.runtime.backend is auto and the native addon loaded", or the fallback's reason). */
   backend: 'native' | 'web';
+  /** The reason in English, for the log and the CLI. */
   backendReason: string;
+  /** The same reason as facts, for the host to word in the display language. */
+  backendWhy: BackendWhy;
   onnxruntimeVersion: string;
   wasmPaths: string;
   numThreads: number;
@@ -130,11 +133,35 @@ export interface WorkerStartOptions {
    * onnxruntime-web (WebAssembly), 'auto' native when its addon loads, else web. Default 'web'.
    */
   backend?: RuntimeBackendChoice;
-  /** Why the host chose 'web' when the setting said otherwise (said in the runtime info instead of the setting). */
-  webReason?: string;
+  /** The host chose 'web' because the last native load took the extension host down (said instead of the setting). */
+  nativeCrashed?: boolean;
 }
 
 export type RuntimeBackendChoice = 'auto' | 'native' | 'web';
+
+/** Why the worker runs on the runtime it does. */
+export type BackendWhy =
+  | { code: 'setting'; setting: RuntimeBackendChoice }
+  | { code: 'addonMissing'; platform: string }
+  | { code: 'addonFailed'; platform: string; detail: string }
+  | { code: 'firstSessionFailed'; detail: string }
+  | { code: 'crashedBefore' };
+
+/** The English wording of a BackendWhy (the log, the CLI, RuntimeInfo.backendReason). */
+export function backendReasonText(why: BackendWhy): string {
+  switch (why.code) {
+    case 'setting':
+      return why.setting === 'web' ? 'llmLens.runtime.backend is "web"' : `llmLens.runtime.backend is "${why.setting}" and the native addon loaded`;
+    case 'addonMissing':
+      return `native addon missing for ${why.platform}; using WebAssembly`;
+    case 'addonFailed':
+      return `native addon failed to load on ${why.platform}: ${why.detail}; using WebAssembly`;
+    case 'firstSessionFailed':
+      return `the native runtime failed its first session (${why.detail}); using WebAssembly`;
+    case 'crashedBefore':
+      return 'the native runtime stopped the extension host when it last loaded; "LLM Lens: Try the Native Runtime Again" retries it';
+  }
+}
 
 export function isHostToWorkerMessage(m: unknown): m is HostToWorkerMessage {
   if (typeof m !== 'object' || m === null) return false;

@@ -5,10 +5,11 @@ import { vscode } from './vscodeApi';
 
 export function renderRuntime(root: HTMLElement, state: Extract<ViewState, { view: 'runtime' }>): void {
   const s = state.strings;
-  const rows: [string, string][] = state.info
+  // [label, value, a sentence rather than a value (set in the UI font, broken between words)]
+  const rows: [string, string, boolean?][] = state.info
     ? [
         [s.backend, state.info.backend === 'native' ? s.native : s.web],
-        [s.why, state.info.backendReason],
+        [s.why, state.why ?? state.info.backendReason, true],
         [s.version, state.info.onnxruntimeVersion],
         [s.threads, String(state.info.numThreads)],
         ...(state.info.wasmPaths ? [[s.wasm, state.info.wasmPaths] as [string, string]] : []),
@@ -17,7 +18,7 @@ export function renderRuntime(root: HTMLElement, state: Extract<ViewState, { vie
       ]
     : [];
   const table = el('table', { class: 'kv' });
-  for (const [k, v] of rows) table.append(el('tr', {}, el('th', {}, k), el('td', {}, v)));
+  for (const [k, v, prose] of rows) table.append(el('tr', {}, el('th', {}, k), el('td', prose ? { class: 'prose' } : {}, v)));
   const refresh = el('button', { type: 'button' }, s.refresh);
   refresh.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'refresh' }));
   root.replaceChildren(

@@ -1,7 +1,7 @@
 // Which inference runtime the worker uses, chosen once at its first need: onnxruntime-node when the setting allows and
 // its addon loads, else onnxruntime-web. A native failure (addon missing, wrong architecture, a corrupt binary, a
 // session that will not create) falls back to WebAssembly with one warning, never a broken extension.
-import type { RuntimeBackendChoice, RuntimeInfo, WorkerStartOptions } from '../protocol/worker';
+import { backendReasonText, type BackendWhy, type RuntimeBackendChoice, type RuntimeInfo, type WorkerStartOptions } from '../protocol/worker';
 import { errorMessage } from '../core/common/errors';
 import type { Logger } from '../core/common/logger';
 import { loadNativeRuntime, type NativeRuntime } from '../core/runtime/native';
@@ -18,14 +18,14 @@ export interface RuntimeChoice {
 export async function chooseRuntime(options: WorkerStartOptions, log: Logger, loadNative: (threads: number) => ReturnType<typeof loadNativeRuntime> = loadNativeRuntime): Promise<RuntimeChoice> {
   const choice: RuntimeBackendChoice = options.backend ?? 'web';
   let native: NativeRuntime | undefined;
-  let reason: string;
-  if (choice === 'web') reason = options.webReason ?? 'llmLens.runtime.backend is "web"';
+  let why: BackendWhy;
+  if (choice === 'web') why = options.nativeCrashed ? { code: 'crashedBefore' } : { code: 'setting', setting: 'web' };
   else {
     const loaded = loadNative(options.numThreads);
     if ('runtime' in loaded) {
       native = loaded.runtime;
-      reason = `llmLens.runtime.backend is "${choice}" and the native addon loaded`;
-    } else reason = `${loaded.reason}; using WebAssembly`;
+      why = { code: 'setting', setting: choice };
+    } else why = loaded.why;
   }
   if (native) {
     try {
@@ -34,12 +34,13 @@ export async function chooseRuntime(options: WorkerStartOptions, log: Logger, lo
       return {
         runtime: native,
         web: webRuntime,
-        info: { backend: 'native', backendReason: reason, onnxruntimeVersion: native.version, wasmPaths: '', numThreads: native.numThreads, simd: true, sessionCreateMs: ms, nodeVersion: process.version },
+        info: { backend: 'native', backendReason: backendReasonText(why), backendWhy: why, onnxruntimeVersion: native.version, wasmPaths: '', numThreads: native.numThreads, simd: true, sessionCreateMs: ms, nodeVersion: process.version },
       };
     } catch (e) {
-      reason = `the native runtime failed its first session (${errorMessage(e).split('\n')[0]}); using WebAssembly`;
+      why = { code: 'firstSessionFailed', detail: errorMessage(e).split('\n')[0] };
     }
   }
+  const reason = backendReasonText(why);
   if (choice !== 'web') log.warn(`inference runtime: ${reason}`);
   configureRuntime(options.wasmDir, options.numThreads);
   const probe = await probeRuntime();
@@ -47,6 +48,6 @@ export async function chooseRuntime(options: WorkerStartOptions, log: Logger, lo
   return {
     runtime: webRuntime,
     web: webRuntime,
-    info: { backend: 'web', backendReason: reason, onnxruntimeVersion: probe.version, wasmPaths: s.wasmPaths, numThreads: s.numThreads, simd: true, sessionCreateMs: probe.sessionCreateMs, nodeVersion: process.version },
+    info: { backend: 'web', backendReason: reason, backendWhy: why, onnxruntimeVersion: probe.version, wasmPaths: s.wasmPaths, numThreads: s.numThreads, simd: true, sessionCreateMs: probe.sessionCreateMs, nodeVersion: process.version },
   };
 }

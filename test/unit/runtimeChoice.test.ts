@@ -37,7 +37,7 @@ describe('inference runtime choice', function () {
 
   it('auto with the addon missing: WebAssembly, the reason said once in the log', async () => {
     const log = recorder();
-    const c = await chooseRuntime({ wasmDir: dist, numThreads: 1, backend: 'auto' }, log, () => ({ reason: 'native addon missing for linux-arm64' }));
+    const c = await chooseRuntime({ wasmDir: dist, numThreads: 1, backend: 'auto' }, log, () => ({ why: { code: 'addonMissing' as const, platform: 'linux-arm64' } }));
     assert.equal(c.info.backend, 'web');
     assert.equal(c.info.backendReason, 'native addon missing for linux-arm64; using WebAssembly');
     assert.equal(log.warnings.length, 1);

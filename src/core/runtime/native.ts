@@ -4,8 +4,12 @@
 import { createRequire } from 'node:module';
 import { errorMessage, RuntimeUnavailableError } from '../common/errors';
 import type { InferenceRuntime, RuntimeSession, Tensor } from './runtime';
+import type { BackendWhy } from '../../protocol/worker';
 
 type Ort = typeof import('onnxruntime-node');
+
+/** Why the addon cannot be had here. */
+export type NativeUnavailable = Extract<BackendWhy, { code: 'addonMissing' | 'addonFailed' }>;
 
 export interface NativeRuntime extends InferenceRuntime {
   readonly version: string;
@@ -13,14 +17,14 @@ export interface NativeRuntime extends InferenceRuntime {
 }
 
 /** The native runtime, or why it cannot be had here (addon missing, wrong architecture, a corrupt binary). */
-export function loadNativeRuntime(numThreads: number, require: NodeRequire = createRequire(__filename)): { runtime: NativeRuntime } | { reason: string } {
+export function loadNativeRuntime(numThreads: number, require: NodeRequire = createRequire(__filename)): { runtime: NativeRuntime } | { why: NativeUnavailable } {
   let ort: Ort;
   try {
     ort = require('onnxruntime-node') as Ort;
   } catch (e) {
     const msg = errorMessage(e).split('\n')[0];
-    const reason = /Cannot find module/.test(msg) ? `native addon missing for ${process.platform}-${process.arch}` : `native addon failed to load on ${process.platform}-${process.arch}: ${msg}`;
-    return { reason };
+    const platform = `${process.platform}-${process.arch}`;
+    return { why: /Cannot find module/.test(msg) ? { code: 'addonMissing', platform } : { code: 'addonFailed', platform, detail: msg } };
   }
   const threads = Math.max(1, numThreads);
   // Options that suit an editor: one inter-op thread, sequential execution, no spin-waiting (a spinning pool would
