@@ -8,7 +8,7 @@ import { CompletionPipeline, lostModel, type CompletionBackend, type PipelineSta
 import type { CompleteResult } from '../protocol/completion';
 import { SuggestionCache } from '../core/completion/cache';
 import { toAbortSignal, type ModelService } from './modelService';
-import { COMPLETIONS_SECTION, type CompletionSettings } from './settings';
+import { COMPLETIONS_SECTION, languageEnabled, type CompletionSettings } from './settings';
 import { showInfo } from './log';
 import type { CompletionState, CompletionStatusBar } from './completionStatusBar';
 
@@ -21,6 +21,11 @@ const CHARS_PER_TOKEN_MAX = 16;
 const LOAD_WAIT_MS = 3000;
 /** After a failed load, completions do not try again for this long (each try would show the error again). */
 const LOAD_RETRY_MS = 60_000;
+/**
+ * How long an editor of a completed language stays in front before the model is loaded and warmed for it: long enough
+ * that flicking through files loads nothing, short enough that the first keystroke finds the model warm.
+ */
+const PRELOAD_AFTER_MS = 400;
 
 /** What "Explain This Suggestion" shows: the text the model read before the cursor, and what it suggested. */
 export interface ShownSuggestion {
@@ -56,6 +61,9 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
   private loading: Promise<void> | undefined;
   private loadFailed: { at: number; message: string } | undefined;
   private last: ShownSuggestion | undefined;
+  private preloadTimer: ReturnType<typeof setTimeout> | undefined;
+  /** VS Code asked in this document while the model was loading and got nothing: ask again once it is loaded. */
+  private askOnLoad: vscode.TextDocument | undefined;
   private engine: CompleteResult['engine'] | undefined;
   /** Characters of prefix the last model prompt used, for suggestions answered from the cache. */
   private lastPromptChars = 2000;
@@ -88,8 +96,10 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
         this.warmUp();
       }),
       vscode.commands.registerCommand(INTERNAL_COMMANDS.completionAccepted, () => void this.counters.accepted++),
+      vscode.window.onDidChangeActiveTextEditor((editor) => this.preload(editor)),
     );
     this.updateState();
+    this.preload(vscode.window.activeTextEditor);
   }
 
   /** The suggestion shown last, for "Explain This Suggestion". */
@@ -116,7 +126,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     if (!this.models.current) {
       // Start the load, and wait for it a little (a small model loads in a second or two), never longer.
       this.counters.whileLoading++;
-      this.startLoading(document);
+      this.startLoading(document, true);
       if (!(await this.loadedWithin(LOAD_WAIT_MS, token))) return undefined;
     }
     const options = this.config.options;
@@ -183,6 +193,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
   }
 
   dispose(): void {
+    clearTimeout(this.preloadTimer);
     this.pipeline.cancel();
     this.registration?.dispose();
     for (const s of this.subs) s.dispose();
@@ -195,7 +206,26 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     this.registration = vscode.languages.registerInlineCompletionItemProvider(selector, this);
   }
 
-  private startLoading(document: vscode.TextDocument): void {
+  /**
+   * The first suggestion must not wait for the model: when an editor whose language is completed has been in front
+   * for a moment, load the model (the warm-up follows the load), as the first keystroke would have.
+   */
+  private preload(editor: vscode.TextEditor | undefined): void {
+    clearTimeout(this.preloadTimer);
+    if (!editor || !this.wanted(editor.document) || this.models.current || this.loading) return;
+    this.preloadTimer = setTimeout(() => {
+      if (vscode.window.activeTextEditor === editor && this.wanted(editor.document) && !this.models.current) this.startLoading(editor.document, false);
+    }, PRELOAD_AFTER_MS);
+  }
+
+  /** Whether completions would be offered in `document` now. */
+  private wanted(document: vscode.TextDocument): boolean {
+    return this.config.enabled && this.config.inlineSuggestEnabled && document.uri.scheme !== SUGGESTION_SCHEME && languageEnabled(this.config.languages, document.languageId);
+  }
+
+  /** Loads the model; `askAfter`: VS Code asked and got nothing while it loads, so ask it again once it is loaded. */
+  private startLoading(document: vscode.TextDocument, askAfter: boolean): void {
+    if (askAfter) this.askOnLoad = document;
     if (this.loading) return;
     if (this.loadFailed && Date.now() - this.loadFailed.at < LOAD_RETRY_MS) return;
     this.loadFailed = undefined;
@@ -205,10 +235,13 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
         this.loading = undefined;
         this.updateState();
         // VS Code asked while the model was loading and got nothing: ask again for where the cursor is now.
-        this.askAgain(document);
+        const ask = this.askOnLoad;
+        this.askOnLoad = undefined;
+        if (ask) this.askAgain(ask);
       },
       (e: unknown) => {
         this.loading = undefined;
+        this.askOnLoad = undefined;
         this.loadFailed = { at: Date.now(), message: errorMessage(e) };
         this.log.warn(`Inline completions: the model could not be loaded (${this.loadFailed.message}); not trying again for ${LOAD_RETRY_MS / 1000} s.`);
         this.updateState();
@@ -253,11 +286,9 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
    * now, while nobody waits, with a one-token completion.
    */
   private warmUp(): void {
-    if (!this.config.enabled || !this.config.inlineSuggestEnabled) return;
     // Only when completions are likely: a file of a completed language is open (not for a panel on prose).
-    const languages = this.config.languages;
     const doc = vscode.window.activeTextEditor?.document;
-    if (!doc || !(languages.includes('*') || languages.includes(doc.languageId))) return;
+    if (!doc || !this.wanted(doc)) return;
     const t0 = Date.now();
     this.backend.complete({ prefix: 'function', suffix: '', options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).then(
       () => this.log.info(`Inline completions ready (generation session warmed up in ${Date.now() - t0} ms).`),
