@@ -135,7 +135,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function completionSection(options: () => CompletionBenchOptions): BenchSection {
   return {
     id: 'completion',
-    title: 'Inline completions on held-out code: worker (onnxruntime-web, KV cache with prefix reuse) vs transformers.js (onnxruntime-node), same prompts and thread count',
+    title: 'Inline completions on held-out code: worker (KV cache with prefix reuse) vs transformers.js (onnxruntime-node), same prompts and thread count',
+    perRuntime: true,
     async run(ctx: BenchContext): Promise<BenchRow[]> {
       const { positions: n } = options();
       const client: WorkerClient = ctx.client();
@@ -247,9 +248,10 @@ export function completionSection(options: () => CompletionBenchOptions): BenchS
           unit: 'ms',
           ratio: p50(ours.cold) / p50(theirs.cold),
           ratioTo: 'transformers.js',
-          target: '< 400 ms',
-          ok: p50(ours.cold) < 400,
-          note: `prefill p50 ${r(p50(ours.coldPrefill))} tokens`,
+          // Issue #18's target, on either runtime; the first round's was < 400 ms.
+          target: '<= 0.8x',
+          ok: p50(ours.cold) / p50(theirs.cold) <= 0.8,
+          note: `prefill p50 ${r(p50(ours.coldPrefill))} tokens; ${p50(ours.cold) < 400 ? 'under' : 'OVER'} 400 ms`,
         },
         { name: `worker, ${FIXED_TOKENS} tokens, cold: p95`, value: p95(ours.cold), unit: 'ms', ratio: p95(ours.cold) / p95(theirs.cold), ratioTo: 'transformers.js' },
         {
@@ -258,9 +260,9 @@ export function completionSection(options: () => CompletionBenchOptions): BenchS
           unit: 'ms',
           ratio: p50(ours.warm) / p50(theirs.warm),
           ratioTo: 'transformers.js',
-          target: '< 60 ms',
-          ok: p50(ours.warm) < 60,
-          note: `prefill p50 ${r(p50(ours.warmPrefill))} tokens (FIM: the suffix after the cursor is read again)`,
+          target: '<= 0.6x',
+          ok: p50(ours.warm) / p50(theirs.warm) <= 0.6,
+          note: `prefill p50 ${r(p50(ours.warmPrefill))} tokens (FIM: the suffix after the cursor is read again); ${p50(ours.warm) < 60 ? 'under' : 'OVER'} 60 ms`,
         },
         { name: `worker, ${FIXED_TOKENS} tokens, warm: p95`, value: p95(ours.warm), unit: 'ms', ratio: p95(ours.warm) / p95(theirs.warm), ratioTo: 'transformers.js' },
         { name: 'worker decode speed (after the prefill), p50', value: p50(ours.decodeTps), unit: 'tokens/s' },

@@ -24,6 +24,7 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; cpuMs: numbe
 export const hoverSection: BenchSection = {
   id: 'hover',
   title: 'Editor surfaces: hover cards and surprisal highlighting (score cache over the worker)',
+  perRuntime: true,
   async run(ctx: BenchContext): Promise<BenchRow[]> {
     const client: WorkerClient = ctx.client();
     await client.request('loadModel', { folder: ctx.modelDir });

@@ -22,6 +22,8 @@ export interface BenchRow {
 export interface BenchSection {
   id: string;
   title: string;
+  /** Its rows depend on the worker's runtime: with `--backend both` it runs once per runtime. */
+  perRuntime?: boolean;
   run(ctx: BenchContext): Promise<BenchRow[]>;
 }
 
@@ -38,6 +40,8 @@ export interface BenchContext {
   tokenizer(): Tokenizer;
   /** The inference worker from dist/, started on first use, with `threads` threads. */
   client(): WorkerClient;
+  /** The runtime the worker runs on (what it chose, after any fallback). */
+  backend: 'web' | 'native';
   /** Threads for onnxruntime-web and for every native anchor alike (--threads; default: the extension's "auto"). */
   threads: number;
   /** Shared results between sections (e.g. analysis times for later ratios). */
@@ -56,6 +60,22 @@ export async function timeMedian(n: number, f: () => unknown, warmup = 1): Promi
   }
   t.sort((a, b) => a - b);
   return t.length % 2 ? t[(t.length - 1) / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+}
+
+/** Medians of n timed runs of each of `fs`, timed in turn (f0, f1, ..., f0, f1, ...) after one untimed round. */
+export async function timeInTurn(n: number, fs: (() => unknown)[]): Promise<number[]> {
+  const t: number[][] = fs.map(() => []);
+  for (let round = 0; round <= n; round++) {
+    for (const [i, f] of fs.entries()) {
+      const t0 = performance.now();
+      await f();
+      if (round > 0) t[i].push(performance.now() - t0);
+    }
+  }
+  return t.map((xs) => {
+    xs.sort((a, b) => a - b);
+    return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+  });
 }
 
 /** The first `n` tokens of `text` as a text that encodes to exactly those tokens (or as close as BPE allows). */
@@ -84,4 +104,9 @@ export async function loadedClient(ctx: BenchContext): Promise<WorkerClient> {
 
 function workerLoad(client: WorkerClient, folder: string): Promise<unknown> {
   return client.request('loadModel', { folder });
+}
+
+/** The package a worker runtime is. */
+export function runtimeName(backend: 'web' | 'native'): string {
+  return backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web';
 }
