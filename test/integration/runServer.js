@@ -8,7 +8,7 @@
 // Environment: LLM_LENS_THEMES=dark,light   themes the UI steps run in (default all four: dark, light,
 //                                           dark-hc, light-hc; a step runs in dark and light unless its
 //                                           `themes` says otherwise)
-//              LLM_LENS_UI=runtime          only UI steps whose file name contains this
+//              LLM_LENS_UI=runtime,completions  only UI steps whose file name contains one of these
 //              LLM_LENS_GREP=pattern        only suite tests whose full title matches
 //              LLM_LENS_VSIX=dist-vsix/x    install that VSIX (default dist-vsix/llm-lens.vsix)
 //              LLM_LENS_RUN=native          a further run's name: results-native.json, screenshots *-native
@@ -187,10 +187,10 @@ function printSuite(results) {
 
 /** UI steps: every test/integration/ui/*.js, in name order, each exporting { title, run(ui) }. */
 function loadUiSteps() {
-  const filter = process.env.LLM_LENS_UI;
+  const filters = process.env.LLM_LENS_UI ? process.env.LLM_LENS_UI.split(',') : undefined;
   return fs
     .readdirSync(UI_DIR)
-    .filter((f) => f.endsWith('.js') && (!filter || f.includes(filter)))
+    .filter((f) => f.endsWith('.js') && (!filters || filters.some((x) => f.includes(x))))
     .sort()
     .map((f) => {
       const mod = require(path.join(UI_DIR, f));
