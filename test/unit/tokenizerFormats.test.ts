@@ -9,6 +9,7 @@ import { Tokenizer, TokenizerFormatError } from '../../src/core/tokenizer/tokeni
 import type { TokenInfo } from '../../src/protocol/analysis';
 import { mulberry32 } from '../../src/core/common/random';
 import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
+import { middleOfThreeMs } from './helpers/timing';
 
 const QWEN_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 const LLAMA3_PATTERN = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -410,16 +411,7 @@ describe('tokenizer formats: speed of the fast path on code (GPT-2 vocabulary, t
     ['Qwen2.5 (NFC + Split)', { ...gpt2, normalizer: { type: 'NFC' }, pre_tokenizer: qwenPre() }],
     ['SmolLM2 (Digits + ByteLevel)', { ...gpt2, pre_tokenizer: smolPre }],
   ];
-  const time = (f: () => unknown) => {
-    f();
-    const runs: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      f();
-      runs.push(performance.now() - t0);
-    }
-    return runs.sort((a, b) => a - b)[1];
-  };
+  const time = middleOfThreeMs;
   const mb = utf8.encode(code).length / 1e6;
   const f = (ms: number) => `${(mb / (ms / 1000)).toFixed(2)} MB/s`;
   for (const [name, json] of formats) {

@@ -19,7 +19,7 @@ import { hoverSection } from './hover';
 import { panelsSection } from './panels';
 import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
 import { completionSection, type CompletionBenchOptions } from './completion';
-import { loadedClient, prefixOfTokens, runtimeName, timeInTurn, timeMedian, type BenchContext, type BenchRow, type BenchSection } from './shared';
+import { loadedClient, median, prefixOfTokens, runtimeName, timeInTurn, timeMedian, type BenchContext, type BenchRow, type BenchSection } from './shared';
 import { errorMessage } from '../../core/common/errors';
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +165,6 @@ const analysisSection: BenchSection = {
         const parts: Analysis['timings'][] = [];
         const analyzeTimed = async () => parts.push((await workerAnalyze(client, input.text, options)).timings);
         const [l, n, w] = await timeInTurn(ctx.runs, [analyzeTimed, () => session.run(nodeFeeds), () => webSession.run(feeds)]);
-        const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
         profile.push({ tokenizeMs: median(parts.map((p) => p.tokenizeMs)), runMs: median(parts.map((p) => p.runMs)), reduceMs: median(parts.map((p) => p.reduceMs)) });
         lens.push(l);
         native.push(n);

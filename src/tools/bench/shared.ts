@@ -58,8 +58,13 @@ export async function timeMedian(n: number, f: () => unknown, warmup = 1): Promi
     await f();
     t.push(performance.now() - t0);
   }
-  t.sort((a, b) => a - b);
-  return t.length % 2 ? t[(t.length - 1) / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+  return median(t);
+}
+
+/** The median of `xs` (sorted in place). */
+export function median(xs: number[]): number {
+  xs.sort((a, b) => a - b);
+  return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
 }
 
 /** Medians of n timed runs of each of `fs`, timed in turn (f0, f1, ..., f0, f1, ...) after one untimed round. */
@@ -72,10 +77,7 @@ export async function timeInTurn(n: number, fs: (() => unknown)[]): Promise<numb
       if (round > 0) t[i].push(performance.now() - t0);
     }
   }
-  return t.map((xs) => {
-    xs.sort((a, b) => a - b);
-    return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
-  });
+  return t.map(median);
 }
 
 /** The first `n` tokens of `text` as a text that encodes to exactly those tokens (or as close as BPE allows). */
