@@ -44,7 +44,11 @@ export interface ModelSpec {
   dModel: number;
   nLayer: number;
   nHead: number;
+  /** Key/value heads (grouped-query attention: query heads h*nHead/nKvHeads .. share key/value head h); nHead when not grouped. */
+  nKvHeads: number;
   headDim: number;
+  /** gpt2: learned positions, LayerNorm, GELU MLP; llama (llama, qwen2): rotary positions, RMSNorm, gated MLP. */
+  architecture: 'gpt2' | 'llama';
   /** Longest context (positions). */
   nCtx: number;
   eosTokenId?: number;
@@ -96,12 +100,12 @@ export interface InstrumentationReport {
   /** The LM head's weight tensor. */
   lmHead?: string;
   /** Whether that weight is the token embedding itself ('same') or a transposed copy of it ('copy'). */
-  lmHeadTied?: 'same' | 'copy';
+  lmHeadTied?: 'same' | 'copy' | 'declared';
   missing: string[];
   /** Default-domain ONNX opset of the graph. */
   opset?: number;
   /** How the graph writes its layer norms. */
-  layerNorm?: 'fused' | 'decomposed' | 'mixed';
+  layerNorm?: 'fused' | 'decomposed' | 'rms' | 'rmsFused' | 'mixed';
   /** Layers found in the graph. */
   layers?: number;
 }

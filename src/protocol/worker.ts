@@ -31,6 +31,8 @@ export interface LoadModelParams {
   source?: string;
   /** What ModelSpec.name says (e.g. "owner/repo@rev" for a download); default: the folder's name. */
   name?: string;
+  /** The ONNX file in the folder, relative to it (e.g. onnx/model_q4.onnx); default onnx/model.onnx. */
+  onnxFile?: string;
 }
 
 /** What a model is: the model card's data. */

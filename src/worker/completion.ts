@@ -22,7 +22,7 @@ export function completionService(logger?: Logger): CompletionService {
     async complete(model, load, params, signal) {
       if (current?.model !== model) {
         await dispose();
-        const engine = CompletionEngine.create(load.folder, model, { maxModelBytes: load.maxModelBytes, logger });
+        const engine = CompletionEngine.create(load.folder, model, { maxModelBytes: load.maxModelBytes, onnxFile: load.onnxFile, logger });
         current = { model, engine };
         engine.catch(() => current?.engine === engine && (current = undefined));
       }

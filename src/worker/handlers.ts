@@ -17,6 +17,7 @@ export type Handlers = { [K in WorkerRequestName]: Handler<K> };
 function checkLoadParams(p: LoadModelParams): void {
   if (typeof p?.folder !== 'string' || p.folder.length === 0) throw new LensError('invalidRequest', 'loadModel needs "folder", an absolute path.');
   if (p.maxModelBytes !== undefined && !(typeof p.maxModelBytes === 'number' && p.maxModelBytes > 0)) {
+  if (p.onnxFile !== undefined && (typeof p.onnxFile !== 'string' || p.onnxFile.length === 0)) throw new LensError('invalidRequest', '"onnxFile" must be a path inside the model folder.');
     throw new LensError('invalidRequest', '"maxModelBytes" must be a positive number of bytes.');
   }
 }
@@ -33,7 +34,7 @@ export function createHandlers(options: WorkerStartOptions, log: Logger = silent
   const completion = completionService();
   // The last analysis' hidden states, for chosen-token requests; dropped with the model.
   const runs = new RunMemory();
-  const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null, p.name ?? null]);
+  const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null, p.name ?? null, p.onnxFile ?? null]);
   const unload = async () => {
     const m = loaded?.model;
     loaded = undefined;
@@ -52,7 +53,7 @@ export function createHandlers(options: WorkerStartOptions, log: Logger = silent
       const c = await runtime();
       // The old model goes first: two models at once may not fit.
       await unload();
-      const load = (rt: RuntimeChoice['runtime']) => LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, name: params.name, signal, runtime: rt });
+      const load = (rt: RuntimeChoice['runtime']) => LoadedModel.load(params.folder, { maxModelBytes: params.maxModelBytes, onnxFile: params.onnxFile, source: params.source, name: params.name, signal, runtime: rt });
       let model: LoadedModel;
       try {
         model = await load(c.runtime);
@@ -71,7 +72,7 @@ export function createHandlers(options: WorkerStartOptions, log: Logger = silent
     },
     inspect: async (params) => {
       checkLoadParams(params);
-      const { spec, parameters, instrumentation } = inspectModel(params.folder, { maxModelBytes: params.maxModelBytes, source: params.source, name: params.name });
+      const { spec, parameters, instrumentation } = inspectModel(params.folder, { maxModelBytes: params.maxModelBytes, onnxFile: params.onnxFile, source: params.source, name: params.name });
       return { spec, parameters, instrumentation };
     },
     analyze: async (params, signal) => {

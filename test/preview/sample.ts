@@ -15,7 +15,7 @@ function rng(seed: number): () => number {
 }
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-9)) * Math.cos(2 * Math.PI * r());
 
-export const spec: ModelSpec = { name: 'lens-tiny', source: 'built-in', modelType: 'gpt2', vocabSize: 8192, dModel: 128, nLayer: 4, nHead: 4, headDim: 32, nCtx: 1024, eosTokenId: 0, fileBytes: 7916167 };
+export const spec: ModelSpec = { name: 'lens-tiny', source: 'built-in', modelType: 'gpt2', vocabSize: 8192, dModel: 128, nLayer: 4, nHead: 4, nKvHeads: 4, headDim: 32, architecture: 'gpt2', nCtx: 1024, eosTokenId: 0, fileBytes: 7916167 };
 
 export function parameters(s: ModelSpec = spec): ParameterBreakdown {
   const d = s.dModel;

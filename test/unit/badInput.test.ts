@@ -77,8 +77,8 @@ describe('bad input through the worker', function () {
   });
 
   it('an unsupported architecture: unsupportedModel naming the model_type', async () => {
-    const dir = makeModelFolder({ config: { ...lensTinyConfig(), model_type: 'llama' }, onnx: lensTinyOnnx() });
-    await failsWith(client.request('loadModel', { folder: dir }), 'unsupportedModel', /model_type "llama" is not supported/);
+    const dir = makeModelFolder({ config: { ...lensTinyConfig(), model_type: 'mistral' }, onnx: lensTinyOnnx() });
+    await failsWith(client.request('loadModel', { folder: dir }), 'unsupportedModel', /model_type "mistral" is not supported; LLM Lens reads gpt2, llama, qwen2 models/);
   });
 
   it('a config that is not JSON, or lacks n_embd: modelConfig', async () => {

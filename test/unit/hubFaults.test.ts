@@ -216,8 +216,8 @@ describe('hub download faults', function () {
   });
 
   it('an unsupported architecture: refused from config.json before anything large is fetched', async () => {
-    hub.faults.config = { model_type: 'llama', architectures: ['LlamaForCausalLM'] };
-    await failsWith(downloadModel(opts()), HubUnsupportedModelError, /"llama" model \(LlamaForCausalLM\); LLM Lens reads GPT-2-family models.*Nothing large was downloaded/);
+    hub.faults.config = { model_type: 'mistral', architectures: ['MistralForCausalLM'] };
+    await failsWith(downloadModel(opts()), HubUnsupportedModelError, /"mistral" model \(MistralForCausalLM\); LLM Lens reads GPT-2 and Llama-family models.*Nothing large was downloaded/);
     assert.equal(hub.requests.filter((r) => r.server === 'cdn').length, 0);
     assert.ok(!fs.existsSync(path.join(dir, STAGING_DIR)));
   });

@@ -73,11 +73,13 @@ describe('hub repository contents', () => {
     assert.deepEqual(['model', 'model_q4', 'decoder_with_past_model', 'model_bnb4', 'model_uint8'].map((n) => variantProblem(n) === undefined), [true, false, false, false, false]);
   });
 
-  it('accepts GPT-2-family configs and refuses others by name', () => {
+  it('accepts GPT-2 and Llama-family configs and refuses others by name', () => {
     assert.deepEqual(checkSupportedConfig('r', { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] }), { modelType: 'gpt2', architectures: ['GPT2LMHeadModel'] });
+    assert.deepEqual(checkSupportedConfig('r', { model_type: 'llama', architectures: ['LlamaForCausalLM'] }), { modelType: 'llama', architectures: ['LlamaForCausalLM'] });
+    assert.deepEqual(checkSupportedConfig('r', { model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] }), { modelType: 'qwen2', architectures: ['Qwen2ForCausalLM'] });
     assert.throws(
-      () => checkSupportedConfig('org/llama', { model_type: 'llama', architectures: ['LlamaForCausalLM'] }),
-      (e: Error) => e instanceof HubUnsupportedModelError && /"llama" model \(LlamaForCausalLM\)/.test(e.message),
+      () => checkSupportedConfig('org/mistral', { model_type: 'mistral', architectures: ['MistralForCausalLM'] }),
+      (e: Error) => e instanceof HubUnsupportedModelError && /"mistral" model \(MistralForCausalLM\)/.test(e.message),
     );
     assert.throws(() => checkSupportedConfig('r', 'not an object'), HubUnsupportedModelError);
   });

@@ -9,7 +9,7 @@ import { byteSize, tokenLabel, tokenPieces } from '../../src/webview/format';
 import type { Analysis, ModelSpec, ParameterBreakdown } from '../../src/protocol/analysis';
 import { matrixRows, toMatrix } from '../../src/protocol/analysis';
 
-const spec: ModelSpec = { name: 'tiny', source: 'built-in', modelType: 'gpt2', vocabSize: 8192, dModel: 128, nLayer: 4, nHead: 4, headDim: 32, nCtx: 1024, fileBytes: 1 };
+const spec: ModelSpec = { name: 'tiny', source: 'built-in', modelType: 'gpt2', vocabSize: 8192, dModel: 128, nLayer: 4, nHead: 4, nKvHeads: 4, headDim: 32, architecture: 'gpt2', nCtx: 1024, fileBytes: 1 };
 
 function decode(g: ReturnType<typeof encodeGrid>): number[] {
   const bytes = Buffer.from(g.data, 'base64');

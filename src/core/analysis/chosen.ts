@@ -5,7 +5,7 @@
 import type { ChosenDetail, Prediction } from '../../protocol/analysis';
 import { topIndices } from './topK';
 import type { LoadedModel } from '../session/modelSession';
-import type { LensHead } from '../onnx/lensHead';
+import { lensLogits, type LensHead } from '../onnx/lensHead';
 import { nearest } from './neighbours';
 import { checkNeighbours, checkTokenIndex, checkTopK } from './options';
 import type { RememberedRun } from './runMemory';
@@ -30,34 +30,8 @@ export function chosenDetail(model: LoadedModel, run: RememberedRun, index: numb
 
 /** Top-k of softmax(LM head(final norm(x))), in float64. */
 export function logitLens(model: LoadedModel, head: LensHead, x: Float32Array, k: number): Prediction[] {
-  const d = x.length;
-  let mean = 0;
-  for (let j = 0; j < d; j++) mean += x[j];
-  mean /= d;
-  let variance = 0;
-  for (let j = 0; j < d; j++) variance += (x[j] - mean) ** 2;
-  variance /= d;
-  const inv = 1 / Math.sqrt(variance + head.epsilon);
-  const y = new Float64Array(d);
-  for (let j = 0; j < d; j++) y[j] = (x[j] - mean) * inv * head.gamma[j] + head.beta[j];
-  const W = head.weight;
-  const V = W.length / d;
-  const logits = new Float64Array(V);
-  if (head.vocabMajor) {
-    for (let v = 0; v < V; v++) {
-      let acc = 0;
-      const o = v * d;
-      for (let j = 0; j < d; j++) acc += y[j] * W[o + j];
-      logits[v] = acc;
-    }
-  } else {
-    for (let j = 0; j < d; j++) {
-      const yj = y[j];
-      const o = j * V;
-      for (let v = 0; v < V; v++) logits[v] += yj * W[o + v];
-    }
-  }
-  if (head.bias) for (let v = 0; v < V; v++) logits[v] += head.bias[v];
+  const logits = lensLogits(head, x);
+  const V = logits.length;
   let max = -Infinity;
   for (let v = 0; v < V; v++) if (logits[v] > max) max = logits[v];
   let sum = 0;

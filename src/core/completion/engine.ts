@@ -35,9 +35,9 @@ export class CompletionEngine {
   ) {}
 
   /** A generation session for the model in `folder` (the one the analysis session loaded). */
-  static async create(folder: string, model: { tokenizer: Tokenizer; spec: ModelSpec; runtime?: InferenceRuntime }, options: { maxModelBytes?: number; logger?: Logger } = {}): Promise<CompletionEngine> {
+  static async create(folder: string, model: { tokenizer: Tokenizer; spec: ModelSpec; runtime?: InferenceRuntime }, options: { maxModelBytes?: number; onnxFile?: string; logger?: Logger } = {}): Promise<CompletionEngine> {
     // The same runtime as the analysis session (native, or WebAssembly when native failed for this model).
-    const generator = await Generator.load(folder, { tokenizer: model.tokenizer, spec: model.spec, maxModelBytes: options.maxModelBytes, logger: options.logger, runtime: model.runtime });
+    const generator = await Generator.load(folder, { tokenizer: model.tokenizer, spec: model.spec, maxModelBytes: options.maxModelBytes, onnxFile: options.onnxFile, logger: options.logger, runtime: model.runtime });
     return new CompletionEngine(generator, new PromptBuilder(model.tokenizer, model.spec.fim));
   }
 

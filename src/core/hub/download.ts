@@ -1,4 +1,4 @@
-// Downloads one GPT-2-family model from the hub into `<dir>/<owner>--<name>@<rev>/` in the
+// Downloads one model (GPT-2 or Llama family) from the hub into `<dir>/<owner>--<name>@<rev>/` in the
 // transformers.js layout: small files first (config.json is checked before anything large), the ONNX
 // variant into a `.part` file that resumes with HTTP Range, size and SHA-256 verified, the graph read to
 // refuse a merged decoder before its external data is fetched, then one rename of the finished folder

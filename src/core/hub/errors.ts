@@ -187,7 +187,7 @@ export class HubUnsupportedModelError extends HubError {
   constructor(repo: string, modelType: string, architectures: readonly string[], supported: readonly string[]) {
     super(
       'hubUnsupportedModel',
-      `${repo} is ${modelType ? `a "${modelType}" model` : 'a model without a model_type in its config.json'}${architectures.length ? ` (${architectures.join(', ')})` : ''}; LLM Lens reads GPT-2-family models (model_type ${supported.join(', ')}). Nothing large was downloaded.`,
+      `${repo} is ${modelType ? `a "${modelType}" model` : 'a model without a model_type in its config.json'}${architectures.length ? ` (${architectures.join(', ')})` : ''}; LLM Lens reads GPT-2 and Llama-family models (model_type ${supported.join(', ')}: GPT-2, SmolLM2, Qwen2.5, Qwen2.5-Coder). Nothing large was downloaded.`,
     );
   }
 }

@@ -1,5 +1,5 @@
 // What a repository revision holds, from the hub's API: its commit, its files with their LFS sizes and
-// SHA-256, the ONNX variants under onnx/, and whether its config.json is a GPT-2-family model.
+// SHA-256, the ONNX variants under onnx/, and whether its config.json is a model type the lens reads.
 import { SUPPORTED_MODEL_TYPES } from '../model/folder';
 import { HubBadResponseError, HubUnreadableVariantError, HubUnsupportedModelError, HubVariantError } from './errors';
 import { getSmall, parseJson, type HubRequestOptions } from './http';
@@ -186,7 +186,7 @@ export interface ModelConfigSummary {
   architectures: string[];
 }
 
-/** Refuses a config.json that is not a GPT-2-family model, before any large file is fetched. */
+/** Refuses a config.json of a model type the lens does not read, before any large file is fetched. */
 export function checkSupportedConfig(repo: string, config: unknown, supported: readonly string[] = SUPPORTED_MODEL_TYPES): ModelConfigSummary {
   const c = (config && typeof config === 'object' ? config : {}) as Record<string, unknown>;
   const modelType = typeof c.model_type === 'string' ? c.model_type : '';

@@ -6,10 +6,17 @@ import type { ModelSpec } from '../../protocol/analysis';
 import { ModelConfigError, ModelFileMissingError, ModelNotFoundError, ModelTooLargeError, UnsafeModelFileError, UnsupportedModelError } from './errors';
 import { describeValue, jsonProblem, quoteName } from './untrusted';
 
-/** model_type values of the GPT-2 family: learned positions, pre-norm blocks, attention then MLP. */
-// Only what has been run here: gpt_neo (local attention) and gpt_bigcode (multi-query KV layout)
-// export differently and are refused until a test covers them.
-export const SUPPORTED_MODEL_TYPES = ['gpt2'];
+/**
+ * model_type values the lens reads: GPT-2 (learned positions, LayerNorm, GELU MLP) and the Llama family (rotary
+ * positions, RMSNorm, grouped key/value heads, gated MLP; qwen2 adds biases to q/k/v). All are pre-norm decoders,
+ * attention then MLP. Only what has been run here: gpt_neo (local attention), gpt_bigcode (multi-query KV layout),
+ * mistral (sliding window), phi3 (packed projections) export differently and are refused until a test covers them.
+ */
+export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama', 'qwen2'];
+
+/** The two shapes of decoder the lens knows, by model_type. */
+export type Architecture = 'gpt2' | 'llama';
+export const architectureOf = (modelType: string): Architecture => (modelType === 'gpt2' ? 'gpt2' : 'llama');
 
 /** ONNX files tried in order; the first present is used. */
 const ONNX_CANDIDATES = ['onnx/model.onnx', 'onnx/decoder_model.onnx', 'model.onnx'];
@@ -26,6 +33,10 @@ export interface ModelConfig {
   dModel: number;
   nLayer: number;
   nHead: number;
+  /** Key/value heads: nHead for GPT-2, fewer with grouped-query attention (num_key_value_heads). */
+  nKvHeads: number;
+  /** Dimensions per head: head_dim when given, else d / nHead. */
+  headDim: number;
   nCtx: number;
   eosTokenId?: number;
   bosTokenId?: number;
@@ -48,6 +59,11 @@ export interface ModelFolder {
 export interface OpenFolderOptions {
   /** Largest ONNX file accepted, in bytes. */
   maxModelBytes?: number;
+  /**
+   * The ONNX file to read, relative to the folder (e.g. onnx/model_q4.onnx), when the folder holds several
+   * variants; default: the first of onnx/model.onnx, onnx/decoder_model.onnx, model.onnx.
+   */
+  onnxFile?: string;
 }
 
 /** Checks the layout and config.json; throws a typed error naming the file and the problem. */
@@ -59,16 +75,20 @@ export function openModelFolder(folder: string, options: OpenFolderOptions = {})
   } catch {
     throw new ModelNotFoundError(folder);
   }
-  const configPath = path.join(real, 'config.json');
+  // An onnxruntime-genai build folder has genai_config.json instead of (or beside) the transformers config.json.
+  const genai = !isFile(path.join(real, 'config.json')) && isFile(path.join(real, GENAI_CONFIG));
+  const configName = genai ? GENAI_CONFIG : 'config.json';
+  const configPath = path.join(real, configName);
   if (!isFile(configPath)) throw new ModelFileMissingError(folder, 'config.json');
   // Every file is checked to lie inside the folder before it is read.
-  checkInside(real, 'config.json');
-  const config = readConfig(configPath);
+  checkInside(real, configName);
+  const config = genai ? readConfig(configPath, genaiToConfig) : readConfig(configPath);
   const tokenizerPath = path.join(real, 'tokenizer.json');
   if (!isFile(tokenizerPath)) throw new ModelFileMissingError(folder, 'tokenizer.json', 'the lens reads text through the model\'s own tokenizer');
   checkInside(real, 'tokenizer.json');
-  const rel = ONNX_CANDIDATES.find((c) => isFile(path.join(real, c)));
-  if (!rel) throw new ModelFileMissingError(folder, 'onnx/model.onnx', `looked for ${ONNX_CANDIDATES.join(', ')}`);
+  const candidates = options.onnxFile !== undefined ? [path.normalize(options.onnxFile)] : ONNX_CANDIDATES;
+  const rel = candidates.find((c) => isFile(path.join(real, c)));
+  if (!rel) throw new ModelFileMissingError(folder, candidates[0], `looked for ${candidates.join(', ')}`);
   checkInside(real, rel);
   const onnxPath = path.join(real, rel);
   const onnxBytes = fs.statSync(onnxPath).size;
@@ -77,7 +97,34 @@ export function openModelFolder(folder: string, options: OpenFolderOptions = {})
   return { folder: real, name: path.basename(real), configPath, tokenizerPath, onnxPath, onnxBytes, config };
 }
 
-export function readConfig(configPath: string): ModelConfig {
+const GENAI_CONFIG = 'genai_config.json';
+
+/**
+ * genai_config.json's model section in config.json's names: {"model": {"type", "vocab_size", "context_length",
+ * "eos_token_id", "decoder": {"hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+ * "head_size"}}}. What it does not say (intermediate size, tied head) is read from the graph.
+ */
+function genaiToConfig(raw: Record<string, unknown>): Record<string, unknown> {
+  const m = (typeof raw.model === 'object' && raw.model !== null ? raw.model : {}) as Record<string, unknown>;
+  const dec = (typeof m.decoder === 'object' && m.decoder !== null ? m.decoder : {}) as Record<string, unknown>;
+  return {
+    model_type: m.type,
+    vocab_size: m.vocab_size,
+    hidden_size: dec.hidden_size,
+    num_hidden_layers: dec.num_hidden_layers,
+    num_attention_heads: dec.num_attention_heads,
+    num_key_value_heads: dec.num_key_value_heads,
+    head_dim: dec.head_size,
+    max_position_embeddings: m.context_length,
+    eos_token_id: m.eos_token_id,
+    bos_token_id: m.bos_token_id,
+    // Unknown here: a float head that is the embedding is still found tied in the graph; a quantized one is counted.
+    tie_word_embeddings: false,
+  };
+}
+
+/** Reads config.json (or, through `map`, another file with the same facts under other names). */
+export function readConfig(configPath: string, map?: (raw: Record<string, unknown>) => Record<string, unknown>): ModelConfig {
   let text: string;
   try {
     const size = fs.statSync(configPath).size;
@@ -96,11 +143,11 @@ export function readConfig(configPath: string): ModelConfig {
     throw new ModelConfigError(configPath, jsonProblem(text));
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelConfigError(configPath, 'it is not a JSON object.');
-  const c = raw as Record<string, unknown>;
+  const c = map ? map(raw as Record<string, unknown>) : (raw as Record<string, unknown>);
   const modelType = typeof c.model_type === 'string' ? c.model_type : undefined;
   if (!modelType) throw new ModelConfigError(configPath, 'it has no "model_type".');
   if (!SUPPORTED_MODEL_TYPES.includes(modelType)) {
-    throw new UnsupportedModelError(configPath, `model_type ${quoteName(modelType, 40)} is not supported; LLM Lens reads GPT-2-family models (${SUPPORTED_MODEL_TYPES.join(', ')}).`);
+    throw new UnsupportedModelError(configPath, `model_type ${quoteName(modelType, 40)} is not supported; LLM Lens reads ${SUPPORTED_MODEL_TYPES.join(', ')} models (GPT-2, SmolLM2 and other Llama-shaped models, Qwen2.5 and Qwen2.5-Coder).`);
   }
   const int = (names: string[], required: boolean): number | undefined => {
     for (const n of names) {
@@ -117,7 +164,11 @@ export function readConfig(configPath: string): ModelConfig {
   const nLayer = int(['n_layer', 'num_layers', 'num_hidden_layers'], true)!;
   const nHead = int(['n_head', 'num_heads', 'num_attention_heads'], true)!;
   const nCtx = int(['n_positions', 'max_position_embeddings', 'n_ctx'], true)!;
-  if (dModel % nHead !== 0) throw new ModelConfigError(configPath, `n_embd (${dModel}) is not a multiple of n_head (${nHead}).`);
+  const nKvHeads = int(['num_key_value_heads', 'n_head_kv'], false) ?? nHead;
+  if (nHead % nKvHeads !== 0) throw new ModelConfigError(configPath, `num_attention_heads (${nHead}) is not a multiple of num_key_value_heads (${nKvHeads}).`);
+  const headDimGiven = int(['head_dim'], false);
+  if (headDimGiven === undefined && dModel % nHead !== 0) throw new ModelConfigError(configPath, `n_embd (${dModel}) is not a multiple of n_head (${nHead}).`);
+  const eps = typeof c.layer_norm_epsilon === 'number' ? c.layer_norm_epsilon : typeof c.rms_norm_eps === 'number' ? c.rms_norm_eps : undefined;
   const optId = (n: string) => (typeof c[n] === 'number' && Number.isInteger(c[n]) ? (c[n] as number) : Array.isArray(c[n]) && typeof (c[n] as unknown[])[0] === 'number' ? ((c[n] as number[])[0]) : undefined);
   return {
     modelType,
@@ -125,10 +176,12 @@ export function readConfig(configPath: string): ModelConfig {
     dModel,
     nLayer,
     nHead,
+    nKvHeads,
+    headDim: headDimGiven ?? dModel / nHead,
     nCtx,
     eosTokenId: optId('eos_token_id'),
     bosTokenId: optId('bos_token_id'),
-    layerNormEpsilon: typeof c.layer_norm_epsilon === 'number' ? c.layer_norm_epsilon : undefined,
+    layerNormEpsilon: eps,
     tieWordEmbeddings: c.tie_word_embeddings !== false,
     raw: c,
   };
@@ -144,7 +197,9 @@ export function toModelSpec(f: ModelFolder, source: string, extra: Pick<ModelSpe
     dModel: c.dModel,
     nLayer: c.nLayer,
     nHead: c.nHead,
-    headDim: c.dModel / c.nHead,
+    nKvHeads: c.nKvHeads,
+    headDim: c.headDim,
+    architecture: architectureOf(c.modelType),
     nCtx: c.nCtx,
     eosTokenId: extra.eosTokenId ?? c.eosTokenId,
     fim: extra.fim,

@@ -1,12 +1,23 @@
-// Reads a GPT-2-family ONNX graph: finds the embeddings, the residual stream entering each layer, the attention
-// softmaxes, the final norm and the LM head, by pattern rather than by name, and says plainly what it could not find.
+// Reads a decoder's ONNX graph (GPT-2 or the Llama family): finds the embeddings, the residual stream entering each
+// layer, the attention softmaxes, the final norm and the LM head, by pattern rather than by name, and says plainly
+// what it could not find.
 import type { onnx } from 'onnx-proto';
 import { floatData, intData, isFloatType, num, tensorDims, tensorSize, type Int64 } from './proto';
 import { cleanText, quoteName } from '../model/untrusted';
 
-/** A layer norm, fused (one LayerNormalization node) or decomposed (ReduceMean, Sub, Pow, ... Add). */
+/**
+ * A layer norm: fused (one LayerNormalization node), decomposed (ReduceMean, Sub, Pow, ... Add), an RMS norm
+ * written out (Pow, ReduceMean, Add eps, Sqrt, reciprocal, Mul, Mul weight: no mean subtracted, no bias), or an RMS
+ * norm in one node (rmsFused: SimplifiedLayerNormalization, or SkipSimplifiedLayerNormalization, which first adds
+ * its two inputs, the residual stream and a block's output, and normalises the sum).
+ */
 export interface NormUnit {
-  kind: 'fused' | 'decomposed';
+  kind: 'fused' | 'decomposed' | 'rms' | 'rmsFused';
+  /**
+   * A SkipSimplifiedLayerNormalization: `input` is its sum (its 4th output). Builds of onnxruntime-genai leave that
+   * output off the final norm: then `sumMissing` and the instrumentation adds it under the name `input`.
+   */
+  skip?: { node: number; sumMissing: boolean };
   input: string;
   output: string;
   /** Names of gamma and beta as the graph reads them, when constant (initializers, maybe through Identity). */
@@ -28,6 +39,11 @@ export interface LayerStructure {
   output: string;
   /** Attention softmax output [batch, heads, q, k], when found. */
   softmax?: string;
+  /**
+   * A GroupQueryAttention node without its probabilities output: the instrumentation asks for them (qk_output = 2,
+   * the softmax after the causal mask) as a 4th output named `softmax`.
+   */
+  gqaProbs?: number;
   /** Name of a fused attention operator, when the layer has one instead of a softmax. */
   fusedAttention?: string;
   /** Node indices of the attention and MLP blocks (norms excluded). */
@@ -36,23 +52,39 @@ export interface LayerStructure {
 }
 
 export interface LmHead {
-  /** Node indices from the final norm's output to the logits (MatMul/Gemm, bias, reshapes). */
+  /** Node indices from the final norm's output to the logits (MatMul/Gemm, bias, reshapes; a quantized chain). */
   nodes: number[];
-  /** The weight initializer as stored. */
+  /**
+   * float: MatMul/Gemm of a float weight. q4: one MatMulNBits (4-bit blocks). q8: DynamicQuantizeLinear ->
+   * MatMulInteger -> Cast -> Mul (8-bit weights, activations quantized on the fly).
+   */
+  kind: 'float' | 'q4' | 'q8';
+  /** The weight initializer as stored (packed or 8-bit for the quantized kinds). */
   weight: string;
   /** Stored as [vocab, d] (used transposed) rather than [d, vocab]. */
   vocabMajor: boolean;
   bias?: string;
-  /** Tied: the weight is the token embedding, or a transposed copy of it. */
-  tied: 'same' | 'copy' | false;
+  /** Rows of the logits, for the quantized kinds (whose weight's shape is packed). */
+  vocab?: number;
+  /**
+   * Tied: the weight is the token embedding, or a transposed copy of it; 'declared': config.json says tied and the
+   * head is quantized, so its values cannot be compared with the embedding's.
+   */
+  tied: 'same' | 'copy' | 'declared' | false;
   logits: string;
 }
 
 export interface GraphStructure {
   opset: number;
   inputs: string[];
-  tokenEmbedding?: { initializer: string; vocab: number; d: number; gather: number };
+  /**
+   * The Gather of the embedding matrix by input_ids; `output` is the float embedding (after a DequantizeLinear when
+   * the matrix is stored in 8 bits, with its scale and zero point).
+   */
+  tokenEmbedding?: { initializer: string; vocab: number; d: number; gather: number; output: string; quantized?: { scale: string; zeroPoint?: string }; transposed?: boolean };
   positionEmbedding?: { initializer: string; rows: number; gather: number };
+  /** How positions enter: a learned table added to the embedding (GPT-2) or rotary embeddings inside attention. */
+  positions?: 'learned' | 'rotary';
   /** h_0: token + position embedding, the residual stream entering layer 0. */
   embeddingOutput?: string;
   layers: LayerStructure[];
@@ -62,6 +94,7 @@ export interface GraphStructure {
 }
 
 const PASS_THROUGH = new Set(['Identity', 'Dropout', 'Cast']);
+const INT8_TYPES = new Set([2, 3]); // uint8, int8
 const FUSED_ATTENTION = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention', 'PackedMultiHeadAttention', 'DecoderMaskedMultiHeadAttention', 'SparseAttention']);
 
 /** Producers, consumers and constants of a graph, for pattern matching. */
@@ -264,7 +297,22 @@ export class GraphIndex {
 export function findNorms(g: GraphIndex): Map<string, NormUnit> {
   const norms = new Map<string, NormUnit>();
   g.nodes.forEach((n, i) => {
-    if (n.opType === 'LayerNormalization') {
+    if (n.opType === 'SimplifiedLayerNormalization' || n.opType === 'SkipSimplifiedLayerNormalization') {
+      const skip = n.opType === 'SkipSimplifiedLayerNormalization';
+      const ins = n.input ?? [];
+      const scale = skip ? ins[2] : ins[1];
+      const given = skip ? (n.output ?? [])[3] : undefined;
+      const input = skip ? given || `${n.name || `node${i}`}/lens.residualSum` : ins[0];
+      norms.set(input, {
+        kind: 'rmsFused',
+        input,
+        output: n.output?.[0] ?? '',
+        scale: scale && g.weightSource(scale) ? scale : undefined,
+        epsilon: g.attrFloat(i, 'epsilon', 1e-5),
+        nodes: [i],
+        ...(skip ? { skip: { node: i, sumMissing: !given } } : {}),
+      });
+    } else if (n.opType === 'LayerNormalization') {
       const [x, scale, bias] = n.input ?? [];
       norms.set(x, {
         kind: 'fused',
@@ -276,7 +324,7 @@ export function findNorms(g: GraphIndex): Map<string, NormUnit> {
         nodes: [i],
       });
     } else if (n.opType === 'ReduceMean') {
-      const unit = matchDecomposedNorm(g, i);
+      const unit = matchDecomposedNorm(g, i) ?? matchRmsNorm(g, i);
       if (unit) norms.set(unit.input, unit);
     }
   });
@@ -337,21 +385,93 @@ function matchDecomposedNorm(g: GraphIndex, rm: number): NormUnit | undefined {
   return { kind: 'decomposed', input: x, output, scale, bias, epsilon, nodes: nodes.sort((a, b) => a - b) };
 }
 
-/** Reads the structure of a GPT-2-family decoder graph. `nLayer` from config.json is checked, not assumed. */
-export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocabSize?: number }): GraphStructure {
+/**
+ * RMSNorm as the Llama family exports it: x -> [Cast] -> Pow 2 (or Mul x x) -> ReduceMean -> Add eps -> Sqrt ->
+ * Div(1, .) or Reciprocal -> Mul with x -> [Cast] -> Mul weight; or Div(x, Sqrt) directly. `rm` is the ReduceMean.
+ */
+function matchRmsNorm(g: GraphIndex, rm: number): NormUnit | undefined {
+  const sq = g.producer.get(g.inputsOf(rm)[0]);
+  if (sq === undefined) return undefined;
+  const [a, b] = g.inputsOf(sq);
+  const squares = (g.op(sq) === 'Pow' && g.constValues(b)?.[0] === 2) || (g.op(sq) === 'Mul' && a === b);
+  if (!squares) return undefined;
+  const xc = a;
+  const addEps = g.consumersOf(g.outputOf(rm)).find((c) => g.op(c) === 'Add');
+  if (addEps === undefined || g.consumersOf(g.outputOf(rm)).length !== 1) return undefined;
+  const epsilon = g.constValues(g.inputsOf(addEps).find((t) => t !== g.outputOf(rm)) ?? '')?.[0];
+  if (epsilon === undefined) return undefined;
+  const sqrt = g.consumersOf(g.outputOf(addEps)).find((c) => g.op(c) === 'Sqrt');
+  if (sqrt === undefined) return undefined;
+  const nodes = [sq, rm, addEps, sqrt];
+  let normed: string | undefined;
+  const divX = g.consumersOf(g.outputOf(sqrt)).find((c) => g.op(c) === 'Div' && g.inputsOf(c)[0] === xc);
+  if (divX !== undefined) {
+    nodes.push(divX);
+    normed = g.outputOf(divX);
+  } else {
+    const recip = g.consumersOf(g.outputOf(sqrt)).find((c) => g.op(c) === 'Reciprocal' || (g.op(c) === 'Div' && g.constValues(g.inputsOf(c)[0])?.[0] === 1));
+    if (recip === undefined) return undefined;
+    const r = g.outputOf(recip);
+    const mul = g.consumersOf(r).find((c) => g.op(c) === 'Mul' && g.inputsOf(c).includes(xc));
+    if (mul === undefined) return undefined;
+    nodes.push(recip, mul);
+    normed = g.outputOf(mul);
+  }
+  // The Casts to float32 and back that the export keeps around the arithmetic (no-ops in a float32 graph).
+  let input = xc;
+  for (let p = g.producer.get(input); p !== undefined && g.op(p) === 'Cast'; p = g.producer.get(input)) {
+    nodes.push(p);
+    input = g.inputsOf(p)[0];
+  }
+  let output = normed;
+  for (let c = g.consumersOf(output); c.length === 1 && g.op(c[0]) === 'Cast'; c = g.consumersOf(output)) {
+    nodes.push(c[0]);
+    output = g.outputOf(c[0]);
+  }
+  let scale: string | undefined;
+  const cs = g.consumersOf(output);
+  const mulW = cs.length === 1 && g.op(cs[0]) === 'Mul' ? cs[0] : undefined;
+  const w = mulW === undefined ? undefined : g.inputsOf(mulW).find((x) => x !== output && g.weightSource(x) !== undefined);
+  if (mulW !== undefined && w !== undefined) {
+    scale = w;
+    nodes.push(mulW);
+    output = g.outputOf(mulW);
+  }
+  return { kind: 'rms', input, output, scale, epsilon, nodes: nodes.sort((x, y) => x - y) };
+}
+
+/** Reads the structure of a decoder graph (GPT-2 or the Llama family). `nLayer` from config.json is checked, not assumed. */
+export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocabSize?: number; tied?: boolean }): GraphStructure {
   const missing: string[] = [];
   const s: GraphStructure = { opset: g.opset, inputs: g.inputs, layers: [], missing };
   const idsInput = g.inputs.includes('input_ids') ? 'input_ids' : g.inputs[0];
 
-  // Token embedding: a Gather of a 2-D float initializer by input_ids.
+  // Token embedding: a Gather of a 2-D float initializer by input_ids, or of an 8-bit one followed by a
+  // DequantizeLinear (the q8 exports quantize the embedding too).
   g.nodes.forEach((n, i) => {
     if (s.tokenEmbedding || n.opType !== 'Gather') return;
     const [data, idx] = n.input ?? [];
+    if (!(g.source(idx) === idsInput || g.dependsOn(idx, idsInput, 8))) return;
+    // onnxruntime-genai builds store a tied matrix once, as the LM head's [d, V], and Gather from its Transpose.
+    const src = g.initializers.has(data) ? undefined : g.weightSource(data);
+    if (src?.transposed) {
+      const w = g.initializers.get(src.name)!;
+      if (tensorDims(w).length !== 2) return;
+      const [d, vocab] = tensorDims(w);
+      s.tokenEmbedding = { initializer: src.name, vocab, d, gather: i, output: g.outputOf(i), transposed: true };
+      return;
+    }
     const t = g.initializers.get(data);
-    if (!t || !isFloatType(t.dataType) || tensorDims(t).length !== 2) return;
-    if (g.source(idx) === idsInput || g.dependsOn(idx, idsInput, 8)) {
-      const [vocab, d] = tensorDims(t);
-      s.tokenEmbedding = { initializer: data, vocab, d, gather: i };
+    if (!t || tensorDims(t).length !== 2) return;
+    const [vocab, d] = tensorDims(t);
+    if (isFloatType(t.dataType)) {
+      s.tokenEmbedding = { initializer: data, vocab, d, gather: i, output: g.outputOf(i) };
+      return;
+    }
+    const dq = INT8_TYPES.has(t.dataType ?? 0) ? g.consumersOf(g.outputOf(i)) : [];
+    if (dq.length === 1 && g.op(dq[0]) === 'DequantizeLinear') {
+      const [, scale, zeroPoint] = g.inputsOf(dq[0]);
+      s.tokenEmbedding = { initializer: data, vocab, d, gather: i, output: g.outputOf(dq[0]), quantized: { scale, zeroPoint: zeroPoint || undefined } };
     }
   });
   if (!s.tokenEmbedding) {
@@ -361,12 +481,18 @@ export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocab
   const d = s.tokenEmbedding.d;
 
   // h_0 = token embedding + position embedding (the Add that joins them).
-  const tokOut = g.outputOf(s.tokenEmbedding.gather);
-  const add = g.realConsumers(tokOut).find((c) => g.op(c) === 'Add');
-  if (add !== undefined) {
-    const other = g.inputsOf(add).find((t) => g.source(t) !== g.source(tokOut)) ?? '';
+  const tokOut = s.tokenEmbedding.output;
+  // Only an Add with a Gather on its other side: in the Llama family the first Add reading the embedding is layer 0's
+  // residual add, with attention's output.
+  const gatherOther = (c: number) => {
+    const other = g.inputsOf(c).find((t) => g.source(t) !== g.source(tokOut)) ?? '';
     const p = g.producer.get(g.source(other));
-    if (p !== undefined && g.op(p) === 'Gather' && g.initializers.has(g.inputsOf(p)[0])) {
+    return p !== undefined && g.op(p) === 'Gather' ? p : undefined;
+  };
+  const add = g.realConsumers(tokOut).find((c) => g.op(c) === 'Add' && gatherOther(c) !== undefined);
+  if (add !== undefined) {
+    const p = gatherOther(add)!;
+    if (g.initializers.has(g.inputsOf(p)[0])) {
       const t = g.initializers.get(g.inputsOf(p)[0])!;
       if (tensorDims(t)[1] === d) s.positionEmbedding = { initializer: g.inputsOf(p)[0], rows: tensorDims(t)[0], gather: p };
     }
@@ -375,15 +501,24 @@ export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocab
     // No learned positions (or positions added inside the layers): the stream starts at the token embedding.
     s.embeddingOutput = tokOut;
   }
-  if (!s.positionEmbedding) missing.push('position embedding: no Gather of a position matrix added to the token embedding');
+  // Rotary positions: sines and cosines of the positions, rotated into q and k inside attention (decomposed exports),
+  // or an operator that does it.
+  const rotary = g.nodes.some((n) => n.opType === 'Sin' || n.opType === 'RotaryEmbedding' || n.opType === 'GroupQueryAttention');
+  if (s.positionEmbedding) s.positions = 'learned';
+  else if (rotary) s.positions = 'rotary';
+  else missing.push('position embedding: no Gather of a position matrix added to the token embedding, and no rotary embedding');
 
   // Walk the residual stream: norm -> attention -> Add, norm -> MLP -> Add, ... -> final norm.
   const norms = findNorms(g);
   const normOf = (t: string) => norms.get(t) ?? [...norms.values()].find((n) => g.source(n.input) === g.source(t));
-  const residualAdd = (h: string, norm: NormUnit) => {
+  // The Add that joins the residual stream and a block's output, or the SkipSimplifiedLayerNormalization that does it
+  // before normalising; `sum` is the new residual stream.
+  const skipAt = new Map([...norms.values()].filter((n) => n.skip).map((n) => [n.skip!.node, n]));
+  const residualAdd = (h: string, norm: NormUnit): { node: number; sum: string } | undefined => {
     const inNorm = new Set(norm.nodes);
-    const adds = g.realConsumers(h).filter((c) => g.op(c) === 'Add' && !inNorm.has(c));
-    return adds.find((c) => g.between(norm.output, c).length > 0);
+    const adds = g.realConsumers(h).filter((c) => (g.op(c) === 'Add' || skipAt.has(c)) && !inNorm.has(c));
+    const c = adds.find((x) => g.between(norm.output, x).length > 0);
+    return c === undefined ? undefined : { node: c, sum: skipAt.get(c)?.input ?? g.outputOf(c) };
   };
   let h = g.source(s.embeddingOutput);
   for (let layer = 0; layer < 1000; layer++) {
@@ -397,20 +532,29 @@ export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocab
       s.finalNorm = n1;
       break;
     }
-    const mid = g.outputOf(r1);
+    const mid = r1.sum;
     const n2 = normOf(mid);
     const r2 = n2 ? residualAdd(mid, n2) : undefined;
     if (!n2 || r2 === undefined) {
       missing.push(`layer ${layer}: the block after attention is not "norm -> MLP -> residual add" (parallel attention/MLP is not supported)`);
       break;
     }
-    const attentionNodes = g.between(n1.output, r1).filter((i) => i !== r1);
-    const mlpNodes = g.between(n2.output, r2).filter((i) => i !== r2);
-    const L: LayerStructure = { input: h, norm1: n1, mid, norm2: n2, output: g.outputOf(r2), attentionNodes, mlpNodes };
+    const attentionNodes = g.between(n1.output, r1.node).filter((i) => i !== r1.node);
+    const mlpNodes = g.between(n2.output, r2.node).filter((i) => i !== r2.node);
+    const L: LayerStructure = { input: h, norm1: n1, mid, norm2: n2, output: r2.sum, attentionNodes, mlpNodes };
     const softmaxes = attentionNodes.filter((i) => g.op(i) === 'Softmax' && g.probabilityConsumers(g.outputOf(i)).some((c) => g.op(c) === 'MatMul'));
     const fused = attentionNodes.find((i) => FUSED_ATTENTION.has(g.op(i)));
     if (softmaxes.length === 1) L.softmax = g.outputOf(softmaxes[0]);
-    else if (fused !== undefined) {
+    else if (fused !== undefined && g.op(fused) === 'GroupQueryAttention' && g.nodes[fused].domain === 'com.microsoft') {
+      // Its 4th output, with qk_output = 2, is the probabilities [batch, heads, q, past + q].
+      const given = g.attrInt(fused, 'qk_output', 0) === 2 ? (g.nodes[fused].output ?? [])[3] : undefined;
+      L.fusedAttention = 'com.microsoft.GroupQueryAttention';
+      if (given) L.softmax = given;
+      else {
+        L.softmax = `${g.nodes[fused].name || `node${fused}`}/lens.probs`;
+        L.gqaProbs = fused;
+      }
+    } else if (fused !== undefined) {
       // The op type is one of FUSED_ATTENTION; the domain is the file's text.
       L.fusedAttention = `${cleanText(g.nodes[fused].domain || 'ai.onnx', 40)}.${g.op(fused)}`;
       missing.push(`layer ${layer} attention probabilities: attention is one fused operator (${L.fusedAttention}), which does not expose them`);
@@ -424,8 +568,8 @@ export function findStructure(g: GraphIndex, expected?: { nLayer?: number; vocab
 
   // LM head: the MatMul/Gemm reading the final norm.
   if (s.finalNorm) {
-    s.lmHead = findLmHead(g, s.finalNorm.output, s.tokenEmbedding.initializer, d);
-    if (!s.lmHead) missing.push('LM head: no MatMul/Gemm of a [d, vocab] weight reads the final norm');
+    s.lmHead = findLmHead(g, s.finalNorm.output, s.tokenEmbedding.initializer, d) ?? findQuantizedLmHead(g, s.finalNorm.output, d, !!expected?.tied);
+    if (!s.lmHead) missing.push('LM head: no MatMul/Gemm of a [d, vocab] weight (or its 4-bit or 8-bit form) reads the final norm');
   }
   return s;
 }
@@ -471,9 +615,55 @@ function findLmHead(g: GraphIndex, normOut: string, embedding: string, d: number
     let tied: LmHead['tied'] = false;
     if (src.name === embedding) tied = 'same';
     else if (!vocabMajor && isTransposedCopy(g, src.name, embedding)) tied = 'copy';
-    return { nodes, weight: src.name, vocabMajor, bias, tied, logits };
+    return { nodes, kind: 'float', weight: src.name, vocabMajor, bias, tied, logits };
   }
   return undefined;
+}
+
+/**
+ * A quantized LM head on the final norm: MatMulNBits (q4), or DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul
+ * (q8), then maybe a bias Add. Its nodes are everything from the norm's output to the logits, so the logit lens can
+ * run a copy of the chain. Whether it is tied cannot be read from quantized values: config.json says.
+ */
+function findQuantizedLmHead(g: GraphIndex, normOut: string, d: number, declaredTied: boolean): LmHead | undefined {
+  const cs = g.realConsumers(normOut);
+  if (cs.length !== 1) return undefined;
+  let c = cs[0];
+  let kind: LmHead['kind'];
+  let weight: string;
+  let vocab: number;
+  let end: number;
+  if (g.op(c) === 'MatMulNBits') {
+    if (g.attrInt(c, 'K', 0) !== d || g.attrInt(c, 'bits', 4) !== 4) return undefined;
+    kind = 'q4';
+    weight = g.inputsOf(c)[1];
+    vocab = g.attrInt(c, 'N', 0);
+    end = c;
+  } else if (g.op(c) === 'DynamicQuantizeLinear') {
+    const mm = g.consumersOf(g.outputOf(c)).find((x) => g.op(x) === 'MatMulInteger');
+    const cast = mm === undefined ? undefined : g.consumersOf(g.outputOf(mm)).find((x) => g.op(x) === 'Cast');
+    const mul = cast === undefined ? undefined : g.consumersOf(g.outputOf(cast)).find((x) => g.op(x) === 'Mul');
+    if (mm === undefined || mul === undefined) return undefined;
+    const w = g.initializers.get(g.inputsOf(mm)[1]);
+    if (!w || tensorDims(w).length !== 2 || tensorDims(w)[0] !== d) return undefined;
+    kind = 'q8';
+    weight = g.inputsOf(mm)[1];
+    vocab = tensorDims(w)[1];
+    end = mul;
+  } else return undefined;
+  let logits = g.outputOf(end);
+  let bias: string | undefined;
+  const next = g.realConsumers(logits);
+  if (next.length === 1 && g.op(next[0]) === 'Add') {
+    bias = g.inputsOf(next[0]).find((t) => t !== logits && g.weightSource(t) !== undefined);
+    if (bias) {
+      end = next[0];
+      logits = g.outputOf(end);
+    }
+  }
+  if (!vocab) return undefined;
+  c = end;
+  return { nodes: g.between(normOut, c), kind, weight, vocabMajor: false, bias, tied: declaredTied ? 'declared' : false, logits, vocab };
 }
 
 /** True when initializer `w` [d, V] holds exactly the transpose of `e` [V, d] (a tied weight after constant folding). */

@@ -1,4 +1,4 @@
-// Rewrites a GPT-2-family graph for analysis: exposes the residual stream, gates attention outputs behind
+// Rewrites a decoder graph (GPT-2 or the Llama family) for analysis: exposes the residual stream, gates attention outputs behind
 // runtime switches, and adds the reductions (top-k, log-sum-exp, ranks, similarity, thumbnails, logit lens) so that
 // one run returns small tensors instead of whole logits.
 import { onnx } from 'onnx-proto';
@@ -104,6 +104,18 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
     added.push(node('Sub', [`${y}/v0`, `${y}/logp0`], [y]));
   };
 
+  // Outputs the fused operators compute but the build left off: the residual sum of a SkipSimplifiedLayerNormalization
+  // (the final norm's, in onnxruntime-genai builds) and GroupQueryAttention's probabilities.
+  for (const n of [...s.layers.flatMap((l) => [l.norm1, l.norm2]), ...(s.finalNorm ? [s.finalNorm] : [])]) {
+    if (n.skip?.sumMissing) setOutput(g.nodes[n.skip.node], 3, n.input);
+  }
+  for (const l of s.layers) {
+    if (l.gqaProbs === undefined || !l.softmax) continue;
+    const gqa = g.nodes[l.gqaProbs];
+    setOutput(gqa, 3, l.softmax);
+    gqa.attribute = [...(gqa.attribute ?? []).filter((a) => a.name !== 'qk_output'), { name: 'qk_output', type: onnx.AttributeProto.AttributeType.INT, i: 2 }];
+  }
+
   // Hidden states: the residual stream entering each layer and the final norm.
   const hidden = [...s.layers.map((l) => l.input), s.layers[L - 1].output];
   hidden.forEach((h, i) => {
@@ -160,7 +172,12 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
     added.push(node('Reshape', ['lens.concat', constI('lens.shapeLTd', [L, -1, d])], ['lens.stackAll']));
     added.push(node('Gather', ['lens.stackAll', LENS.lensPositions], ['lens.stack'], { axis: 1 }));
     const renamed = new Map<string, string>([[s.finalNorm.input, 'lens.stack']]);
-    for (const i of s.finalNorm.nodes) {
+    if (s.finalNorm.kind === 'rmsFused') {
+      // One node that (with a skip input) also adds the last block's output: the norm alone, as a plain
+      // SimplifiedLayerNormalization of the stacked states with the same weight and epsilon.
+      renamed.set(s.finalNorm.output, 'lens.fn/normed');
+      added.push(node('SimplifiedLayerNormalization', ['lens.stack', s.finalNorm.scale!], ['lens.fn/normed'], { axis: -1, epsilon: s.finalNorm.epsilon }));
+    } else for (const i of s.finalNorm.nodes) {
       const n = g.nodes[i];
       const outs = (n.output ?? []).map((o) => (o ? `lens.fn/${o}` : o));
       (n.output ?? []).forEach((o, k) => o && renamed.set(o, outs[k]));
@@ -168,21 +185,35 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
     }
     const normed = renamed.get(s.finalNorm.output)!;
     added.push(node('Reshape', [normed, constI('lens.shape2d', [-1, d])], ['lens.normed2d']));
-    const head = s.lmHead.nodes.map((i) => g.nodes[i]).find((n) => n.opType === 'MatMul' || n.opType === 'Gemm')!;
-    const headIdx = g.nodes.indexOf(head);
-    const w = (head.input ?? [])[1];
-    if (head.opType === 'Gemm') {
-      const c = (head.input ?? [])[2];
-      added.push(node('Gemm', ['lens.normed2d', w, ...(c ? [c] : [])], ['lens.lensLogits'], {
-        transA: g.attrInt(headIdx, 'transA', 0),
-        transB: g.attrInt(headIdx, 'transB', 0),
-        alpha: g.attrFloat(headIdx, 'alpha', 1),
-        beta: g.attrFloat(headIdx, 'beta', 1),
-      }));
+    if (s.lmHead.kind !== 'float') {
+      // A quantized head runs as a copy of its own chain on the stacked rows (its weights are shared, not copied).
+      // q8's DynamicQuantizeLinear then picks one activation scale for all the rows of all layers at once, where the
+      // model's own run picks one for its T rows: the lens rows carry that extra rounding (well under the 8-bit
+      // weights' own error).
+      const chain = new Map<string, string>([[s.finalNorm.output, 'lens.normed2d'], [s.lmHead.logits, 'lens.lensLogits']]);
+      for (const i of s.lmHead.nodes) {
+        const n = g.nodes[i];
+        const outs = (n.output ?? []).map((o) => (o ? chain.get(o) ?? `lens.head/${o}` : o));
+        (n.output ?? []).forEach((o, k) => o && chain.set(o, outs[k]));
+        added.push({ ...n, name: `lens.head/${n.name ?? i}`, input: (n.input ?? []).map((x) => chain.get(x) ?? x), output: outs });
+      }
     } else {
-      const mm = s.lmHead.bias ? 'lens.lensLogitsNoBias' : 'lens.lensLogits';
-      added.push(node('MatMul', ['lens.normed2d', w], [mm]));
-      if (s.lmHead.bias) added.push(node('Add', [mm, s.lmHead.bias], ['lens.lensLogits']));
+      const head = s.lmHead.nodes.map((i) => g.nodes[i]).find((n) => n.opType === 'MatMul' || n.opType === 'Gemm')!;
+      const headIdx = g.nodes.indexOf(head);
+      const w = (head.input ?? [])[1];
+      if (head.opType === 'Gemm') {
+        const c = (head.input ?? [])[2];
+        added.push(node('Gemm', ['lens.normed2d', w, ...(c ? [c] : [])], ['lens.lensLogits'], {
+          transA: g.attrInt(headIdx, 'transA', 0),
+          transB: g.attrInt(headIdx, 'transB', 0),
+          alpha: g.attrFloat(headIdx, 'alpha', 1),
+          beta: g.attrFloat(headIdx, 'beta', 1),
+        }));
+      } else {
+        const mm = s.lmHead.bias ? 'lens.lensLogitsNoBias' : 'lens.lensLogits';
+        added.push(node('MatMul', ['lens.normed2d', w], [mm]));
+        if (s.lmHead.bias) added.push(node('Add', [mm, s.lmHead.bias], ['lens.lensLogits']));
+      }
     }
     added.push(node('TopK', ['lens.lensLogits', LENS.k], [LENS.lensTopV, LENS.lensTopI], { axis: -1, largest: 1, sorted: 1 }));
     logSumExp('lens.lensLogits', LENS.lensTopV, LENS.lensTopI, LENS.lensLse);
@@ -217,6 +248,14 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
   return { model, hiddenCount: L + 1, attentionLayers, hasLens, modelInputs };
 }
 
+/** Names output `index` of node `n`, padding the outputs before it with '' (optional outputs left off). */
+function setOutput(n: onnx.INodeProto, index: number, name: string): void {
+  const outs = (n.output ?? []).slice();
+  while (outs.length <= index) outs.push('');
+  outs[index] = name;
+  n.output = outs;
+}
+
 /** If(cond) then run `thenNodes` (whose last output is `thenOut`) else an empty float tensor. */
 function gate(cond: string, output: string, thenNodes: onnx.INodeProto[], thenOut: string): onnx.INodeProto {
   const thenBranch: onnx.IGraphProto = { name: `${output}/then`, node: thenNodes, output: [valueInfo(thenOut, DataType.FLOAT)] };
@@ -240,6 +279,7 @@ function gate(cond: string, output: string, thenNodes: onnx.INodeProto[], thenOu
 
 function lmHeadVocab(g: GraphIndex, s: GraphStructure): number | undefined {
   if (!s.lmHead) return undefined;
+  if (s.lmHead.vocab !== undefined) return s.lmHead.vocab;
   const dims = tensorDims(g.initializers.get(s.lmHead.weight)!);
   return s.lmHead.vocabMajor ? dims[0] : dims[1];
 }

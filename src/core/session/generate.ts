@@ -48,6 +48,8 @@ export interface GenerateResult {
 
 export interface GeneratorLoadOptions {
   maxModelBytes?: number;
+  /** The ONNX file in the folder, e.g. onnx/model_q4.onnx (default onnx/model.onnx). */
+  onnxFile?: string;
   /** The tokenizer already loaded for this folder (saves reading it twice). */
   tokenizer?: Tokenizer;
   /** eos/FIM ids as the analysis session found them; default: read from the tokenizer and config. */
@@ -105,11 +107,11 @@ export class Generator {
   static async load(folder: string, options: GeneratorLoadOptions = {}): Promise<Generator> {
     const log = options.logger ?? silentLogger;
     const t0 = performance.now();
-    const f = openModelFolder(folder, { maxModelBytes: options.maxModelBytes });
+    const f = openModelFolder(folder, { maxModelBytes: options.maxModelBytes, onnxFile: options.onnxFile });
     const tokenizer = options.tokenizer ?? Tokenizer.fromFile(f.tokenizerPath);
     const model = readModelFile(f.onnxPath, { folder: f.folder, maxBytes: options.maxModelBytes ?? Number.MAX_SAFE_INTEGER });
     const g = new GraphIndex(model);
-    const s = findStructure(g, { nLayer: f.config.nLayer, vocabSize: f.config.vocabSize });
+    const s = findStructure(g, { nLayer: f.config.nLayer, vocabSize: f.config.vocabSize, tied: f.config.tieWordEmbeddings });
     const gen = generationGraph(model, g, s);
     const decl = new Map((model.graph?.input ?? []).map((v) => [v.name ?? '', v]));
     const elem = (name: string) => decl.get(name)?.type?.tensorType?.elemType ?? INT64;
@@ -119,15 +121,15 @@ export class Generator {
     const firstPast = gen.pastInputs[0];
     const pastDims = firstPast ? (decl.get(firstPast)?.type?.tensorType?.shape?.dim ?? []) : [];
     const dimOr = (i: number, d: number) => (pastDims.length === 4 ? num(pastDims[i].dimValue as Int64) || d : d);
-    const nHead = f.config.nHead;
     const plan = {
       inputs: g.inputs,
       intType: elem('input_ids') === INT32 ? ('int32' as const) : ('int64' as const),
       pastInputs: gen.pastInputs,
       presentOutputs: gen.presentOutputs,
       pastType: firstPast && elem(firstPast) === FLOAT16 ? ('float16' as const) : ('float32' as const),
-      heads: dimOr(1, nHead),
-      headDim: dimOr(3, f.config.dModel / nHead),
+      // The cache holds key/value heads: fewer than the query heads with grouped-query attention.
+      heads: dimOr(1, f.config.nKvHeads),
+      headDim: dimOr(3, f.config.headDim),
       logits: gen.logits,
       lastOnly: gen.lastOnly,
     };

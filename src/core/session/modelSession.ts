@@ -15,16 +15,18 @@ import { cleanText, quoteName, quoteNames } from '../model/untrusted';
 import { parameterBreakdown } from '../onnx/parameters';
 import { GraphIndex, findStructure, type GraphStructure } from '../onnx/graph';
 import { instrument, LENS, type InstrumentedGraph } from '../onnx/instrument';
-import { floatData, num, readModelFile, type Int64 } from '../onnx/proto';
+import { num, readModelFile, type Int64 } from '../onnx/proto';
 import { webRuntime } from '../runtime/web';
 import { tensor, type InferenceRuntime, type RuntimeSession, type Tensor } from '../runtime/runtime';
 import { encodeModel } from '../onnx/build';
 import { Tokenizer } from '../tokenizer/tokenizer';
-import { lensHeadOf, type LensHead } from '../onnx/lensHead';
+import { embeddingMatrix, lensHeadOf, type LensHead } from '../onnx/lensHead';
 
 export interface LoadOptions {
   /** Largest ONNX file (and external data file) accepted. */
   maxModelBytes?: number;
+  /** The ONNX file in the folder, e.g. onnx/model_q4.onnx (default onnx/model.onnx). */
+  onnxFile?: string;
   /** What ModelSpec.source says: "built-in", the folder, "hf:owner/repo@rev". */
   source?: string;
   /** What ModelSpec.name says; default: the folder's name. */
@@ -87,13 +89,13 @@ interface Parts {
 }
 
 function readParts(folderPath: string, options: LoadOptions): Parts {
-  const folder = openModelFolder(folderPath, { maxModelBytes: options.maxModelBytes });
+  const folder = openModelFolder(folderPath, { maxModelBytes: options.maxModelBytes, onnxFile: options.onnxFile });
   const tokenizer = Tokenizer.fromFile(folder.tokenizerPath);
   const cfg = folder.config;
   if (tokenizer.vocabSize > cfg.vocabSize) throw new VocabMismatchError(folder.folder, tokenizer.vocabSize, cfg.vocabSize);
   const model = readModelFile(folder.onnxPath, { folder: folder.folder, maxBytes: options.maxModelBytes ?? Number.MAX_SAFE_INTEGER });
   const graph = new GraphIndex(model);
-  const structure = findStructure(graph, { nLayer: cfg.nLayer, vocabSize: cfg.vocabSize });
+  const structure = findStructure(graph, { nLayer: cfg.nLayer, vocabSize: cfg.vocabSize, tied: cfg.tieWordEmbeddings });
   const emb = structure.tokenEmbedding;
   if (emb) {
     if (emb.vocab !== cfg.vocabSize) throw new ModelConfigError(folder.configPath, `vocab_size is ${cfg.vocabSize} but the graph's token embedding has ${emb.vocab} rows.`);
@@ -106,7 +108,14 @@ function readParts(folderPath: string, options: LoadOptions): Parts {
   const special = tokenizer.specialTokens();
   const fim = special.fimPrefix !== undefined && special.fimMiddle !== undefined && special.fimSuffix !== undefined ? { prefix: special.fimPrefix, middle: special.fimMiddle, suffix: special.fimSuffix } : undefined;
   const spec = toModelSpec(folder, options.source ?? folder.folder, { eosTokenId: cfg.eosTokenId ?? special.eos, fim }, options.name);
-  const parameters = parameterBreakdown(graph, structure, cfg.nCtx);
+  const parameters = parameterBreakdown(graph, structure, cfg.nCtx, {
+    architecture: spec.architecture,
+    nHead: cfg.nHead,
+    nKvHeads: cfg.nKvHeads,
+    headDim: cfg.headDim,
+    intermediate: typeof cfg.raw.intermediate_size === 'number' ? cfg.raw.intermediate_size : undefined,
+    qkvBias: cfg.modelType === 'qwen2' || cfg.raw.attention_bias === true,
+  });
   const report = reportOf(structure, graph);
   // The position table bounds the context, whatever config.json says: position n_positions-1 of a table with fewer
   // rows is a Gather out of range inside onnxruntime. spec.nCtx is what the analysis, score and completion limits
@@ -134,7 +143,7 @@ function reportOf(s: GraphStructure, g: GraphIndex): InstrumentationReport {
     finalNorm: shown(s.finalNorm?.output),
     lmHead: shown(s.lmHead?.weight),
     // The words for the tie are the host's (localized) and the CLI's.
-    lmHeadTied: s.lmHead?.tied === 'same' || s.lmHead?.tied === 'copy' ? s.lmHead.tied : undefined,
+    lmHeadTied: s.lmHead?.tied || undefined,
     missing: s.missing.slice(),
     opset: g.opset,
     layerNorm: kinds.size === 1 ? [...kinds][0] : kinds.size > 1 ? 'mixed' : undefined,
@@ -186,11 +195,9 @@ export class LoadedModel {
     const s = p.structure;
     const where = p.folder.onnxPath;
     const feeds = planFeeds(p.model, p.graph, p.spec, where);
-    const embT = p.graph.initializers.get(s.tokenEmbedding?.initializer ?? '');
+    if (!s.tokenEmbedding) throw new UnsupportedModelError(where, `the graph's structure was not recognised: ${s.missing.join('; ')}.`);
     // The added nodes and the reductions read float32; a float16 graph would fail inside onnxruntime instead.
-    if (embT && embT.dataType !== 1) throw new UnsupportedModelError(where, 'its weights are not float32 (a float16 or quantized export?); LLM Lens reads float32 models.');
-    const embedding = embT ? floatData(embT, where) : undefined;
-    if (!embedding) throw new UnsupportedModelError(where, 'the token embedding is not a float tensor.');
+    const embedding = embeddingMatrix(p.graph, s, where);
     const d = p.spec.dModel;
     const V = embedding.length / d;
     const norms = new Float32Array(V);
@@ -327,8 +334,8 @@ function planFeeds(model: onnx.ModelProto, g: GraphIndex, spec: ModelSpec, where
   const pastDims = (name: string): number[] => {
     const dims = decl.get(name)?.type?.tensorType?.shape?.dim ?? [];
     // [batch, heads, past, head_dim]: keep the fixed sizes the graph declares, past = 0.
-    if (dims.length === 4) return [1, num(dims[1].dimValue as Int64) || spec.nHead, 0, num(dims[3].dimValue as Int64) || spec.headDim];
-    return [1, spec.nHead, 0, spec.headDim];
+    if (dims.length === 4) return [1, num(dims[1].dimValue as Int64) || spec.nKvHeads, 0, num(dims[3].dimValue as Int64) || spec.headDim];
+    return [1, spec.nKvHeads, 0, spec.headDim];
   };
   return {
     model(ids: number[]) {

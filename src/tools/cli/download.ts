@@ -12,7 +12,7 @@ import { hubToken } from '../../core/hub/token';
 
 export const DOWNLOAD_USAGE = `Usage:
   llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]
-      Downloads a GPT-2-family ONNX model in the transformers.js layout into <D>/<owner>--<name>@<R>/
+      Downloads a GPT-2 or Llama-family ONNX model in the transformers.js layout into <D>/<owner>--<name>@<R>/
       (config.json, generation_config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx).
       An interrupted download resumes when the same command runs again.
 

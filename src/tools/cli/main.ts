@@ -23,13 +23,14 @@ Usage:
       Tokens with ids, bytes and UTF-16 spans.
 
   llm-lens download <owner/name> [...]
-      Fetches a GPT-2-family ONNX model from the Hugging Face hub (download --help).
+      Fetches a GPT-2 or Llama-family ONNX model from the Hugging Face hub (download --help).
 
 Options:
   --json            machine-readable output on stdout
   --top-k K         next-token candidates per position (default 5)
   --max-tokens N    refuse longer texts (default 1024)
   --threads N       onnxruntime-web threads in the worker (default 1)
+  --onnx FILE       the ONNX file in the folder to read, e.g. onnx/model_q4.onnx (default onnx/model.onnx)
   -h, --help        this help
 
 Run through npm: npm run cli -- inspect models/lens-tiny
@@ -57,6 +58,8 @@ export interface CliOptions {
   maxTokens: number;
   threads: number;
   noGraph: boolean;
+  /** The ONNX file in the folder, e.g. onnx/model_q4.onnx. */
+  onnx?: string;
 }
 
 export interface ParsedArgs {
@@ -79,6 +82,7 @@ export function parseCli(argv: string[]): ParsedArgs {
         'top-k': { type: 'string' },
         'max-tokens': { type: 'string' },
         threads: { type: 'string' },
+        onnx: { type: 'string' },
         'no-graph': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -101,6 +105,7 @@ export function parseCli(argv: string[]): ParsedArgs {
     maxTokens: int('max-tokens', values['max-tokens'], 1024, 1, 1 << 20),
     threads: int('threads', values.threads, 1, 1, 16),
     noGraph: values['no-graph'] ?? false,
+    onnx: values.onnx,
   };
   const [command, target, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') return { command: 'help', options };
@@ -248,7 +253,9 @@ export function inspectFromConfig(folder: string): InspectReport {
     dModel: d,
     nLayer: L,
     nHead: H,
+    nKvHeads: H,
     headDim: d / H,
+    architecture: 'gpt2',
     nCtx: P,
     eosTokenId: c.eos_token_id ?? sp.eos,
     fim: sp.fimPrefix !== undefined && sp.fimMiddle !== undefined && sp.fimSuffix !== undefined ? { prefix: sp.fimPrefix, middle: sp.fimMiddle, suffix: sp.fimSuffix } : undefined,
@@ -281,7 +288,7 @@ export function formatInspect(r: InspectReport): string {
     `${s.name} (${s.modelType}) from ${s.source}`,
     `  vector dimensions d  ${s.dModel}`,
     `  layers               ${s.nLayer}`,
-    `  heads                ${s.nHead} x ${s.headDim} dims`,
+    `  heads                ${s.nHead} x ${s.headDim} dims${s.nKvHeads !== s.nHead ? ` (${s.nKvHeads} key/value heads, each shared by ${s.nHead / s.nKvHeads} query heads)` : ''}`,
     `  context              ${s.nCtx} positions`,
     `  vocabulary           ${s.vocabSize} tokens`,
     `  end of text          ${s.eosTokenId ?? 'none'}`,
@@ -292,7 +299,7 @@ export function formatInspect(r: InspectReport): string {
   ];
   if (p.formula) {
     const same = p.formulaValue === undefined || p.formulaValue === p.total;
-    lines.push(`GPT-2 formula: ${p.formula}${p.formulaValue !== undefined ? ` = ${p.formulaValue.toLocaleString('en-US')}` : ''}${same ? '' : ` (differs from the graph's count by ${(p.total - p.formulaValue!).toLocaleString('en-US')})`}`);
+    lines.push(`${s.architecture === 'llama' ? 'Llama-family' : 'GPT-2'} formula: ${p.formula}${p.formulaValue !== undefined ? ` = ${p.formulaValue.toLocaleString('en-US')}` : ''}${same ? '' : ` (differs from the graph's count by ${(p.total - p.formulaValue!).toLocaleString('en-US')})`}`);
   }
   if (p.constants?.tensors) lines.push(`Not counted: ${p.constants.tensors} constant tensors (${p.constants.elements.toLocaleString('en-US')} elements: masks, shapes, scalars).`);
   // By role, layers summed; then one line per layer.
@@ -323,11 +330,11 @@ export function formatInspect(r: InspectReport): string {
   } else {
     lines.push(
       `  token embedding      ${ins.tokenEmbedding ?? 'NOT FOUND'}`,
-      `  position embedding   ${ins.positionEmbedding ?? 'NOT FOUND'}`,
+      `  position embedding   ${ins.positionEmbedding ?? (s.architecture === 'llama' ? 'none: rotary positions inside attention' : 'NOT FOUND')}`,
       `  layer inputs         ${ins.layerInputs.length} of ${s.nLayer}${ins.layerInputs.length ? ` (${ins.layerInputs[0]} ...)` : ''}`,
       `  attention softmax    ${foundCount(ins.attentionProbs)} of ${s.nLayer}${foundCount(ins.attentionProbs) ? ` (${ins.attentionProbs.find(Boolean)} ...)` : ''}`,
-      `  final norm           ${ins.finalNorm ?? 'NOT FOUND'}`,
-      `  LM head              ${ins.lmHead ?? 'NOT FOUND'}${ins.lmHeadTied === 'same' ? ' (the token embedding, tied)' : ins.lmHeadTied === 'copy' ? ' (a transposed copy of the token embedding, tied)' : ''}`,
+      `  final norm           ${ins.finalNorm ?? 'NOT FOUND'}${ins.layerNorm === 'rms' ? ' (RMS norms: no mean subtracted, no bias)' : ''}`,
+      `  LM head              ${ins.lmHead ?? 'NOT FOUND'}${ins.lmHeadTied === 'same' ? ' (the token embedding, tied)' : ins.lmHeadTied === 'copy' ? ' (a transposed copy of the token embedding, tied)' : ins.lmHeadTied === 'declared' ? ' (quantized; tied to the token embedding, as config.json says)' : ''}`,
     );
     for (const m of ins.missing) lines.push(`  missing: ${m}`);
   }
@@ -420,7 +427,7 @@ export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): 
   try {
     // Loading (not the worker's session-less 'inspect') runs the instrumented graph once on 3 tokens: a softmax that
     // is not [batch, heads, q, k] in practice is reported missing rather than promised.
-    const info = await client.request('loadModel', { folder: path.resolve(folder) });
+    const info = await client.request('loadModel', { folder: path.resolve(folder), onnxFile: o.onnx });
     const report: InspectReport = { ...info, parameterSource: 'graph', notes: ['instrumentation checked by one run of the instrumented graph (3 tokens)'] };
     io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
   } finally {
@@ -432,7 +439,7 @@ export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): 
   const text = readInput(o);
   const client = startWorker(o.threads);
   try {
-    await client.request('loadModel', { folder: path.resolve(folder) });
+    await client.request('loadModel', { folder: path.resolve(folder), onnxFile: o.onnx });
     const options: AnalyzeOptions = { topK: o.topK, maxTokens: o.maxTokens };
     const a = await client.request('analyze', { text, options });
     // Matrices hold Float32Arrays: written as arrays of numbers.
