@@ -97,10 +97,14 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
       }),
       vscode.commands.registerCommand(INTERNAL_COMMANDS.completionAccepted, () => void this.counters.accepted++),
       vscode.window.onDidChangeActiveTextEditor((editor) => this.preload(editor)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.prefillLine(e.document)),
     );
     this.updateState();
     this.preload(vscode.window.activeTextEditor);
   }
+
+  /** The document and line whose preceding text was last sent ahead (prefillLine). */
+  private prefilled: string | undefined;
 
   /** The suggestion shown last, for "Explain This Suggestion". */
   get lastSuggestion(): ShownSuggestion | undefined {
@@ -130,16 +134,8 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
       if (!(await this.loadedWithin(LOAD_WAIT_MS, token))) return undefined;
     }
     const options = this.config.options;
-    // With the suggest widget open, VS Code shows only ghost text that extends the item chosen there: complete as if
-    // that item had been accepted, and replace the same range.
     const selected = context.selectedCompletionInfo;
-    const start = selected ? selected.range.start : position;
-    const chosen = selected ? selected.text : '';
-    const offset = document.offsetAt(start);
-    const before = (options.prefixTokens ?? settingDefault<number>('llmLens.completions.prefixTokens')) * CHARS_PER_TOKEN_MAX;
-    const after = Math.max(256, (options.suffixTokens ?? settingDefault<number>('llmLens.completions.suffixTokens')) * CHARS_PER_TOKEN_MAX);
-    const prefix = document.getText(new vscode.Range(document.positionAt(Math.max(0, offset - before)), start)) + chosen;
-    const suffix = document.getText(new vscode.Range(selected ? selected.range.end : position, document.positionAt(document.offsetAt(position) + after)));
+    const { prefix, suffix } = this.textAround(document, position, selected);
     if (prefix.trim().length === 0 && suffix.trim().length === 0) return undefined;
     const debounceMs = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 0 : this.config.debounce;
     const { signal, dispose } = toAbortSignal(token);
@@ -162,7 +158,7 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
       this.counters.suggested++;
       this.last = { uri: document.uri.toString(), languageId: document.languageId, prompt: prefix.slice(-this.lastPromptChars), suggestion: r.text, at: Date.now() };
       const range = selected ? selected.range : new vscode.Range(position, position);
-      const item = new vscode.InlineCompletionItem(chosen + r.text, range, { title: '', command: INTERNAL_COMMANDS.completionAccepted });
+      const item = new vscode.InlineCompletionItem((selected?.text ?? '') + r.text, range, { title: '', command: INTERNAL_COMMANDS.completionAccepted });
       return [item];
     } catch (e) {
       if (lostModel(e)) {
@@ -216,6 +212,23 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
     this.preloadTimer = setTimeout(() => {
       if (vscode.window.activeTextEditor === editor && this.wanted(editor.document) && !this.models.current) this.startLoading(editor.document, false);
     }, PRELOAD_AFTER_MS);
+  }
+
+  /**
+   * The text a request at `position` sends: enough characters before it for the prefix budget, after it for the
+   * suffix's. With the suggest widget open, VS Code shows only ghost text that extends the item chosen there: complete
+   * as if that item had been accepted, and replace the same range.
+   */
+  private textAround(document: vscode.TextDocument, position: vscode.Position, selected?: vscode.SelectedCompletionInfo): { prefix: string; suffix: string } {
+    const options = this.config.options;
+    const start = selected ? selected.range.start : position;
+    const chosen = selected ? selected.text : '';
+    const offset = document.offsetAt(start);
+    const before = (options.prefixTokens ?? settingDefault<number>('llmLens.completions.prefixTokens')) * CHARS_PER_TOKEN_MAX;
+    const after = Math.max(256, (options.suffixTokens ?? settingDefault<number>('llmLens.completions.suffixTokens')) * CHARS_PER_TOKEN_MAX);
+    const prefix = document.getText(new vscode.Range(document.positionAt(Math.max(0, offset - before)), start)) + chosen;
+    const suffix = document.getText(new vscode.Range(selected ? selected.range.end : position, document.positionAt(document.offsetAt(position) + after)));
+    return { prefix, suffix };
   }
 
   /** Whether completions would be offered in `document` now. */
@@ -283,14 +296,40 @@ export class CompletionProvider implements vscode.InlineCompletionItemProvider, 
 
   /**
    * The worker makes its generation session on the first completion, and a session's first runs are slow: pay both
-   * now, while nobody waits, with a one-token completion.
+   * now, while nobody waits, with a one-token completion at the cursor of the editor in front. Its prompt is the one
+   * a request there would send, so the KV cache then holds the text before the cursor: the first real request, one
+   * keystroke later, shares that prefix and feeds only what changed (the prefill of a few hundred tokens was most of
+   * the first suggestion's wait).
    */
+  /**
+   * At the first edit on a line, send the text before that line to the worker at once, as a one-token completion: the
+   * worker feeds it through the model (into the KV cache) while the user types the rest of the line, and the request
+   * that follows the last keystroke reuses it and feeds only the line. Once per line: the lines above do not change
+   * while the user types on this one.
+   */
+  private prefillLine(document: vscode.TextDocument): void {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document !== document || !this.wanted(document) || !this.models.current || this.loading) return;
+    const line = editor.selection.active.line;
+    const key = `${document.uri.toString()}#${line}`;
+    if (this.prefilled === key) return;
+    this.prefilled = key;
+    // The text after the line start as the suffix: a model with fill-in-the-middle tokens then gets the same kind of
+    // prompt as the request to come (<fim_prefix> + the text above first), so their first tokens agree.
+    const { prefix, suffix } = this.textAround(document, new vscode.Position(line, 0));
+    if (!prefix.trim()) return;
+    this.backend.complete({ prefix, suffix, options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).catch((e: unknown) => this.log.warn(`Inline completions: prefilling the text above the cursor failed: ${errorMessage(e)}`));
+  }
+
   private warmUp(): void {
     // Only when completions are likely: a file of a completed language is open (not for a panel on prose).
-    const doc = vscode.window.activeTextEditor?.document;
-    if (!doc || !this.wanted(doc)) return;
+    const editor = vscode.window.activeTextEditor;
+    const doc = editor?.document;
+    if (!editor || !doc || !this.wanted(doc)) return;
     const t0 = Date.now();
-    this.backend.complete({ prefix: 'function', suffix: '', options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).then(
+    const { prefix, suffix } = this.textAround(doc, editor.selection.active);
+    const around = prefix.trim() || suffix.trim() ? { prefix, suffix } : { prefix: 'function', suffix: '' };
+    this.backend.complete({ ...around, options: { ...this.config.options, maxTokens: 1 } }, new AbortController().signal).then(
       () => this.log.info(`Inline completions ready (generation session warmed up in ${Date.now() - t0} ms).`),
       (e: unknown) => this.log.warn(`Inline completions: warming up failed: ${errorMessage(e)}`),
     );

@@ -1,7 +1,7 @@
 // The Llama-family test models (issue #14), made offline by models/train/make_llama_testmodels.py in the published
 // layouts: our tokenizer reads their tokenizer.json to the ids PyTorch used, and both runtimes run every variant
 // (fp32, q4 MatMulNBits, q8 MatMulInteger) to PyTorch's logits, or to the simulation of the quantized arithmetic.
-// The lens does not read these graphs yet: this is the ground they will be checked on.
+// The raw graphs on both runtimes; what the lens reads from them is checked in llamaLens.test.ts.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -178,6 +178,8 @@ for (const name of ['llama-tiny-gqa', 'qwen2-tiny-gqa']) {
           assert.deepEqual(model.info.instrumentation.missing, []);
           assert.deepEqual(model.attentionLayers, Array.from({ length: L }, (_, i) => i));
           assert.equal(model.info.parameters.total, ref.parameter_count);
+          // genai_config.json has no intermediate size: the MLP's width comes from the graph.
+          assert.equal(model.info.parameters.formulaValue, ref.parameter_count, model.info.parameters.formula);
         });
 
         it("hidden states (the residual sums inside the fused norms) and every query head's attention as PyTorch's, within 1e-4", async () => {

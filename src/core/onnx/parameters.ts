@@ -108,7 +108,10 @@ export function parameterBreakdown(g: GraphIndex, s: GraphStructure, nCtx?: numb
     const rows = s.positionEmbedding.rows;
     add(group('positionEmbedding', undefined, { text: `n_ctx·d = ${fmt(rows)}·${d}`, value: rows * d }), s.positionEmbedding.initializer, 'weight', 'positionEmbedding');
   }
-  const f = formulas(d, shape);
+  // The MLP's width, when the config does not say (genai_config.json): layer 0's three matrices are 3·d·m.
+  const mlp0 = s.layers[0]?.mlpNodes;
+  const shapeM = shape && shape.intermediate === undefined && mlp0 && d > 0 ? { ...shape, intermediate: mlpWidth(g, mlp0, d) } : shape;
+  const f = formulas(d, shapeM);
   s.layers.forEach((L, i) => {
     addBlock(group('attention', i, f.attention), L.attentionNodes);
     addBlock(group('mlp', i, f.mlp), L.mlpNodes);
@@ -153,7 +156,7 @@ export function parameterBreakdown(g: GraphIndex, s: GraphStructure, nCtx?: numb
     ? V * d + L * (f.attention.value + f.mlp.value + f.layerNorms.value) + f.finalNorm.value + (tied ? 0 : V * d)
     : V * d + rows * d + L * (12 * d * d + 13 * d) + 2 * d + (tied ? 0 : V * d);
   const formula = llama
-    ? `V·d + L·(${f.attention.text} + ${f.mlp.text} + ${f.layerNorms.text}) + ${f.finalNorm.text}${tied ? '' : ' + V·d'} with V=${fmt(V)}, d=${d}, L=${L}, H=${shape!.nHead}, H_kv=${shape!.nKvHeads}, h_d=${shape!.headDim}, m=${fmt(shape!.intermediate ?? 0)}`
+    ? `V·d + L·(${f.attention.text} + ${f.mlp.text} + ${f.layerNorms.text}) + ${f.finalNorm.text}${tied ? '' : ' + V·d'} with V=${fmt(V)}, d=${d}, L=${L}, H=${shapeM!.nHead}, H_kv=${shapeM!.nKvHeads}, h_d=${shapeM!.headDim}, m=${fmt(shapeM!.intermediate ?? 0)}`
     : `V·d + n_ctx·d + L·(12d² + 13d) + 2d${tied ? '' : ' + V·d'} with V=${fmt(V)}, n_ctx=${fmt(rows)}, d=${d}, L=${L}`;
   return {
     total: weights + biases,
@@ -192,4 +195,18 @@ function formulas(d: number, shape: ParameterShape | undefined): Record<'attenti
     layerNorms: { text: '2d', value: 2 * d },
     finalNorm: { text: 'd', value: d },
   };
+}
+
+/** m from the weights of a gated MLP's projections (gate, up, down: 3·d·m in all), float or quantized. */
+function mlpWidth(g: GraphIndex, nodes: number[], d: number): number {
+  let n = 0;
+  for (const i of nodes) {
+    const op = g.op(i);
+    if (op === 'MatMulNBits') n += g.attrInt(i, 'K', 0) * g.attrInt(i, 'N', 0);
+    else if (WEIGHT_OPS.has(op)) {
+      const w = g.initializers.get(g.weightSource(g.inputsOf(i)[1])?.name ?? g.inputsOf(i)[1]);
+      if (w) n += tensorSize(w);
+    }
+  }
+  return Math.round(n / (3 * d));
 }
