@@ -3,8 +3,8 @@
 // and turns failures into messages a person can act on.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Analysis, AnalyzeOptions, ChosenDetail } from '../protocol/analysis';
-import type { ChosenParams, ModelInfo, RuntimeInfo } from '../protocol/worker';
+import type { Analysis, AnalyzeOptions, ChosenDetail, PcaMap } from '../protocol/analysis';
+import type { ChosenParams, ModelInfo, PcaParams, RuntimeInfo } from '../protocol/worker';
 import type { CompleteParams, CompleteResult } from '../protocol/completion';
 import type { Logger } from '../core/common/logger';
 import { CancelledError } from '../core/common/errors';
@@ -24,6 +24,7 @@ export interface ModelBackend {
   load(folder: string, who: { source?: string; name?: string }, signal?: AbortSignal): Promise<ModelInfo>;
   analyze(text: string, options: AnalyzeOptions, signal?: AbortSignal): Promise<Analysis>;
   chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail>;
+  pca(params: PcaParams, signal?: AbortSignal): Promise<PcaMap>;
   score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult>;
   neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
   complete(params: CompleteParams, signal?: AbortSignal): Promise<CompleteResult>;
@@ -37,6 +38,7 @@ export function workerBackend(client: WorkerClient): ModelBackend {
     load: (folder, who, signal) => client.request('loadModel', { folder, ...who }, signal),
     analyze: (text, options, signal) => client.request('analyze', { text, options }, signal),
     chosen: (params, signal) => client.request('chosen', params, signal),
+    pca: (params, signal) => client.request('pca', params, signal),
     score: (params, signal) => client.request('score', params, signal),
     neighbours: (params, signal) => client.request('neighbours', params, signal),
     complete: (params, signal) => client.request('complete', params, signal),
@@ -133,6 +135,11 @@ export class ModelService implements vscode.Disposable {
   /** Another token of the last analysis: its vectors, neighbours and logit lens, without a new run. */
   chosen(params: ChosenParams, signal?: AbortSignal): Promise<ChosenDetail> {
     return this.backend.chosen(params, signal);
+  }
+
+  /** The PCA map of another layer of the last analysis, from its kept hidden states, without a new run. */
+  pca(params: PcaParams, signal?: AbortSignal): Promise<PcaMap> {
+    return this.backend.pca(params, signal);
   }
 
   /** Scores tokens for the editor surfaces (hover cards, surprisal highlighting); loads the model first. */

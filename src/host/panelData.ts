@@ -2,7 +2,7 @@
 // attention limited to one layer. No vscode import, so unit tests and the preview page use it too.
 import { matrixRow, toMatrix, type Analysis, type AnalyzeOptions, type Matrix } from '../protocol/analysis';
 import { settingDefault } from '../protocol/settings';
-import type { AnalysisUi, ChosenPatch, Grid, PanelAnalysis } from '../protocol/webview';
+import type { AnalysisUi, ChosenPatch, Grid, PanelAnalysis, PcaPatch } from '../protocol/webview';
 
 /** The llmLens.analysis.* settings an analysis request depends on. */
 export interface AnalysisLimits {
@@ -36,8 +36,33 @@ export function analyzeOptions(ui: AnalysisUi, nLayer: number, config: AnalysisL
     attentionThumbnails: true,
     chosenToken: ui.chosen,
     neighbours: config.neighbours,
-    pcaLayer: ui.pcaLayer <= nLayer ? ui.pcaLayer : -1,
+    pcaLayer: pcaLayerOf(ui, nLayer),
+    pca: panelWantsPca(ui),
   };
+}
+
+/**
+ * Whether an analysis for this UI includes the PCA map: only while the embeddings tab, the one that draws it, shows
+ * (about 10 ms of a 512-token analysis otherwise spent for nothing). Another tab gets it later from the worker's
+ * kept run (see needsPca).
+ */
+export function panelWantsPca(ui: Pick<AnalysisUi, 'tab'>): boolean {
+  return ui.tab === 'embeddings';
+}
+
+/** The PCA layer the panel shows: its choice, or the input embeddings when the model has fewer layers. */
+export function pcaLayerOf(ui: Pick<AnalysisUi, 'pcaLayer'>, nLayer: number): number {
+  return ui.pcaLayer <= nLayer ? ui.pcaLayer : -1;
+}
+
+/** Whether the panel shows a PCA map that this analysis lacks (never computed, or of another layer). */
+export function needsPca(a: Pick<Analysis, 'pca' | 'model'>, ui: Pick<AnalysisUi, 'tab' | 'pcaLayer'>): boolean {
+  return panelWantsPca(ui) && a.pca?.layer !== pcaLayerOf(ui, a.model.nLayer);
+}
+
+/** The message for a PCA map computed after its analysis; `seq` is the analysis' PanelAnalysis.seq. */
+export function pcaPatch(seq: number, pca: NonNullable<Analysis['pca']>): PcaPatch {
+  return { type: 'pca', seq, pca };
 }
 
 export const ATTENTION_BYTE_BUDGET = 3 * 1024 * 1024;
@@ -126,7 +151,7 @@ export async function toPanelAnalysis(a: Analysis, seq: number, layer: number, h
     attention,
     thumbnails: a.attentionThumbnails?.map((layerThumbs) => layerThumbs.map((t) => encodeGrid(t, 'unsigned'))),
     chosen: panelChosen(a.chosen),
-    pca: a.pca,
+    ...(a.pca ? { pca: a.pca } : {}),
     timings: a.timings,
   };
 }

@@ -161,6 +161,11 @@ export interface AnalyzeOptions {
   /** PCA of the token embeddings (-1, default) or of a layer's hidden states. */
   pcaLayer?: number;
   /**
+   * Whether to compute that PCA (default true). The panel shows it on one tab only and it costs ~10 ms of a 512-token
+   * analysis: the panel asks for it when that tab shows, and otherwise later from the kept run (worker request `pca`).
+   */
+  pca?: boolean;
+  /**
    * Which tokens get the logit lens of layers 0..L-1: 'chosen' (only `chosenToken`, the default; none when no token
    * is chosen), 'all', or 'none'. Other tokens get empty lists. The last entry, the model's own prediction, is always
    * there for every token. The lens is a pass over the whole vocabulary per layer and token: for a small model
@@ -178,6 +183,15 @@ export interface ChosenDetail {
   neighbours: { id: number; text: string; cosine: number }[];
   /** [L][k]: the logit lens of layers 0..L-1 for this token (empty lists when the model's LM head was not found). */
   lens: Prediction[][];
+}
+
+/** The tokens' vectors of one layer projected on their first two principal components. */
+export interface PcaMap {
+  /** -1: the token embeddings (no position); l in 0..L: the hidden states entering layer l (L: the last layer's output). */
+  layer: number;
+  points: [number, number][];
+  /** Share of the total variance on each axis. */
+  explained: [number, number];
 }
 
 export interface Analysis {
@@ -213,6 +227,7 @@ export interface Analysis {
     hidden: number[][];
     neighbours: { id: number; text: string; cosine: number }[];
   };
-  pca: { layer: number; points: [number, number][]; explained: [number, number] };
+  /** Absent when AnalyzeOptions.pca was false. */
+  pca?: PcaMap;
   timings: { tokenizeMs: number; runMs: number; reduceMs: number };
 }

@@ -1,6 +1,6 @@
 // Messages between the host's panel controller and the webviews. Each panel starts with `ready`.
 import type { RuntimeInfo } from './worker';
-import type { Analysis, InstrumentationReport, ModelSpec, ParameterBreakdown, Prediction } from './analysis';
+import type { Analysis, InstrumentationReport, ModelSpec, ParameterBreakdown, PcaMap, Prediction } from './analysis';
 
 export type ViewId = 'runtime' | 'analysis' | 'modelCard';
 
@@ -177,13 +177,24 @@ export interface ChosenPatch {
   lens: Prediction[][];
 }
 
+/**
+ * The PCA map of an analysis that came without it (the embeddings tab was not showing) or of another layer, computed
+ * afterwards from the worker's kept run. `seq` as in ChosenPatch: a map for an older analysis is dropped.
+ */
+export interface PcaPatch {
+  type: 'pca';
+  seq: number;
+  pca: PcaMap;
+}
+
 /** host -> webview, the analysis panel. */
 export type AnalysisHostMessage =
   | CommonHostMessage
   | { type: 'init'; view: 'analysis'; state: AnalysisState }
   /** A token was chosen in the editor. */
   | { type: 'choose'; index: number }
-  | ChosenPatch;
+  | ChosenPatch
+  | PcaPatch;
 
 /** What the host may send to each panel's webview. */
 export type HostMessageFor<V extends ViewId> = V extends 'analysis' ? AnalysisHostMessage : CommonHostMessage | { type: 'init'; view: V; state: StateFor<V> };

@@ -1,6 +1,6 @@
 // Messages between the extension host and the inference worker: one map of request types,
 // each request answered exactly once with Reply<T>.
-import type { Analysis, AnalyzeOptions, ChosenDetail, InstrumentationReport, ModelSpec, ParameterBreakdown } from './analysis';
+import type { Analysis, AnalyzeOptions, ChosenDetail, InstrumentationReport, ModelSpec, ParameterBreakdown, PcaMap } from './analysis';
 import type { CompleteParams, CompleteResult } from './completion';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from './score';
 
@@ -50,6 +50,13 @@ export interface ChosenParams {
   neighbours?: number;
 }
 
+export interface PcaParams {
+  /** Analysis.runId of the worker's last analysis. */
+  runId: number;
+  /** As AnalyzeOptions.pcaLayer: -1 for the token embeddings, else 0..L. */
+  layer: number;
+}
+
 export interface AnalyzeParams {
   text: string;
   options?: AnalyzeOptions;
@@ -67,6 +74,8 @@ export interface WorkerRequests {
   analyze: [AnalyzeParams, Analysis];
   /** The chosen token's vectors, neighbours and logit lens, from the last analysis without a new run. */
   chosen: [ChosenParams, ChosenDetail];
+  /** The 2-D PCA map of a layer of the last analysis, from its kept hidden states without a new run. */
+  pca: [PcaParams, PcaMap];
   /** How probable each token of a range was given the text before it (hover cards, surprisal highlighting). */
   score: [ScoreParams, ScoreResult];
   /** Embedding norms and nearest vocabulary neighbours of token ids. */

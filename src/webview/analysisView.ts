@@ -1,6 +1,6 @@
 // The analysis panel: header (source, pin), the chosen token, four tabs. A token chosen in any tab
 // is chosen in all of them; the host is told so it can reveal it in the editor.
-import { ANALYSIS_TABS, type AnalysisState, type AnalysisTab, type AnalysisUi, type ChosenPatch, type PanelNotice } from '../protocol/webview';
+import { ANALYSIS_TABS, type AnalysisState, type AnalysisTab, type AnalysisUi, type ChosenPatch, type PanelNotice, type PcaPatch } from '../protocol/webview';
 import { el } from './dom';
 import { fmt, num, prob, probPrecise, predictionLabel, setLocale, tokenPieces } from './format';
 import { vscode } from './vscodeApi';
@@ -51,6 +51,15 @@ export function applyChosen(patch: ChosenPatch): void {
     if (data.logitLens[l]) data.logitLens[l][patch.chosen.index] = predictions;
   });
   render();
+}
+
+/** The PCA map computed after its analysis; a map for an older analysis is dropped. */
+export function applyPca(patch: PcaPatch): void {
+  const data = state?.data;
+  if (!data || data.seq !== patch.seq || !ui) return;
+  data.pca = patch.pca;
+  // Only the embeddings tab draws it: another tab keeps its scroll and focus untouched.
+  if (ui.tab === 'embeddings') render();
 }
 
 export function setBusy(busy: boolean): void {

@@ -23,11 +23,13 @@ export function renderAttention(ctx: ViewCtx): HTMLElement {
   for (let l = 0; l < L; l++) layer.append(el('option', { value: String(l) }, fmt(s.layerN, l)));
   layer.value = String(ui.layer);
   layer.addEventListener('change', () => ctx.setUi({ layer: Number(layer.value) }));
+  const group = kvGroupSize(data.model.nHead, data.model.nKvHeads);
   const head = el('select', { id: 'att-head', 'data-key': 'att-head' }, el('option', { value: '-1' }, s.averageHeads));
-  for (let h = 0; h < H; h++) head.append(el('option', { value: String(h) }, fmt(s.headN, h)));
+  for (let h = 0; h < H; h++) head.append(el('option', { value: String(h) }, group ? fmt(s.headKvN, h, Math.floor(h / group)) : fmt(s.headN, h)));
   head.value = String(ui.head);
   head.addEventListener('change', () => ctx.setUi({ head: Number(head.value) }));
   parts.push(el('div', { class: 'options' }, el('label', { for: 'att-layer' }, s.layer), layer, el('label', { for: 'att-head' }, s.head), head));
+  if (group) parts.push(kvGroupsNote(ctx, group));
 
   const grid = pick(data.attention, ui.layer, ui.head);
   if (ctx.attentionMissing) {
@@ -68,6 +70,30 @@ export function renderAttention(ctx: ViewCtx): HTMLElement {
   }
   parts.push(el('h2', {}, s.modelViewHeading), el('p', { class: 'explain' }, s['explain.modelView']), modelView(ctx));
   return el('div', {}, ...parts);
+}
+
+/**
+ * Query heads per key/value head when the model groups them (grouped-query attention: query head h reads key/value
+ * head floor(h / group)); undefined when every query head has its own, or the numbers do not divide.
+ */
+function kvGroupSize(nHead: number, nKvHeads: number | undefined): number | undefined {
+  if (!nKvHeads || nKvHeads <= 0 || nKvHeads >= nHead || nHead % nKvHeads !== 0) return undefined;
+  return nHead / nKvHeads;
+}
+
+/** Why some heads come in groups, and which query heads share each key/value head (the first eight groups). */
+function kvGroupsNote(ctx: ViewCtx, group: number): HTMLElement {
+  const { data, s } = ctx;
+  const K = data.model.nKvHeads;
+  const shown = Math.min(K, 8);
+  const groups = Array.from({ length: shown }, (_, k) => fmt(s.kvGroup, k * group, (k + 1) * group - 1, k));
+  const list = groups.join(', ') + (K > shown ? ', …' : '.');
+  return el(
+    'div',
+    { class: 'kv-groups', 'data-key': 'kv-groups' },
+    el('p', { class: 'explain' }, fmt(s['explain.kvGroups'], data.model.nHead, K, group)),
+    el('p', { class: 'muted small' }, list.charAt(0).toLocaleUpperCase() + list.slice(1)),
+  );
 }
 
 function pick(att: ViewCtx['data']['attention'], layer: number, head: number): Grid | null {
@@ -178,7 +204,17 @@ function modelView(ctx: ViewCtx): HTMLElement {
   const headRow = el('tr', {}, el('th', {}, ''));
   for (let h = 0; h < H; h++) headRow.append(el('th', { scope: 'col' }, String(h)));
   headRow.append(el('th', { scope: 'col' }, s.avgShort));
-  table.append(el('thead', {}, headRow));
+  // Grouped models: a row above the head numbers spans each group of query heads under its key/value head.
+  const group = kvGroupSize(H, data.model.nKvHeads);
+  const groupRow = group ? el('tr', { class: 'kv-group-row' }, el('th', {}, '')) : undefined;
+  if (group && groupRow) {
+    for (let k = 0; k < H / group; k++) {
+      const full = fmt(s.kvGroup, k * group, (k + 1) * group - 1, k);
+      groupRow.append(el('th', { scope: 'col', colspan: String(group), class: 'kv-group', title: full }, fmt(s.kvShort, k)));
+    }
+    groupRow.append(el('th', {}, ''));
+  }
+  table.append(el('thead', {}, ...(groupRow ? [groupRow] : []), headRow));
   const body = el('tbody');
   thumbs.forEach((layerThumbs, l) => {
     const tr = el('tr', {}, el('th', { scope: 'row' }, fmt(s.layerN, l)));

@@ -1,5 +1,5 @@
 // Embeddings tab: every token's input vector as a heatmap row with its norm, the cosine-similarity
-// matrix, the chosen token's nearest vocabulary neighbours, and a 2-D PCA map.
+// matrix, the chosen token's nearest vocabulary neighbours, and a 2-D PCA map (which may come after the rest).
 import { el } from './dom';
 import { fmt, num, percent, predictionLabel, tokenLabel } from './format';
 import { decode } from './grid';
@@ -152,9 +152,20 @@ function pcaSection(ctx: ViewCtx): HTMLElement {
   select.value = String(ui.pcaLayer);
   select.addEventListener('change', () => ctx.setUi({ pcaLayer: Number(select.value) }));
 
-  const { points, explained } = data.pca;
   const W = ctx.width;
   const H = Math.round(Math.min(440, Math.max(260, W * 0.55)));
+  const section = (status: HTMLElement, ...body: HTMLElement[]) =>
+    el('section', {}, el('h2', {}, s.pcaHeading), el('p', { class: 'explain' }, s['explain.pca']), el('div', { class: 'options' }, el('label', { for: 'pca-layer' }, s.pcaProject), select, status), ...body);
+  const pca = data.pca;
+  if (!pca) {
+    // The analysis came without the map (another tab was showing): the host asks for it, and a patch brings it. The
+    // placeholder keeps the chart's size, so the page does not jump when it arrives.
+    const pending = el('div', { class: 'chart pca-pending', 'data-key': 'pca-pending', role: 'status' }, el('p', { class: 'muted' }, s.pcaComputing));
+    pending.style.height = `${H}px`;
+    pending.style.maxWidth = `${W}px`;
+    return section(el('span'), pending);
+  }
+  const { points, explained } = pca;
   const sfc = surface(W, H, fmt(s.pcaChart, data.tokens.length));
   sfc.canvas.dataset.key = 'pca';
   const c = sfc.ctx;
@@ -237,13 +248,10 @@ function pcaSection(ctx: ViewCtx): HTMLElement {
   sfc.canvas.classList.add('clickable');
   ctx.tokenKeys(sfc.canvas);
 
-  const stale = data.pca.layer !== ui.pcaLayer;
-  return el(
-    'section',
-    {},
-    el('h2', {}, s.pcaHeading),
-    el('p', { class: 'explain' }, s['explain.pca']),
-    el('div', { class: 'options' }, el('label', { for: 'pca-layer' }, s.pcaProject), select, stale ? el('span', { class: 'muted' }, s.updating) : el('span')),
+  // The map of the layer shown before, faded, while the chosen layer's is computed.
+  const stale = pca.layer !== ui.pcaLayer;
+  return section(
+    stale ? el('span', { class: 'muted', role: 'status' }, s.pcaComputing) : el('span'),
     el('div', { class: `chart${stale ? ' stale' : ''}` }, sfc.canvas),
     dataTable(s.asTable, [s.colToken, 'PC1', 'PC2'], () => points.map((p, i) => [`${i + 1}. ${tokenLabel(data.tokens[i], 30)}`, num(p[0], 3), num(p[1], 3)]), 'pca-table'),
   );

@@ -1,7 +1,7 @@
 // Webview entry: routes the host's messages to the view named in the state.
 import { onHostMessage, vscode } from './vscodeApi';
 import { renderRuntime } from './runtimeView';
-import { applyChosen, chooseFromHost, renderAnalysis, rerenderAnalysis, setBusy } from './analysisView';
+import { applyChosen, applyPca, chooseFromHost, renderAnalysis, rerenderAnalysis, setBusy } from './analysisView';
 import { renderModelCard } from './modelCardView';
 import { onThemeChange } from './theme';
 import { el } from './dom';
@@ -20,6 +20,9 @@ onHostMessage((m) => {
       return;
     case 'chosen':
       if (view === 'analysis') applyChosen(m);
+      return;
+    case 'pca':
+      if (view === 'analysis') applyPca(m);
       return;
     case 'busy':
       if (view === 'analysis') setBusy(m.busy);

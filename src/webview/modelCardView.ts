@@ -35,11 +35,15 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   );
 
   // Shape
+  // Grouped-query models: the heads are query heads, and a tile says how many key/value heads they share.
+  const grouped = spec.nKvHeads > 0 && spec.nKvHeads < spec.nHead;
+  const width = spec.nHead * spec.headDim;
   const tiles: [string, string, string][] = [
     [s.dModel, num(spec.dModel), s.dModelHint],
     [s.layers, num(spec.nLayer), s.layersHint],
-    [s.heads, num(spec.nHead), fmt(s.headsHint, spec.headDim)],
-    [s.headDim, num(spec.headDim), fmt(s.headDimHint, spec.nHead, spec.headDim, spec.dModel)],
+    [grouped ? s.queryHeads : s.heads, num(spec.nHead), fmt(s.headsHint, spec.headDim)],
+    ...(grouped ? [[s.kvHeads, num(spec.nKvHeads), fmt(s.kvHeadsHint, num(spec.nHead / spec.nKvHeads))] as [string, string, string]] : []),
+    [s.headDim, num(spec.headDim), width === spec.dModel ? fmt(s.headDimHint, spec.nHead, spec.headDim, spec.dModel) : fmt(s.headDimHintNotD, spec.nHead, spec.headDim, num(width))],
     [s.vocab, num(spec.vocabSize), s.vocabHint],
     [s.context, num(spec.nCtx), s.contextHint],
   ];
@@ -70,7 +74,7 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   for (const r of card.rows) {
     // Parts as separate spans with plain spaces between: a narrow panel wraps between them, never inside one.
     const formula = el('td', { class: 'formula' }, r.tied ? s.tiedShort : el('span', {}, r.formula ?? '—'));
-    if (r.formulaFilled) formula.append(' ', el('span', { class: 'muted' }, `= ${r.formulaFilled} = ${num(r.perLayer ?? r.total)}`), ' ', el('span', { class: 'ok', title: s.formulaMatches, 'aria-label': s.formulaMatches }, '✓'));
+    if (r.formulaFilled) formula.append(' ', filledFormula(r.formulaFilled, num(r.perLayer ?? r.total)), ' ', el('span', { class: 'ok', title: s.formulaMatches, 'aria-label': s.formulaMatches }, '✓'));
     else if (r.formulaMatches === false) formula.append(el('span', { class: 'muted' }, ` (${s.formulaDiffers})`));
     const perLayer = r.perLayer !== undefined && r.layers !== undefined ? `${num(r.perLayer)} × ${r.layers}` : '—';
     const share = el('td', { class: 'num' });
@@ -109,7 +113,7 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   table.append(body);
   children.push(
     el('h2', {}, fmt(s.parametersHeading, num(p.total), compact(p.total))),
-    el('p', { class: 'explain' }, s.parametersIntro),
+    el('p', { class: 'explain' }, spec.architecture === 'llama' ? s.parametersIntroLlama : s.parametersIntro),
     bar,
     legendList,
     el('div', { class: 'scroll-x' }, table),
@@ -140,4 +144,29 @@ export function renderModelCard(root: HTMLElement, state: ModelCardState): void 
   refresh.addEventListener('click', () => vscode.postMessage({ type: 'command', command: 'analyzeSelection' }));
   children.push(refresh);
   root.replaceChildren(...children);
+}
+
+/**
+ * "= terms = value", breakable after each top-level "+" (a term is kept whole): a qwen2 attention formula filled with
+ * its numbers is some 70 characters, wider than the column in a narrow panel or with Portuguese headings.
+ */
+function filledFormula(filled: string, value: string): HTMLElement {
+  const terms: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < filled.length; i++) {
+    const c = filled[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && filled.startsWith(' + ', i)) {
+      terms.push(filled.slice(start, i));
+      start = i + 3;
+    }
+  }
+  terms.push(filled.slice(start));
+  const parts = terms.map((t, i) => el('span', {}, `${i === 0 ? '= ' : ''}${t}${i < terms.length - 1 ? ' +' : ''}`));
+  const out = el('span', { class: 'muted filled' });
+  for (const p of parts) out.append(p, ' ');
+  out.append(el('span', {}, `= ${value}`));
+  return out;
 }

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../core/common/logger';
 import { chooseRuntime, type RuntimeChoice } from './runtimeChoice';
 import { LoadedModel, inspectModel } from '../core/session/modelSession';
 import { chosenDetail } from '../core/analysis/chosen';
+import { pcaOfRun } from '../core/analysis/pcaMap';
 import { RunMemory } from '../core/analysis/runMemory';
 import { analyze } from '../core/analysis/analysis';
 import { neighbours, score } from '../core/scoring/score';
@@ -16,8 +17,8 @@ export type Handlers = { [K in WorkerRequestName]: Handler<K> };
 
 function checkLoadParams(p: LoadModelParams): void {
   if (typeof p?.folder !== 'string' || p.folder.length === 0) throw new LensError('invalidRequest', 'loadModel needs "folder", an absolute path.');
-  if (p.maxModelBytes !== undefined && !(typeof p.maxModelBytes === 'number' && p.maxModelBytes > 0)) {
   if (p.onnxFile !== undefined && (typeof p.onnxFile !== 'string' || p.onnxFile.length === 0)) throw new LensError('invalidRequest', '"onnxFile" must be a path inside the model folder.');
+  if (p.maxModelBytes !== undefined && !(typeof p.maxModelBytes === 'number' && p.maxModelBytes > 0)) {
     throw new LensError('invalidRequest', '"maxModelBytes" must be a positive number of bytes.');
   }
 }
@@ -32,7 +33,7 @@ export function createHandlers(options: WorkerStartOptions, log: Logger = silent
   };
   let loaded: { key: string; model: LoadedModel; params: LoadModelParams } | undefined;
   const completion = completionService();
-  // The last analysis' hidden states, for chosen-token requests; dropped with the model.
+  // The last analysis' hidden states, for chosen-token and PCA requests; dropped with the model.
   const runs = new RunMemory();
   const keyOf = (p: LoadModelParams) => JSON.stringify([p.folder, p.maxModelBytes ?? null, p.source ?? null, p.name ?? null, p.onnxFile ?? null]);
   const unload = async () => {
@@ -82,6 +83,10 @@ export function createHandlers(options: WorkerStartOptions, log: Logger = silent
     chosen: async (params) => {
       if (!loaded) throw new NoModelError();
       return chosenDetail(loaded.model, runs.get(loaded.model, params?.runId), params?.index, params?.topK, params?.neighbours);
+    },
+    pca: async (params) => {
+      if (!loaded) throw new NoModelError();
+      return pcaOfRun(loaded.model, runs.get(loaded.model, params?.runId), params?.layer);
     },
     score: async (params, signal) => {
       if (!loaded) throw new NoModelError();

@@ -1,6 +1,6 @@
 // Dev-only preview of the panels without VS Code: builds the view states (sample data, or the real
 // model with --real), serves dist/webview.js + media/panel.css under each theme's variables, and
-// takes screenshots of every view in headless Chromium. Usage: node test/preview/run.js [--real] [--only name]
+// takes screenshots of every view in headless Chromium. Usage: node test/preview/run.js [--real] [--only name[,name...]]
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 const esbuild = require('esbuild');
 const fs = require('node:fs');
@@ -16,7 +16,18 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefi
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   fs.mkdirSync(shots, { recursive: true });
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', alias: { vscode: path.join(root, 'src/tools/preview/vscodeStub.ts') } };
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'error',
+    alias: { vscode: path.join(root, 'src/tools/preview/vscodeStub.ts') },
+    // The Llama-family states read a fixture with the core (inspectModel), whose module bundles onnxruntime-web's
+    // ort.node.min.mjs; it reads import.meta.url, which a cjs bundle lacks (esbuild.js does the same).
+    define: { 'import.meta.url': 'importMetaUrl' },
+    banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  };
   await esbuild.build({ ...common, entryPoints: [path.join(__dirname, 'buildStates.ts')], outfile: path.join(outDir, 'buildStates.js') });
   await esbuild.build({ ...common, entryPoints: [path.join(root, 'src/tools/preview/panelHarness.ts')], outfile: path.join(outDir, 'panelHarness.js') });
   execFileSync(process.execPath, [path.join(outDir, 'buildStates.js'), path.join(outDir, 'states.json'), ...(args.includes('--real') ? ['--real'] : [])], { stdio: 'inherit' });
@@ -45,8 +56,11 @@ async function main() {
     }
     plan.push({ name: 'hostile', theme: 'dark', tab: 'tokens' }, { name: 'hostile', theme: 'light', tab: 'embeddings' }, { name: 'codeLayer2', theme: 'dark', tab: 'attention' }, { name: 'notice', theme: 'light' });
     for (const tab of ['tokens', 'embeddings', 'layers', 'attention']) plan.push({ name: 'long', theme: 'dark', tab });
+    // Llama family (grouped key/value heads, RMS norms, rotary positions), in both themes and in pt-br.
+    for (const theme of ['dark', 'light']) plan.push({ name: 'qwenCard', theme }, { name: 'smolCard', theme }, { name: 'smolAttention', theme, tab: 'attention' });
+    plan.push({ name: 'qwenCardPt', theme: 'dark' }, { name: 'smolCardPt', theme: 'light' }, { name: 'smolAttentionPt', theme: 'dark', tab: 'attention' });
     for (const p of plan) {
-      if (only && p.name !== only) continue;
+      if (only && !only.split(',').includes(p.name)) continue;
       const pg = await ctx.newPage();
       pg.on('pageerror', (e) => errors.push(`${p.name}/${p.theme}: ${e.message}`));
       pg.on('console', (m) => m.type() === 'error' && errors.push(`${p.name}/${p.theme}: ${m.text()}`));

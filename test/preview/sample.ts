@@ -44,6 +44,38 @@ export const instrumentation: InstrumentationReport = {
   missing: [],
 };
 
+/** A Llama-family model with SmolLM2-135M's shape: 9 query heads on 3 key/value heads, a gated MLP of width 1536, RMS norms, rotary positions. */
+export const llamaSpec: ModelSpec = { name: 'SmolLM2-135M', source: 'hf:HuggingFaceTB/SmolLM2-135M@main', modelType: 'llama', vocabSize: 49152, dModel: 576, nLayer: 30, nHead: 9, nKvHeads: 3, headDim: 64, architecture: 'llama', nCtx: 8192, eosTokenId: 0, fileBytes: 538_000_000 };
+
+/** Its parameters as the core counts them: no biases, no position table, the LM head tied to the token embedding. */
+export function llamaParameters(s: ModelSpec = llamaSpec, m = 1536): ParameterBreakdown {
+  const { dModel: d, nHead: H, nKvHeads: K, headDim: h } = s;
+  const groups: ParameterBreakdown['groups'] = [{ role: 'tokenEmbedding', weights: s.vocabSize * d, biases: 0, formula: 'V·d', tensors: ['model.embed_tokens.weight'] }];
+  for (let l = 0; l < s.nLayer; l++) {
+    groups.push({ role: 'attention', layer: l, weights: 2 * d * H * h + 2 * d * K * h, biases: 0, formula: '2d·H·h_d + 2d·H_kv·h_d', tensors: [`model.layers.${l}.self_attn.q_proj.weight`] });
+    groups.push({ role: 'mlp', layer: l, weights: 3 * d * m, biases: 0, formula: '3d·m', tensors: [`model.layers.${l}.mlp.gate_proj.weight`] });
+    groups.push({ role: 'norm', layer: l, weights: 2 * d, biases: 0, formula: '2d', tensors: [`model.layers.${l}.input_layernorm.weight`] });
+  }
+  groups.push({ role: 'norm', weights: d, biases: 0, formula: 'd', tensors: ['model.norm.weight'] });
+  groups.push({ role: 'lmHead', weights: 0, biases: 0, formula: 'tied to the token embedding: counted once', tensors: ['model.embed_tokens.weight'] });
+  const weights = groups.reduce((a, g) => a + g.weights, 0);
+  const biases = groups.reduce((a, g) => a + g.biases, 0);
+  return { total: weights + biases, weights, biases, groups, tiedLmHead: true };
+}
+
+export const llamaInstrumentation: InstrumentationReport = {
+  tokenEmbedding: 'model.embed_tokens.weight',
+  layerInputs: Array.from({ length: 30 }, (_, l) => (l === 0 ? '/model/embed_tokens/Gather_output_0' : `/model/layers.${l - 1}/Add_1_output_0`)),
+  attentionProbs: Array.from({ length: 30 }, (_, l) => `/model/layers.${l}/attn/GroupQueryAttention_output_3`),
+  finalNorm: '/model/norm/SimplifiedLayerNormalization_output_0',
+  lmHead: 'model.embed_tokens.weight',
+  lmHeadTied: 'same',
+  missing: [],
+  opset: 21,
+  layerNorm: 'rmsFused',
+  layers: 30,
+};
+
 const cos = (a: number[], b: number[]) => {
   let ab = 0, aa = 0, bb = 0;
   for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }

@@ -203,9 +203,9 @@ describe('graph instrumentation on a differently exported graph', function () {
       assert.equal(a.chosen!.hidden.length, 4);
       assert.equal(a.chosen!.neighbours.length, 5);
       assert.ok(a.chosen!.neighbours.every((n, i, all) => n.id !== ids[3] && (i === 0 || all[i - 1].cosine >= n.cosine)));
-      assert.equal(a.pca.layer, 3);
-      assert.equal(a.pca.points.length, T);
-      assert.ok(a.pca.explained[0] >= a.pca.explained[1] && a.pca.explained[0] + a.pca.explained[1] <= 1 + 1e-9);
+      assert.equal(a.pca!.layer, 3);
+      assert.equal(a.pca!.points.length, T);
+      assert.ok(a.pca!.explained[0] >= a.pca!.explained[1] && a.pca!.explained[0] + a.pca!.explained[1] <= 1 + 1e-9);
       assert.equal(a.similarity.rows, T);
       matrixRows(a.similarity).forEach((row, i) => assert.ok(Math.abs(row[i] - 1) < 1e-5));
       assert.equal(a.layerCosine.length, 3);

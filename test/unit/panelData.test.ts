@@ -1,9 +1,12 @@
 // The panels' pure parts: quantized matrices, what a message may carry, the model card's table,
 // text checks before the model runs, the webview protocol's validation, and token text made visible.
 import * as assert from 'node:assert/strict';
-import { encodeGrid, hasHead, toPanelAnalysis, tokenAt } from '../../src/host/panelData';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeOptions, defaultUi, encodeGrid, hasHead, needsPca, pcaPatch, toPanelAnalysis, tokenAt } from '../../src/host/panelData';
 import { MINIFIED_LINE_CHARS, textProblem } from '../../src/core/analysis/textCheck';
-import { gpt2Formulas, modelCardRows } from '../../src/host/modelCardData';
+import { gpt2Formulas, mlpWidth, modelCardRows, wholeModelFormula } from '../../src/host/modelCardData';
+import { inspectModel } from '../../src/core/session/modelSession';
 import { isWebviewToHostMessage, MAX_WEBVIEW_LOG_CHARS } from '../../src/protocol/webview';
 import { byteSize, tokenLabel, tokenPieces } from '../../src/webview/format';
 import type { Analysis, ModelSpec, ParameterBreakdown } from '../../src/protocol/analysis';
@@ -90,6 +93,23 @@ describe('panel data', () => {
     assert.equal(byteSize(1_500_000_000), '1.5 GB');
   });
 
+  it('asks for the PCA map only on the embeddings tab, and says when the analysis at hand lacks the one shown', async () => {
+    const ui = defaultUi();
+    assert.equal(analyzeOptions(ui, 4).pca, false, 'the default tab does not draw the map');
+    assert.equal(analyzeOptions({ ...ui, tab: 'embeddings' }, 4).pca, true);
+    assert.equal(analyzeOptions({ ...ui, tab: 'embeddings', pcaLayer: 9 }, 4).pcaLayer, -1, 'a layer the model lacks: the input embeddings');
+    const a = analysis(3);
+    const without = { ...a, pca: undefined };
+    assert.equal(needsPca(without, ui), false, 'another tab shows: nothing to fetch');
+    assert.equal(needsPca(without, { ...ui, tab: 'embeddings' }), true);
+    assert.equal(needsPca(a, { ...ui, tab: 'embeddings' }), false, 'the map of layer -1 is there');
+    assert.equal(needsPca(a, { ...ui, tab: 'embeddings', pcaLayer: 2 }), true, 'another layer chosen');
+    assert.equal(needsPca({ ...a, pca: { ...a.pca!, layer: -1 } }, { ...ui, tab: 'embeddings', pcaLayer: 9 }), false, 'out of range: layer -1, held');
+    const p = await toPanelAnalysis(without, 4, 0, -1);
+    assert.ok(!('pca' in p), 'no map in the payload until it is computed');
+    assert.deepEqual(pcaPatch(p.seq, a.pca!), { type: 'pca', seq: 4, pca: a.pca });
+  });
+
   it('finds the token under an offset', () => {
     const a = { tokens: [0, 3, 4, 9].map((start, i, all) => ({ index: i, id: i, text: '', bytes: [], start, end: all[i + 1] ?? 12, partial: false })) };
     assert.deepEqual([0, 2, 3, 4, 8, 9, 12].map((o) => tokenAt(a, o)), [0, 0, 1, 2, 2, 3, 3]);
@@ -162,6 +182,87 @@ describe('model card table', () => {
     assert.equal(mlp.formulaMatches, false);
     assert.equal(mlp.formulaFilled, undefined);
   });
+
+  /** A Llama-family breakdown as the core gives it: q/out d × H·h_d, k/v d × H_kv·h_d, q/k/v biases when asked, a 3d·m MLP, RMS norms. */
+  function llamaBreakdown(s: ModelSpec, m: number, qkvBias: boolean): ParameterBreakdown {
+    const { dModel: d, nHead: H, nKvHeads: K, headDim: h } = s;
+    const groups: ParameterBreakdown['groups'] = [{ role: 'tokenEmbedding', weights: s.vocabSize * d, biases: 0, tensors: [] }];
+    for (let l = 0; l < s.nLayer; l++) {
+      groups.push({ role: 'attention', layer: l, weights: 2 * d * H * h + 2 * d * K * h, biases: qkvBias ? (H + 2 * K) * h : 0, tensors: [] });
+      groups.push({ role: 'mlp', layer: l, weights: 3 * d * m, biases: 0, tensors: [] });
+      groups.push({ role: 'norm', layer: l, weights: 2 * d, biases: 0, tensors: [] });
+    }
+    groups.push({ role: 'norm', weights: d, biases: 0, tensors: [] });
+    groups.push({ role: 'lmHead', weights: 0, biases: 0, tensors: [] });
+    const weights = groups.reduce((a, g) => a + g.weights, 0);
+    const biases = groups.reduce((a, g) => a + g.biases, 0);
+    return { total: weights + biases, weights, biases, groups, tiedLmHead: true };
+  }
+  // SmolLM2-135M's shape (9 query heads on 3 key/value heads) and Qwen2.5-0.5B's (14 on 2, q/k/v biases).
+  const smol: ModelSpec = { ...spec, name: 'SmolLM2-135M', modelType: 'llama', architecture: 'llama', vocabSize: 49152, dModel: 576, nLayer: 30, nHead: 9, nKvHeads: 3, headDim: 64, nCtx: 8192 };
+  const qwen: ModelSpec = { ...spec, name: 'Qwen2.5-0.5B', modelType: 'qwen2', architecture: 'llama', vocabSize: 151936, dModel: 896, nLayer: 24, nHead: 14, nKvHeads: 2, headDim: 64, nCtx: 32768 };
+
+  it('fills and checks the Llama formulas: grouped key/value heads, a gated MLP, RMS norms, no position table', () => {
+    const rows = modelCardRows(smol, llamaBreakdown(smol, 1536, false));
+    assert.deepEqual(rows.map((r) => r.part), ['tokenEmbedding', 'attention', 'mlp', 'layerNorms', 'finalNorm', 'lmHead']);
+    assert.ok(rows.filter((r) => !r.tied).every((r) => r.formulaMatches === true), JSON.stringify(rows));
+    const attention = rows.find((r) => r.part === 'attention')!;
+    assert.equal(attention.formula, '2d·H·h_d + 2d·H_kv·h_d');
+    assert.equal(attention.formulaFilled, '2 × 576 × 9 × 64 + 2 × 576 × 3 × 64');
+    assert.equal(attention.perLayer, 884736);
+    assert.equal(rows.find((r) => r.part === 'mlp')!.formulaFilled, '3 × 576 × 1536');
+    assert.equal(rows.find((r) => r.part === 'layerNorms')!.formula, '2d');
+    assert.equal(rows.find((r) => r.part === 'finalNorm')!.formula, 'd');
+    assert.equal(rows.find((r) => r.part === 'lmHead')!.tied, true);
+    assert.equal(mlpWidth(smol, llamaBreakdown(smol, 1536, false)), 1536);
+    const total = wholeModelFormula(smol, llamaBreakdown(smol, 1536, false))!;
+    assert.ok(total.matches, total.formula);
+    assert.match(total.formula, /H=9, H_kv=3, h_d=64, m=1,536$/);
+  });
+
+  it('adds the q/k/v biases to a qwen2 attention formula', () => {
+    const p = llamaBreakdown(qwen, 4864, true);
+    const rows = modelCardRows(qwen, p);
+    assert.ok(rows.filter((r) => !r.tied).every((r) => r.formulaMatches === true), JSON.stringify(rows));
+    const attention = rows.find((r) => r.part === 'attention')!;
+    assert.equal(attention.formula, '2d·H·h_d + 2d·H_kv·h_d + (H + 2H_kv)·h_d');
+    assert.equal(attention.formulaFilled, '2 × 896 × 14 × 64 + 2 × 896 × 2 × 64 + (14 + 2 × 2) × 64');
+    assert.equal(attention.biases, 24 * 1152);
+    assert.ok(wholeModelFormula(qwen, p)!.matches);
+    // The same shape without the biases is not what a qwen2 model is: the card says it differs.
+    assert.equal(modelCardRows(qwen, llamaBreakdown(qwen, 4864, false)).find((r) => r.part === 'attention')!.formulaMatches, false);
+  });
+
+  it('says a Llama MLP differs from 3d·m when it has biases or no whole m', () => {
+    const p = llamaBreakdown(smol, 1536, false);
+    for (const g of p.groups) if (g.role === 'mlp') g.biases += 1536;
+    assert.equal(modelCardRows(smol, p).find((r) => r.part === 'mlp')!.formulaMatches, false);
+    const q = llamaBreakdown(smol, 1536, false);
+    for (const g of q.groups) if (g.role === 'mlp') g.weights += 1;
+    const mlp = modelCardRows(smol, q).find((r) => r.part === 'mlp')!;
+    assert.equal(mlp.formulaMatches, false);
+    assert.equal(mlp.formula, '3d·m');
+  });
+
+  // The tiny Llama-family fixtures as the core reads them; PyTorch's counts are in each reference.json.
+  for (const name of ['llama-tiny', 'llama-tiny-gqa', 'qwen2-tiny', 'qwen2-tiny-gqa']) {
+    it(`checks every part of ${name}, read from its graph, against its formula`, () => {
+      const folder = path.resolve(__dirname, '../../..', 'test/fixtures', name);
+      const reference = JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as { parameter_count: number };
+      const info = inspectModel(folder);
+      assert.equal(info.spec.architecture, 'llama');
+      assert.equal(info.parameters.total, reference.parameter_count);
+      const rows = modelCardRows(info.spec, info.parameters);
+      assert.deepEqual(rows.map((r) => r.part), ['tokenEmbedding', 'attention', 'mlp', 'layerNorms', 'finalNorm', 'lmHead']);
+      assert.ok(rows.filter((r) => !r.tied).every((r) => r.formulaMatches === true), JSON.stringify(rows));
+      assert.equal(rows.find((r) => r.part === 'attention')!.formula, name.startsWith('qwen2') ? '2d·H·h_d + 2d·H_kv·h_d + (H + 2H_kv)·h_d' : '2d·H·h_d + 2d·H_kv·h_d');
+      assert.equal(rows.find((r) => r.part === 'mlp')!.formulaFilled, '3 × 64 × 128');
+      // genai_config.json folders declare no intermediate_size: the card reads m from the graph and still adds up.
+      const total = wholeModelFormula(info.spec, info.parameters)!;
+      assert.ok(total.matches, total.formula);
+      assert.match(total.formula, /m=128$/);
+    });
+  }
 });
 
 describe('webview messages', () => {

@@ -97,8 +97,8 @@ describe('the default model through the worker', function () {
     assert.equal(a.chosen!.index, 2);
     assert.equal(a.chosen!.hidden.length, L + 1);
     assert.equal(a.chosen!.neighbours.length, 4);
-    assert.equal(a.pca.layer, 1);
-    assert.equal(a.pca.points.length, T);
+    assert.equal(a.pca!.layer, 1);
+    assert.equal(a.pca!.points.length, T);
     assert.ok(a.timings.runMs > 0 && a.timings.reduceMs >= 0);
   });
 
@@ -126,6 +126,24 @@ describe('the default model through the worker', function () {
     }
     const last = await client.request('analyze', { text, options });
     await assert.rejects(client.request('chosen', { runId: last.runId!, index: 999 }), (e: Error & { code?: string }) => e.code === 'invalidOption');
+  });
+
+  it('pca: the map of a layer from the last analysis, as an analysis with the map gives it; none on the panel\'s default tab', async () => {
+    const text = 'Language models do not read words the way people do. Before a model sees any text, a tokenizer cuts it.';
+    const eager = await client.request('analyze', { text, options: { pcaLayer: 3 } });
+    const ui = defaultUi();
+    assert.equal(ui.tab, 'tokens');
+    const a = await client.request('analyze', { text, options: analyzeOptions(ui, eager.model.nLayer) });
+    assert.equal(a.pca, undefined, 'the tokens tab does not draw the map: the analysis skips it');
+    const later = await client.request('pca', { runId: a.runId!, layer: 3 });
+    assert.equal(later.layer, 3);
+    assert.equal(later.points.length, eager.pca!.points.length);
+    later.points.forEach((p, i) => p.forEach((v, c) => assert.ok(Math.abs(v - eager.pca!.points[i][c]) <= 1e-6, `token ${i} PC${c + 1}: ${v} vs ${eager.pca!.points[i][c]}`)));
+    later.explained.forEach((v, c) => assert.ok(Math.abs(v - eager.pca!.explained[c]) <= 1e-6));
+    await assert.rejects(client.request('pca', { runId: a.runId!, layer: 99 }), (e: Error & { code?: string }) => e.code === 'invalidOption');
+    // A newer analysis replaced the run: the worker refuses rather than answer from another text.
+    await client.request('analyze', { text: 'another text', options: { pca: false } });
+    await assert.rejects(client.request('pca', { runId: a.runId!, layer: 3 }), (e: Error & { code?: string }) => e.code === 'staleAnalysis');
   });
 
   it('a refusal crosses the worker boundary with its facts, for the host to word in the display language', async () => {

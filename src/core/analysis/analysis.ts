@@ -1,12 +1,12 @@
 // core/analysis/: what the analysis panel shows, computed in the worker. This module: text -> Analysis: tokenize, run the instrumented graph once (past length 0), and reduce in the worker to what the
-// panels draw (top-k, norms, cosines, the requested attention, thumbnails, neighbours, a 2-D PCA).
+// panels draw (top-k, norms, cosines, the requested attention, thumbnails, neighbours, a 2-D PCA when asked for).
 import type { Analysis, AnalyzeOptions, AttentionMatrix, Matrix, PositionPrediction, Prediction, TokenInfo } from '../../protocol/analysis';
 import { EmptyTextError, InvalidOptionError, TooManyTokensError } from './errors';
 import { CancelledError } from '../common/errors';
 import type { LoadedModel, RunResult } from '../session/modelSession';
-import { pca2d } from './pca';
+import { pcaMap } from './pcaMap';
 import { nearest } from './neighbours';
-import { checkNeighbours, checkTokenIndex, checkTopK, DEFAULT_MAX_TOKENS, DEFAULT_NEIGHBOURS, DEFAULT_TOP_K } from './options';
+import { checkNeighbours, checkPcaLayer, checkTokenIndex, checkTopK, DEFAULT_MAX_TOKENS, DEFAULT_NEIGHBOURS, DEFAULT_TOP_K } from './options';
 import type { RunMemory } from './runMemory';
 import { checkText } from './textCheck';
 
@@ -70,7 +70,10 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
   const chosen = options.chosenToken;
   if (chosen !== undefined) checkTokenIndex('chosenToken', chosen, T);
   const pcaLayer = options.pcaLayer ?? -1;
-  if (!Number.isInteger(pcaLayer) || pcaLayer < -1 || pcaLayer > L) throw new InvalidOptionError(`pcaLayer must be -1 (token embeddings) or a layer 0..${L}, not ${JSON.stringify(pcaLayer)}.`);
+  // Checked even when the map is not computed now: a later `pca` request for this layer must not be the first to refuse it.
+  checkPcaLayer(pcaLayer, L);
+  const withPca = options.pca ?? true;
+  if (typeof withPca !== 'boolean') throw new InvalidOptionError(`pca must be true or false, not ${JSON.stringify(withPca)}.`);
   const neighbours = options.neighbours ?? DEFAULT_NEIGHBOURS;
   checkNeighbours(neighbours);
 
@@ -151,12 +154,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
       neighbours: nearest(model, ids[chosen], neighbours).map(({ id, cosine }) => ({ id, text: text16(id), cosine })),
     };
   }
-  let pcaData: Float32Array;
-  if (pcaLayer === -1) {
-    pcaData = new Float32Array(T * d);
-    ids.forEach((id, t) => pcaData.set(model.embedding.subarray(id * d, (id + 1) * d), t * d));
-  } else pcaData = h[pcaLayer];
-  const proj = pca2d(pcaData, T, d);
+  const pca = withPca ? pcaMap(model, ids, h, pcaLayer) : undefined;
   const reduceMs = performance.now() - t2;
 
   const a: Analysis = {
@@ -172,7 +170,7 @@ export async function analyzeTokens(model: LoadedModel, text: string, tokens: To
     predictions,
     similarity,
     attention,
-    pca: { layer: pcaLayer, points: proj.points, explained: proj.explained },
+    ...(pca ? { pca } : {}),
     timings: { tokenizeMs: 0, runMs, reduceMs },
   };
   if (attentionThumbnails) a.attentionThumbnails = attentionThumbnails;

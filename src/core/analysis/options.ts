@@ -21,3 +21,8 @@ export function checkNeighbours(n: number): void {
 export function checkTokenIndex(what: string, i: number, T: number): void {
   if (!Number.isInteger(i) || i < 0 || i >= T) throw new InvalidOptionError(`${what} ${JSON.stringify(i)} is not a token index (0..${T - 1}).`);
 }
+
+/** Refuses a PCA layer other than -1 (the token embeddings) or 0..L (the hidden states entering a layer, L the output). */
+export function checkPcaLayer(layer: number, L: number): void {
+  if (!Number.isInteger(layer) || layer < -1 || layer > L) throw new InvalidOptionError(`pcaLayer must be -1 (token embeddings) or a layer 0..${L}, not ${JSON.stringify(layer)}.`);
+}

@@ -13,7 +13,7 @@ import { textProblem } from '../../core/analysis/textCheck';
 import type { AnalysisSettings } from '../settings';
 import type { OpenPanel, PanelView } from '../panelController';
 import { analysisStrings } from '../panelStrings';
-import { analyzeOptions, chosenPatch, hasHead, panelChosen, toPanelAnalysis, tokenAt } from '../panelData';
+import { analyzeOptions, chosenPatch, hasHead, needsPca, panelChosen, pcaLayerOf, pcaPatch, toPanelAnalysis, tokenAt } from '../panelData';
 import type { ModelService } from '../modelService';
 import { COMMANDS, SETTINGS } from '../commands';
 import { isRefusal } from '../refusals';
@@ -44,6 +44,10 @@ export interface AnalysisSummary {
   /** Runs of the model over the text so far, and chosen tokens answered from the last run without one. */
   runs: number;
   chosenFromLastRun: number;
+  /** The layer of the PCA map the current analysis holds (none until the embeddings tab shows). */
+  pcaLayer?: number;
+  /** PCA maps answered from the last run without a new one (the embeddings tab shown, another layer chosen). */
+  pcaFromLastRun: number;
 }
 
 const CHOSEN_RUN_DELAY_MS = 250;
@@ -68,6 +72,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
   private chosenTimer: ReturnType<typeof setTimeout> | undefined;
   private runs = 0;
   private chosenFromLastRun = 0;
+  private pcaFromLastRun = 0;
   private followTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly revealer = new TokenRevealer();
   private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
@@ -180,6 +185,8 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
       chosenData: this.analysis?.chosen?.index,
       runs: this.runs,
       chosenFromLastRun: this.chosenFromLastRun,
+      pcaLayer: this.analysis?.pca?.layer,
+      pcaFromLastRun: this.pcaFromLastRun,
     };
   }
 
@@ -243,6 +250,13 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
 
   /** Runs the model on the current source; a newer run cancels an older one. */
   private async run(explicit: boolean): Promise<void> {
+    const a = await this.runOnce(explicit);
+    // The embeddings tab shown, or another PCA layer chosen, while the model ran with the options of before.
+    if (a && this.analysis === a && !this.running && needsPca(a, this.ui)) await this.updatePca(a);
+  }
+
+  /** The run itself; returns the analysis it put in place, if it did. */
+  private async runOnce(explicit: boolean): Promise<Analysis | undefined> {
     const source = this.source;
     if (!source) return;
     clearTimeout(this.chosenTimer);
@@ -279,6 +293,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
       await this.post();
       // A head chosen while the payload was being built, and left out of it (over the byte budget): build again.
       if (!hasHead(this.payload, this.ui.layer, this.ui.head) && a.attention.some((m) => m.layer === this.ui.layer)) await this.repack(a);
+      return a;
     } catch (e) {
       if (this.running !== cts) return;
       this.busy = false;
@@ -311,12 +326,15 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     this.persist();
     const a = this.analysis;
     if (!a) return;
-    if (this.ui.pcaLayer !== before.pcaLayer && a.pca.layer !== this.ui.pcaLayer) return this.run(false);
-    if (this.ui.layer !== before.layer || this.ui.head !== before.head) {
-      if (!a.attention.some((m) => m.layer === this.ui.layer)) return this.run(false);
-      if (!hasHead(this.payload, this.ui.layer, this.ui.head)) return this.repack(a);
-    }
+    const attentionChanged = this.ui.layer !== before.layer || this.ui.head !== before.head;
+    // A new run asks for everything this UI shows, the PCA map included.
+    if (attentionChanged && !a.attention.some((m) => m.layer === this.ui.layer)) return this.run(false);
+    const work: Promise<void>[] = [];
+    if (attentionChanged && !hasHead(this.payload, this.ui.layer, this.ui.head)) work.push(this.repack(a));
+    // A run in progress fetches the map when it ends (see run).
+    if (!this.running && needsPca(a, this.ui)) work.push(this.updatePca(a));
     if (this.ui.chosen !== before.chosen) this.scheduleChosenRun();
+    if (work.length) return Promise.all(work).then(() => undefined);
   }
 
   /** Chooses a token from the host's side (the editor's cursor, a request's chooseAt): the panel follows. */
@@ -361,6 +379,33 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     } catch (e) {
       if (!current() || isCancelled(e)) return;
       this.log.debug(`chosen token ${index} from the last analysis: ${errorMessage(e)}; analyzing again`);
+      await this.run(false);
+    }
+  }
+
+  /**
+   * The PCA map this analysis was run without (the embeddings tab was not showing) or of another layer: from the
+   * worker's copy of the run's hidden states (a few ms) rather than a new run; when the worker no longer holds the
+   * run, a new run, which computes it. The webview gets a patch with the map only; until then it says the map is
+   * being computed.
+   */
+  private async updatePca(a: Analysis): Promise<void> {
+    const layer = pcaLayerOf(this.ui, a.model.nLayer);
+    const current = () => this.analysis === a && !this.running;
+    try {
+      if (a.runId === undefined) throw new LensError('staleAnalysis', 'no run id');
+      const pca = await this.models.pca({ runId: a.runId, layer });
+      // Another text analysed since (or being analysed), or another layer chosen since (its own request is on its way).
+      if (!current() || pca.layer !== pcaLayerOf(this.ui, a.model.nLayer)) return;
+      a.pca = pca;
+      this.pcaFromLastRun++;
+      if (!this.payload) return;
+      // The host's payload stays whole for the next full state (a reload, a tab shown again).
+      this.payload = { ...this.payload, pca };
+      await this.panel?.post(pcaPatch(this.payload.seq, pca));
+    } catch (e) {
+      if (!current() || isCancelled(e)) return;
+      this.log.debug(`PCA of layer ${layer} from the last analysis: ${errorMessage(e)}; analyzing again`);
       await this.run(false);
     }
   }

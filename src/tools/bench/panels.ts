@@ -160,7 +160,9 @@ export const panelsSection: BenchSection = {
       const input = prefixOfTokens(ctx.tokenizer(), ctx.heldOutText, TOKENS);
       // The last token chosen: the head view then draws a line to every token (the most work it does).
       const ui = { ...defaultUi(), chosen: input.ids.length - 1 };
-      const options = analyzeOptions(ui, info.spec.nLayer);
+      // Every tab is drawn from this one message, the embeddings tab's map included: the panel asks for the map only
+      // on that tab (and gets it with the analysis there), so it is asked for here whatever the default tab.
+      const options = { ...analyzeOptions(ui, info.spec.nLayer), pca: true };
       const a: Analysis = await client.request('analyze', { text: input.text, options });
       const T = a.tokens.length;
       ctx.log(`panels: analysis of ${T} tokens, options ${JSON.stringify(options)}`);
