@@ -5,6 +5,7 @@ import type { LoadModelParams } from '../protocol/worker';
 import type { LoadedModel } from '../core/session/modelSession';
 import type { Logger } from '../core/common/logger';
 import { CompletionEngine } from '../core/completion/engine';
+import { checkModelMemory } from '../core/model/memory';
 
 export interface CompletionService {
   complete(model: LoadedModel, load: LoadModelParams, params: CompleteParams, signal: AbortSignal): Promise<CompleteResult>;
@@ -22,7 +23,12 @@ export function completionService(logger?: Logger): CompletionService {
     async complete(model, load, params, signal) {
       if (current?.model !== model) {
         await dispose();
-        const engine = CompletionEngine.create(load.folder, model, { maxModelBytes: load.maxModelBytes, onnxFile: load.onnxFile, logger });
+        const engine = (async () => {
+          // The engine's session is a second copy of the weights in the same runtime: refused with the figure when the
+          // WebAssembly heap cannot hold both, rather than failing inside onnxruntime (core/model/memory.ts).
+          checkModelMemory(load.folder, { onnxFile: load.onnxFile, runtime: model.runtime, purpose: 'completions' });
+          return CompletionEngine.create(load.folder, model, { maxModelBytes: load.maxModelBytes, onnxFile: load.onnxFile, logger });
+        })();
         current = { model, engine };
         engine.catch(() => current?.engine === engine && (current = undefined));
       }

@@ -25,6 +25,7 @@ import {
   HubMissingFileError,
   HubTooLargeError,
   HubTruncatedError,
+  HubUnreadableVariantError,
   HubUnsafeFileNameError,
   formatBytes,
   quoteName,
@@ -37,9 +38,13 @@ import {
   listOnnxVariants,
   looksMerged,
   pickVariant,
+  quantizedNote,
   siblingSize,
+  variantChoiceNeedsModelType,
+  variantNameProblem,
   variantProblem,
   variantSizeProblem,
+  QUANTIZED_MODEL_TYPES,
   OPTIONAL_FILES,
   REQUIRED_FILES,
   type OnnxVariant,
@@ -138,17 +143,52 @@ interface Ctx {
   maxModelBytes: number;
   /** Bytes of the large files (graph, external data) already complete, counted against `maxModelBytes`. */
   largeBytes: number;
+  /** config.json's model_type, once it is read: which other variants a refusal may suggest. */
+  modelType?: string;
+}
+
+export interface VariantListing {
+  info: RevisionInfo;
+  variants: OnnxVariant[];
+  /** The variant downloaded when none is named (full precision where there is one); none when nothing is readable. */
+  defaultVariant?: string;
+  /**
+   * config.json's model_type, which decides whether the quantized variants are readable (`variantProblem(name,
+   * modelType)`): from the API's summary, else from config.json when a quantized variant is listed; undefined when
+   * neither says.
+   */
+  modelType?: string;
 }
 
 /** The revision's ONNX variants with sizes, for a picker. Also checks the repository exists and is reachable. */
 export async function listVariants(
   opts: Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal' | 'idleTimeoutMs' | 'rateLimit' | 'agent' | 'logger'>,
-): Promise<{ info: RevisionInfo; variants: OnnxVariant[]; defaultVariant?: string }> {
+): Promise<VariantListing> {
   const repo = checkRepoId(opts.repo);
-  const info = await fetchRevisionInfo(opts.endpoint ?? DEFAULT_ENDPOINT, repo, checkRevision(opts.revision ?? DEFAULT_REVISION), httpOptions(opts, opts.logger ?? silentLogger));
+  const endpoint = opts.endpoint ?? DEFAULT_ENDPOINT;
+  const http = httpOptions(opts, opts.logger ?? silentLogger);
+  const info = await fetchRevisionInfo(endpoint, repo, checkRevision(opts.revision ?? DEFAULT_REVISION), http);
   const variants = listOnnxVariants(info.siblings);
+  let modelType = info.modelType;
+  // config.json is small: fetched only when the API did not say and a listed variant's readability depends on it.
+  const config = info.siblings.find((s) => s.rfilename === 'config.json');
+  if (modelType === undefined && config && variants.some((v) => variantProblem(v.name, QUANTIZED_MODEL_TYPES[0]) !== variantProblem(v.name))) {
+    const { bytes } = await getSmall(resolveUrl(endpoint, repo, info.commit ?? info.revision, config.rfilename), repo, config.rfilename, http);
+    modelType = modelTypeOf(bytes);
+  }
   // No default when none is readable: the picker and `download --list` say why for each.
-  return { info, variants, defaultVariant: variants.some((v) => !variantProblem(v.name)) ? pickVariant(repo, variants).name : undefined };
+  const defaultVariant = variants.some((v) => !variantProblem(v.name, modelType)) ? pickVariant(repo, variants, undefined, modelType).name : undefined;
+  return { info, variants, defaultVariant, ...(modelType !== undefined ? { modelType } : {}) };
+}
+
+/** config.json's model_type, or undefined when the bytes are not a JSON object with one (the download says why). */
+function modelTypeOf(bytes: Buffer): string | undefined {
+  try {
+    const c = JSON.parse(bytes.toString('utf8')) as { model_type?: unknown } | null;
+    return c && typeof c.model_type === 'string' ? c.model_type : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function downloadModel(opts: DownloadOptions): Promise<DownloadResult> {
@@ -164,7 +204,16 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
   const byName = new Map(info.siblings.map((s) => [s.rfilename, s]));
   for (const f of REQUIRED_FILES) if (!byName.has(f)) throw new HubMissingFileError(repo, revision, f);
   const variants = listOnnxVariants(info.siblings);
-  const variant = pickVariant(repo, variants, opts.variant);
+  // Whether a quantized variant is readable depends on the model type: the API's summary says it, else config.json
+  // is fetched now, ahead of the others, and refused at once if it is not a model type the lens reads. Only then, so
+  // that a download refused from the listing alone still costs one request.
+  let modelType = info.modelType;
+  let config: Buffer | undefined;
+  if (modelType === undefined && variantChoiceNeedsModelType(repo, variants, opts.variant)) {
+    config = (await getSmall(resolveUrl(endpoint, repo, at, 'config.json'), repo, 'config.json', ctx.http)).bytes;
+    modelType = checkSupportedConfig(repo, parseJson(config, `${repo}/config.json`)).modelType;
+  }
+  const variant = pickVariant(repo, variants, opts.variant, modelType);
   // A name that starts like the graph's external data but is no safe path: the listing is not a hub's, and the graph
   // may need a file the lens will not fetch under that name; refused before anything is written.
   if (variant.unsafe?.length) throw new HubUnsafeFileNameError(repo, variant.unsafe[0], unsafePathReason(variant.unsafe[0]) ?? 'not a file name LLM Lens writes');
@@ -213,10 +262,14 @@ export async function downloadModel(opts: DownloadOptions): Promise<DownloadResu
 
     // config.json first: an unsupported architecture is refused before anything large is fetched.
     for (const { sibling: s, dest } of smallTargets) {
-      const bytes = await fetchSmallFile(ctx, s, at, dest);
+      const bytes = await fetchSmallFile(ctx, s, at, dest, s.rfilename === 'config.json' ? config : undefined);
       if (s.rfilename === 'config.json') {
         try {
-          checkSupportedConfig(repo, parseJson(bytes, `${repo}/config.json`));
+          const actual = checkSupportedConfig(repo, parseJson(bytes, `${repo}/config.json`)).modelType;
+          // The API's summary chose the variant; config.json has the last word (a quantized GPT-2 file is not read).
+          const problem = variantNameProblem(variant.name, actual);
+          if (problem) throw new HubUnreadableVariantError(repo, variant.name, problem, variants.filter((v) => !variantProblem(v.name, actual)).map((v) => v.name), variants.map((v) => v.name), [], quantizedNote(variant.name, actual));
+          ctx.modelType = actual;
           // The model folder check's reading of config.json: missing sizes are refused now, not after the large file.
           readConfig(path.join(staging, 'config.json'));
         } catch (e) {
@@ -291,7 +344,7 @@ async function refuseMergedGraph(ctx: Ctx, variant: OnnxVariant, variants: reado
   }
   if (evidence.length) {
     await removeStaging(staging);
-    const alternatives = variants.filter((v) => v !== variant && !variantProblem(v.name)).map((v) => v.name);
+    const alternatives = variants.filter((v) => v !== variant && !variantProblem(v.name, ctx.modelType)).map((v) => v.name);
     throw new HubMergedGraphError(ctx.repo, variant.file.rfilename, evidence, alternatives);
   }
   if (looksMerged(variant.name)) ctx.log.info(`hub: ${variant.file.rfilename} holds a plain graph despite its name; kept`);
@@ -324,10 +377,11 @@ function sameContent(a: DownloadManifest, b: DownloadManifest): boolean {
   return key(a) === key(b);
 }
 
-async function fetchSmallFile(ctx: Ctx, s: Sibling, at: string, dest: string): Promise<Buffer> {
+/** Fetches a small file (or takes the bytes `fetched` ahead of the others), checks it against the listing, writes it. */
+async function fetchSmallFile(ctx: Ctx, s: Sibling, at: string, dest: string, fetched?: Buffer): Promise<Buffer> {
   const url = resolveUrl(ctx.endpoint, ctx.repo, at, s.rfilename);
   ctx.progress.emit(s.rfilename, true);
-  const { bytes } = await getSmall(url, ctx.repo, s.rfilename, ctx.http);
+  const bytes = fetched ?? (await getSmall(url, ctx.repo, s.rfilename, ctx.http)).bytes;
   const expected = siblingSize(s);
   if (expected !== undefined && bytes.length !== expected) {
     throw new HubChecksumError(s.rfilename, `${bytes.length} bytes where the hub lists ${expected}`);

@@ -204,8 +204,8 @@ export class HubVariantError extends HubError {
 }
 
 /**
- * A variant LLM Lens cannot read (quantized, float16, a decoder with past key/values), refused by its name before
- * anything large is fetched; or none it can read by name (a file named "merged" can still be asked for by name).
+ * A variant LLM Lens cannot read (float16, bitsandbytes, quantized for a model type other than the Llama family, a
+ * decoder with past key/values), refused by its name before anything large is fetched; or none it can read by name (a file named "merged" can still be asked for by name).
  */
 export class HubUnreadableVariantError extends HubError {
   constructor(
@@ -216,12 +216,14 @@ export class HubUnreadableVariantError extends HubError {
     all: readonly string[],
     /** Variants only named like a merged decoder: downloaded when asked for by name, and kept if the graph is plain. */
     askable: readonly string[] = [],
+    /** A sentence on why, after the rest (which model types a quantized file is read for). */
+    note?: string,
   ) {
     super(
       'hubVariant',
       variant
-        ? `${repo}: LLM Lens cannot read the ONNX variant "${variant}" (${why}), so onnx/${variant}.onnx was not downloaded${readable.length ? `. Choose one of: ${readable.join(', ')}` : ''}.`
-        : `${repo} has no ONNX variant LLM Lens can read (float32, not a merged decoder, not one that takes past key/values); it has: ${all.join(', ')}.${
+        ? `${repo}: LLM Lens cannot read the ONNX variant "${variant}" (${why}), so onnx/${variant}.onnx was not downloaded${readable.length ? `. Choose one of: ${readable.join(', ')}` : ''}.${note ? ` ${note}` : ''}`
+        : `${repo} has no ONNX variant LLM Lens can read (float32, or q4 and 8-bit for Llama-family models; not a merged decoder, not one that takes past key/values); it has: ${all.join(', ')}.${
             askable.length ? ` ${askable.join(', ')} may hold a plain graph despite the name: asked for by name, it is downloaded and its graph decides.` : ''
           }`,
     );

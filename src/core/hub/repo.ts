@@ -1,5 +1,6 @@
 // What a repository revision holds, from the hub's API: its commit, its files with their LFS sizes and
-// SHA-256, the ONNX variants under onnx/, and whether its config.json is a model type the lens reads.
+// SHA-256, its model type, the ONNX variants under onnx/ and which of them the lens reads for that model type, and
+// whether its config.json is a model type the lens reads.
 import { SUPPORTED_MODEL_TYPES } from '../model/folder';
 import { HubBadResponseError, HubUnreadableVariantError, HubUnsupportedModelError, HubVariantError } from './errors';
 import { getSmall, parseJson, type HubRequestOptions } from './http';
@@ -19,6 +20,11 @@ export interface RevisionInfo {
   /** The commit the revision points at now; later files are fetched at this commit so they all match. */
   commit?: string;
   siblings: Sibling[];
+  /**
+   * config.json's model_type as the API summarises it (its `config` field), when it does: a hint that spares
+   * fetching config.json to tell which variants are readable; config.json itself decides once it is downloaded.
+   */
+  modelType?: string;
 }
 
 export interface OnnxVariant {
@@ -47,7 +53,7 @@ export function siblingSize(s: Sibling): number | undefined {
 export async function fetchRevisionInfo(endpoint: string, repo: string, revision: string, opts: HubRequestOptions): Promise<RevisionInfo> {
   const url = apiRevisionUrl(endpoint, repo, revision);
   const { bytes } = await getSmall(url, repo, `Repository ${repo} at revision ${revision}`, opts, 32 * 1024 * 1024);
-  const json = parseJson<{ sha?: unknown; siblings?: unknown }>(bytes, `the file list of ${repo}`);
+  const json = parseJson<{ sha?: unknown; siblings?: unknown; config?: unknown }>(bytes, `the file list of ${repo}`);
   if (!json || !Array.isArray(json.siblings)) throw new HubBadResponseError(`the file list of ${repo}`, 'no "siblings" array');
   const siblings: Sibling[] = [];
   for (const s of json.siblings as Record<string, unknown>[]) {
@@ -65,7 +71,10 @@ export async function fetchRevisionInfo(endpoint: string, repo: string, revision
     });
   }
   const commit = typeof json.sha === 'string' && /^[0-9a-f]{40}$/i.test(json.sha) ? json.sha : undefined;
-  return { repo, revision, commit, siblings };
+  const config = json.config as Record<string, unknown> | undefined;
+  // Only a plain short name is kept: it is compared with a list, and shown in messages.
+  const modelType = config && typeof config === 'object' && typeof config.model_type === 'string' && /^[A-Za-z0-9_-]{1,40}$/.test(config.model_type) ? config.model_type : undefined;
+  return { repo, revision, commit, siblings, ...(modelType ? { modelType } : {}) };
 }
 
 // A variant's base name: the characters transformers.js names use (model, decoder_model_merged, model_q4f16), no
@@ -104,26 +113,84 @@ export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
 }
 
 /**
- * Why LLM Lens cannot read a variant, from its transformers.js name, or undefined when it can. The lens reads
- * float32 weights and activations (a quantized or float16 graph fails the model check when it loads), runs a whole
- * prompt through the graph at once (the 2023 exports of decoder_with_past_model take exactly one new token per
- * run, so the load probe fails), and finds layers, softmaxes and the LM head among the graph's nodes: a merged
- * decoder hides them inside an If's branches. These are refused by name before the download; "merged" is only a
- * hint (see `looksMerged`): the downloaded graph decides.
+ * model_type values whose quantized exports the lens reads: the 4-bit MatMulNBits files (model_q4) and the 8-bit
+ * DynamicQuantizeLinear -> MatMulInteger files (model_quantized, model_int8, model_uint8), tested on Llama and Qwen2
+ * graphs (test/unit/llamaLens.test.ts). GPT-2's quantized files are not: their position embedding is 8-bit too.
  */
-export function variantProblem(name: string): string | undefined {
-  return variantNameProblem(name) ?? (looksMerged(name) ? 'named as a merged decoder, whose layers sit inside If branches the lens cannot instrument' : undefined);
+export const QUANTIZED_MODEL_TYPES: readonly string[] = ['llama', 'qwen2'];
+
+/** The number format a transformers.js variant name says (`model_q4f16`, `decoder_model_quantized`, ...). */
+export type VariantFormat = 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'q8' | 'bnb4' | 'otherQuantized';
+
+export function variantFormat(name: string): VariantFormat {
+  // q4f16 before fp16 and q4: its name holds both.
+  if (/q4f16/.test(name)) return 'q4f16';
+  if (/fp16|float16/.test(name)) return 'fp16';
+  if (/bnb4/.test(name)) return 'bnb4';
+  if (/_q4/.test(name)) return 'q4';
+  if (/quantized|int8|uint8/.test(name)) return 'q8';
+  if (/_q8/.test(name)) return 'otherQuantized';
+  return 'fp32';
 }
 
 /**
- * What the name says for certain: the number format, or a graph that takes past key/values one token at a time.
- * Refused even when asked for by name (unlike a name that only looks merged).
+ * Why LLM Lens cannot read a variant of a `modelType` model, from its transformers.js name, or undefined when it can.
+ * The lens reads float32 graphs, and the q4 and 8-bit files of Llama-family models (see QUANTIZED_MODEL_TYPES); it
+ * runs a whole prompt through the graph at once (the 2023 exports of decoder_with_past_model take exactly one new
+ * token per run, so the load probe fails), and finds layers, softmaxes and the LM head among the graph's nodes: a
+ * merged decoder hides them inside an If's branches. These are refused by name before the download; "merged" is only
+ * a hint (see `looksMerged`): the downloaded graph decides. Without a model type, quantized files are refused.
  */
-export function variantNameProblem(name: string): string | undefined {
-  if (/fp16|float16/.test(name)) return '16-bit floats';
-  if (/quantized|int8|uint8|_q4|_q8|bnb4/.test(name)) return 'quantized weights';
+export function variantProblem(name: string, modelType?: string): string | undefined {
+  return variantNameProblem(name, modelType) ?? (looksMerged(name) ? 'named as a merged decoder, whose layers sit inside If branches the lens cannot instrument' : undefined);
+}
+
+/**
+ * What the name says for certain: the number format (for this model type), or a graph that takes past key/values one
+ * token at a time. Refused even when asked for by name (unlike a name that only looks merged).
+ */
+export function variantNameProblem(name: string, modelType?: string): string | undefined {
+  const format = variantFormat(name);
+  if (format === 'fp16') return '16-bit floats, which LLM Lens does not read yet';
+  if (format === 'q4f16') return '4-bit weights with 16-bit float activations; 16-bit floats are not read yet';
+  if (format === 'bnb4') return 'bitsandbytes 4-bit weights, which LLM Lens does not read';
+  if (format === 'otherQuantized') return 'quantized weights in a format LLM Lens does not read';
+  // Kept this short (a list's note, a message's parenthesis): quantizedNote says which models they are read for.
+  if ((format === 'q4' || format === 'q8') && !readsQuantized(modelType)) return 'quantized weights';
   if (/with_past/.test(name)) return 'a decoder that takes past key/values and exactly one new token per run, while the lens runs whole prompts';
   return undefined;
+}
+
+/**
+ * Why a q4 or 8-bit file is refused for this model type, as a sentence, or undefined when it is not (or the variant is
+ * not one of those).
+ */
+export function quantizedNote(name: string, modelType: string | undefined): string | undefined {
+  const format = variantFormat(name);
+  if ((format !== 'q4' && format !== 'q8') || readsQuantized(modelType)) return undefined;
+  const families = `Llama-family models (model_type ${QUANTIZED_MODEL_TYPES.join(', ')})`;
+  return modelType === undefined
+    ? `LLM Lens reads quantized files of ${families} only, and the repository did not say its model type.`
+    : `LLM Lens reads quantized files of ${families} only, and this is a ${modelType} model.`;
+}
+
+/** Whether the lens reads the quantized (q4, 8-bit) variants of this model type. */
+export function readsQuantized(modelType: string | undefined): boolean {
+  return modelType !== undefined && QUANTIZED_MODEL_TYPES.includes(modelType);
+}
+
+/**
+ * Whether the variant `asked` (or the default) is readable for some model types and not others, so that the model
+ * type must be known before it is chosen: a quantized file, which only a Llama-family repository makes readable.
+ */
+export function variantChoiceNeedsModelType(repo: string, variants: readonly OnnxVariant[], asked?: string): boolean {
+  try {
+    const v = pickVariant(repo, variants, asked, QUANTIZED_MODEL_TYPES[0]);
+    return variantNameProblem(v.name) !== undefined;
+  } catch {
+    // Refused whatever the model type (absent, 16-bit, past key/values): pickVariant says why without it.
+    return false;
+  }
 }
 
 /**
@@ -135,35 +202,40 @@ export function looksMerged(name: string): boolean {
   return /merged/.test(name);
 }
 
-// Full precision first: the lens shows activations, which quantization distorts.
+// The default is full precision: the lens shows activations, which quantization distorts, so looking inside reads the
+// float32 graph. Where a repository has none, 8-bit is closer to it than 4-bit. (For completions alone the q4 file is
+// the better download, smaller and faster: the picker's recommended models name it.)
 const PREFERRED = ['model', 'decoder_model'];
+const FORMAT_ORDER: Record<VariantFormat, number> = { fp32: 0, q8: 1, q4: 2, fp16: 3, q4f16: 3, bnb4: 3, otherQuantized: 3 };
 
 /**
  * The variant asked for (`model`, `model.onnx` or `onnx/model.onnx`), or the default: the first of PREFERRED, else
- * the first variant the lens can read by its name. A variant whose name says the lens cannot read it is refused
- * here, before the download; one merely named "merged" is downloaded when asked for, and its graph decides.
+ * the first variant the lens can read by its name, full precision before 8-bit before 4-bit. A variant whose name
+ * says the lens cannot read it (for `modelType`) is refused here, before the download; one merely named "merged" is
+ * downloaded when asked for, and its graph decides.
  */
-export function pickVariant(repo: string, variants: readonly OnnxVariant[], asked?: string): OnnxVariant {
+export function pickVariant(repo: string, variants: readonly OnnxVariant[], asked?: string, modelType?: string): OnnxVariant {
   const names = variants.map((v) => v.name);
-  const readable = variants.filter((v) => !variantProblem(v.name));
+  const readable = variants.filter((v) => !variantProblem(v.name, modelType));
   if (asked) {
     const want = asked.replace(/^onnx\//, '').replace(/\.onnx$/, '');
     const hit = variants.find((v) => v.name === want);
     if (!hit) throw new HubVariantError(repo, asked, names);
-    const problem = variantNameProblem(hit.name);
-    if (problem) throw new HubUnreadableVariantError(repo, hit.name, problem, readable.map((v) => v.name), names);
+    const problem = variantNameProblem(hit.name, modelType);
+    if (problem) throw new HubUnreadableVariantError(repo, hit.name, problem, readable.map((v) => v.name), names, [], quantizedNote(hit.name, modelType));
     return hit;
   }
   if (!variants.length) throw new HubVariantError(repo, '', []);
   if (!readable.length) {
-    const askable = variants.filter((v) => looksMerged(v.name) && !variantNameProblem(v.name)).map((v) => v.name);
+    const askable = variants.filter((v) => looksMerged(v.name) && !variantNameProblem(v.name, modelType)).map((v) => v.name);
     throw new HubUnreadableVariantError(repo, undefined, undefined, [], names, askable);
   }
   for (const p of PREFERRED) {
     const hit = readable.find((v) => v.name === p);
     if (hit) return hit;
   }
-  return readable[0];
+  // Stable: among equals, the listing's (alphabetical) order.
+  return [...readable].sort((a, b) => FORMAT_ORDER[variantFormat(a.name)] - FORMAT_ORDER[variantFormat(b.name)])[0];
 }
 
 /**

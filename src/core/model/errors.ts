@@ -65,6 +65,58 @@ export class ModelTooLargeError extends LensError {
   }
 }
 
+/** The facts ModelMemoryError words its message from (src/core/model/memory.ts). */
+export interface MemoryRefusal {
+  /** The ONNX file, relative to the folder. */
+  file: string;
+  folder: string;
+  /** Loading the model, or the completion engine's second session beside it. */
+  purpose: 'load' | 'completions';
+  /** 'runtime': onnxruntime-web's WebAssembly heap; 'machine': this machine's memory. */
+  over: 'runtime' | 'machine';
+  neededBytes: number;
+  limitBytes: number;
+  /** The parts of the estimate (memory.ts MemoryEstimate) the message names. */
+  estimate: { tokens: number; fileBytes: number; sessionBytes: number; runBytes: number; hostBytes: number };
+  /** What would fit instead, as phrases ("the native runtime (...)"). */
+  alternatives: string[];
+}
+
+/**
+ * The model would need more memory than the runtime or the machine has: refused before it is read, with the figure
+ * and what would work, instead of onnxruntime failing with "std::bad_alloc" after a minute of reading.
+ */
+export class ModelMemoryError extends LensError {
+  readonly neededBytes: number;
+  readonly limitBytes: number;
+
+  constructor(readonly refusal: MemoryRefusal) {
+    const r = refusal;
+    const e = r.estimate;
+    const where = r.over === 'runtime' ? `of the ${formatMemory(r.limitBytes)} of WebAssembly memory onnxruntime-web can use` : `of memory, and this machine has ${formatMemory(r.limitBytes)}`;
+    const what =
+      r.purpose === 'load'
+        ? `to load and analyse ${e.tokens} tokens`
+        : 'for completions, which run a second session of the model beside the analysis one';
+    const parts =
+      r.over === 'runtime'
+        ? r.purpose === 'load'
+          ? ` (${formatMemory(e.sessionBytes)} while the session is created, about three times the model's ${formatMemory(e.fileBytes)}; ${formatMemory(e.runBytes)} for the run)`
+          : ` (about four times the model's ${formatMemory(e.fileBytes)})`
+        : ` (${formatMemory(e.hostBytes)} outside the runtime for the graph as read, its instrumented copy and the float embedding; ${formatMemory(r.neededBytes - e.hostBytes)} in the runtime)`;
+    const instead = r.alternatives.length ? ` What would work: ${r.alternatives.join('; or ')}.` : ' Choose a smaller model.';
+    super('modelMemory', `${r.file} in ${r.folder} needs about ${formatMemory(r.neededBytes)} ${where} ${what}${parts}, so LLM Lens did not ${r.purpose === 'load' ? 'load it' : 'start completions with it'}.${instead}`);
+    this.neededBytes = r.neededBytes;
+    this.limitBytes = r.limitBytes;
+  }
+}
+
+/** Bytes in GB or MB (1024-based, as the hub code's sizes and ModelTooLargeError write them); GB with one decimal. */
+export function formatMemory(bytes: number): string {
+  const gb = bytes / 1024 ** 3;
+  return gb >= 1 ? `${gb.toFixed(1)} GB` : `${Math.max(1, Math.round(bytes / 1024 ** 2))} MB`;
+}
+
 /** ONNX external data that points outside the model folder or through a symbolic link. */
 export class UnsafeExternalDataError extends LensError {
   constructor(

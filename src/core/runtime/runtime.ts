@@ -43,6 +43,12 @@ export interface RuntimeSession {
 export interface InferenceRuntime {
   /** What the runtime info view and the log call it, e.g. "onnxruntime-web (WebAssembly)". */
   readonly name: string;
+  /**
+   * The most memory all its sessions can use together, when the runtime has a hard cap of its own (onnxruntime-web's
+   * 32-bit WebAssembly heap); undefined when only the machine's memory bounds it. The load refuses a model whose
+   * estimated need is larger (core/model/memory.ts).
+   */
+  readonly memoryLimitBytes?: number;
   createSession(model: Uint8Array): Promise<RuntimeSession>;
 }
 

@@ -63,8 +63,14 @@ export async function createSession(model: Uint8Array): Promise<RuntimeSession> 
   };
 }
 
+/**
+ * The WebAssembly heap's ceiling: ort-wasm-simd-threaded.mjs creates its memory with `maximum: 65536` pages of 64 KiB
+ * (wasm32), 4 GiB for every session together, however much memory the machine has.
+ */
+export const WASM_HEAP_BYTES = 65536 * 64 * 1024;
+
 /** onnxruntime-web as the runtime interface. */
-export const webRuntime: InferenceRuntime = { name: 'onnxruntime-web (WebAssembly)', createSession };
+export const webRuntime: InferenceRuntime = { name: 'onnxruntime-web (WebAssembly)', memoryLimitBytes: WASM_HEAP_BYTES, createSession };
 
 function wrapRuntimeError(e: unknown): Error {
   const msg = errorMessage(e);

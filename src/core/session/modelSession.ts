@@ -10,6 +10,7 @@ export type { ModelInfo };
 import { CancelledError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openModelFolder, toModelSpec, type ModelFolder } from '../model/folder';
+import { checkModelMemory } from '../model/memory';
 import { ModelConfigError, UnsupportedModelError, VocabMismatchError } from '../model/errors';
 import { cleanText, quoteName, quoteNames } from '../model/untrusted';
 import { parameterBreakdown } from '../onnx/parameters';
@@ -190,6 +191,9 @@ export class LoadedModel {
   static async load(folderPath: string, options: LoadOptions = {}): Promise<LoadedModel> {
     const log = options.logger ?? silentLogger;
     const t0 = performance.now();
+    // Before anything large is read: a model the runtime's heap (or the machine) cannot hold is refused with the
+    // figure and what would fit (core/model/memory.ts), not left to fail inside onnxruntime with std::bad_alloc.
+    checkModelMemory(folderPath, { onnxFile: options.onnxFile, runtime: options.runtime ?? webRuntime });
     const p = readParts(folderPath, options);
     if (options.signal?.aborted) throw new CancelledError();
     const s = p.structure;

@@ -5,17 +5,24 @@ import type { Logger } from '../../core/common/logger';
 import { errorMessage, isCancelled } from '../../core/common/errors';
 import { downloadModel, listVariants, type DownloadProgress } from '../../core/hub/download';
 import { HubError, formatBytes } from '../../core/hub/errors';
-import { pickVariant, variantProblem, type OnnxVariant } from '../../core/hub/repo';
+import { pickVariant, variantFormat, variantProblem, type OnnxVariant } from '../../core/hub/repo';
 import { parseRepoInput } from '../../core/hub/urls';
 import { hubToken } from '../../core/hub/token';
 import { showError, showInfo } from '../log';
 import { toAbortSignal } from '../modelService';
 import type { ModelSettings } from '../settings';
 
-/** What a readable variant's name says, for the picker. */
+/** What a readable variant's name says, and what it is good for, for the picker. */
 function variantDetail(name: string): string {
   if (/with_past/.test(name)) return vscode.l10n.t('full precision; reads past key/values (LLM Lens passes none)');
-  return vscode.l10n.t('full precision');
+  switch (variantFormat(name)) {
+    case 'q4':
+      return vscode.l10n.t('4-bit weights (q4): smallest and fastest, for completions; activations near full precision');
+    case 'q8':
+      return vscode.l10n.t('8-bit weights: smaller and faster; activations near full precision');
+    default:
+      return vscode.l10n.t('full precision (float32): for looking inside, activations exactly as computed');
+  }
 }
 
 /** A download named in advance (command links, tests): the variant named, or the recommended one. */
@@ -72,7 +79,7 @@ export class HubDownloads {
         },
       );
       if (!listed.variants.length) throw new HubError('hubVariant', vscode.l10n.t('{0} has no ONNX files under onnx/: LLM Lens needs the transformers.js layout.', repo));
-      const variant = preset ? pickVariant(repo, listed.variants, preset.variant) : await this.pickVariant(repo, listed.variants, listed.defaultVariant);
+      const variant = preset ? pickVariant(repo, listed.variants, preset.variant, listed.modelType) : await this.pickVariant(repo, listed.variants, listed.defaultVariant, listed.modelType);
       if (!variant) return undefined;
 
       const result = await vscode.window.withProgress(
@@ -138,11 +145,12 @@ export class HubDownloads {
     return input?.trim() ? parseRepoInput(input) : { repo: '' };
   }
 
-  private async pickVariant(repo: string, all: OnnxVariant[], defaultVariant: string | undefined): Promise<OnnxVariant | undefined> {
-    // Only what the lens can read (float32, not merged): a quantized file would download and then fail to load.
-    const variants = all.filter((v) => !variantProblem(v.name));
+  private async pickVariant(repo: string, all: OnnxVariant[], defaultVariant: string | undefined, modelType: string | undefined): Promise<OnnxVariant | undefined> {
+    // Only what the lens can read for this model type (float32; q4 and 8-bit for the Llama family; not 16-bit, not
+    // merged): anything else would download and then fail to load.
+    const variants = all.filter((v) => !variantProblem(v.name, modelType));
     // None readable: pickVariant throws the error that says so, with the names.
-    if (!variants.length) return pickVariant(repo, all);
+    if (!variants.length) return pickVariant(repo, all, undefined, modelType);
     if (variants.length === 1) return variants[0];
     const hidden = all.length - variants.length;
     const items = variants.map((v) => ({
@@ -153,7 +161,7 @@ export class HubDownloads {
     }));
     items.sort((a, b) => (a.variant.name === defaultVariant ? -1 : b.variant.name === defaultVariant ? 1 : 0));
     const placeHolder = hidden
-      ? vscode.l10n.t('The file under onnx/ to download ({0} more not shown: quantized, 16-bit or merged graphs, which LLM Lens cannot read)', hidden)
+      ? vscode.l10n.t('The file under onnx/ to download ({0} more not shown: files LLM Lens cannot read, such as 16-bit or merged graphs)', hidden)
       : vscode.l10n.t('The file under onnx/ to download');
     const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('ONNX variant of {0}', repo), placeHolder });
     return pick?.variant;

@@ -1,5 +1,6 @@
-// "LLM Lens: Select Model": the built-in model, downloaded models, recent folders, a folder on disk, or a download
-// from the Hugging Face hub (hubDownload.ts); switching to a model (loaded first, the previous one kept on failure);
+// "LLM Lens: Select Model": the recommended models (recommended.ts: the built-in one and three from the hub, each
+// with what it is good for, its download and the memory it needs), downloaded models, recent folders, a folder on
+// disk, or a download from the Hugging Face hub (hubDownload.ts); switching to a model (loaded first, the previous one kept on failure);
 // and the llmLens.model setting, which an untrusted workspace may not set. "Manage Models" is manageModels.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -13,6 +14,7 @@ import { showError, showWarning } from '../log';
 import { quoted } from '../plainText';
 import { HubDownloads, type DownloadPreset } from './hubDownload';
 import { manageModels } from './manageModels';
+import { RECOMMENDED, builtinEstimate, recommendedMemory, sizeAndMemory } from './recommended';
 import { RecentFolders } from './recentFolders';
 
 /** The value of llmLens.model that means the model shipped with the extension. */
@@ -42,7 +44,9 @@ export interface SelectModelArgs {
 
 interface FolderItem extends vscode.QuickPickItem {
   folder?: string | undefined;
-  action?: 'builtin' | 'folder' | 'open' | 'download';
+  action?: 'builtin' | 'folder' | 'open' | 'download' | 'recommended';
+  /** A recommended model not downloaded yet: the download flow with this repository and variant. */
+  preset?: DownloadPreset;
 }
 
 /** A name for a model folder: `owner/name@rev` for a download, the folder name otherwise. */
@@ -134,7 +138,7 @@ export class ModelPicker implements vscode.Disposable {
     if (typeof args?.folder === 'string') return this.use(args.folder);
     if (args?.download && typeof args.download.repo === 'string') {
       const folder = await this.downloads.download(args.download);
-      return folder ? this.use(folder) : false;
+      return folder ? this.useDownloaded(folder) : false;
     }
     const active = path.resolve(this.service.folder);
     const mark = (folder: string) => (path.resolve(folder) === active ? '$(check) ' : '');
@@ -142,13 +146,34 @@ export class ModelPicker implements vscode.Disposable {
     const storedPaths = new Set(stored.map((m) => path.resolve(m.path)));
     const recent = this.recentFolders.list().filter((f) => !storedPaths.has(path.resolve(f)) && path.resolve(f) !== path.resolve(this.service.builtinFolder));
 
+    // The curated list first, each with what it is good for, its download and the memory it needs; one already
+    // downloaded (that repository and variant, at main) is used from its folder rather than fetched again.
+    const builtinMemory = builtinEstimate(this.service.builtinFolder);
     const items: FolderItem[] = [
-      { label: vscode.l10n.t('Built-in'), kind: vscode.QuickPickItemKind.Separator },
-      { label: `${mark(this.service.builtinFolder)}${BUILTIN_MODEL_ID}`, description: vscode.l10n.t('ships with LLM Lens'), action: 'builtin' },
+      { label: vscode.l10n.t('Recommended'), kind: vscode.QuickPickItemKind.Separator },
+      // What it is for beside the name; the figures first on the line below, where the width cuts the end.
+      {
+        label: `${mark(this.service.builtinFolder)}${BUILTIN_MODEL_ID}`,
+        description: `${vscode.l10n.t('ships with LLM Lens')} · ${vscode.l10n.t('for learning how the lens reads text')}`,
+        detail: [builtinMemory ? sizeAndMemory(undefined, builtinMemory.totalBytes) : undefined, vscode.l10n.t('a tiny GPT-2-shaped model trained for LLM Lens, instant and offline')].filter(Boolean).join(' · '),
+        action: 'builtin',
+      },
     ];
-    if (stored.length) {
+    const shown = new Set<string>();
+    for (const r of RECOMMENDED) {
+      const have = stored.find((m) => m.manifest?.repo === r.repo && m.manifest.revision === 'main' && m.manifest.variant === r.variant);
+      if (have) shown.add(path.resolve(have.path));
+      items.push({
+        label: `${have ? mark(have.path) : ''}${r.repo}`,
+        description: [r.goodFor(), have ? vscode.l10n.t('downloaded') : undefined].filter(Boolean).join(' · '),
+        detail: [r.variant, sizeAndMemory(have ? undefined : r.downloadBytes, recommendedMemory(r)), r.about()].join(' · '),
+        ...(have ? { folder: have.path, action: 'folder' as const } : { preset: { repo: r.repo, variant: r.variant }, action: 'recommended' as const }),
+      });
+    }
+    const others = stored.filter((m) => !shown.has(path.resolve(m.path)));
+    if (others.length) {
       items.push({ label: vscode.l10n.t('Downloaded'), kind: vscode.QuickPickItemKind.Separator });
-      for (const m of stored) {
+      for (const m of others) {
         items.push({
           label: `${mark(m.path)}${m.manifest ? hubId(m.manifest) : m.name}`,
           description: [m.manifest?.variant, formatBytes(m.bytes)].filter(Boolean).join(' · '),
@@ -163,8 +188,12 @@ export class ModelPicker implements vscode.Disposable {
     }
     items.push(
       { label: '', kind: vscode.QuickPickItemKind.Separator },
-      { label: `$(folder-opened) ${vscode.l10n.t('Open Folder...')}`, detail: vscode.l10n.t('A GPT-2-family model in the transformers.js layout (config.json, tokenizer.json, onnx/model.onnx)'), action: 'open' },
-      { label: `$(cloud-download) ${vscode.l10n.t('Download from Hugging Face...')}`, detail: vscode.l10n.t('For example Xenova/gpt2 or Xenova/distilgpt2'), action: 'download' },
+      {
+        label: `$(folder-opened) ${vscode.l10n.t('Open Folder...')}`,
+        detail: vscode.l10n.t('A GPT-2 or Llama-family model (GPT-2, SmolLM2, Qwen2.5) in the transformers.js layout (config.json, tokenizer.json, onnx/model.onnx)'),
+        action: 'open',
+      },
+      { label: `$(cloud-download) ${vscode.l10n.t('Download from Hugging Face...')}`, detail: vscode.l10n.t('Any GPT-2 or Llama-family repository in the transformers.js layout, for example Xenova/distilgpt2 or HuggingFaceTB/SmolLM2-360M-Instruct'), action: 'download' },
     );
 
     const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('LLM Lens: Select Model'), placeHolder: vscode.l10n.t('The model LLM Lens reads your text with') });
@@ -179,11 +208,29 @@ export class ModelPicker implements vscode.Disposable {
       }
       case 'download': {
         const folder = await this.downloads.download();
-        return folder ? this.use(folder) : false;
+        return folder ? this.useDownloaded(folder) : false;
+      }
+      case 'recommended': {
+        const folder = await this.downloads.download(pick.preset);
+        return folder ? this.useDownloaded(folder) : false;
       }
       default:
         return false;
     }
+  }
+
+  /**
+   * Switches to a folder a download just wrote. Another variant of the repository in use lands in the same folder:
+   * the model service and the worker know the model by its folder, so neither would read the new files; going through
+   * the built-in model first makes both load it anew (the old variant's files are gone already).
+   */
+  private async useDownloaded(folder: string): Promise<boolean> {
+    if (this.service.current !== undefined && path.resolve(folder) === path.resolve(this.service.folder)) {
+      this.log.info(`Model: ${folder} was downloaded again while in use; loading it anew`);
+      this.service.setFolder(undefined);
+      await this.service.ensureLoaded().catch(() => undefined);
+    }
+    return this.use(folder);
   }
 
   /**

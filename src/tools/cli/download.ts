@@ -6,7 +6,7 @@ import { downloadModel, listVariants, type DownloadProgress } from '../../core/h
 import { HubBadRepoIdError, HubError, formatBytes } from '../../core/hub/errors';
 import { proxyAgentsFromEnv } from '../../core/hub/proxy';
 import { DEFAULT_ENDPOINT, parseRepoInput } from '../../core/hub/urls';
-import { looksMerged, variantNameProblem, variantProblem } from '../../core/hub/repo';
+import { looksMerged, quantizedNote, variantFormat, variantNameProblem, variantProblem } from '../../core/hub/repo';
 import { hubId } from '../../core/hub/store';
 import { hubToken } from '../../core/hub/token';
 
@@ -18,7 +18,8 @@ export const DOWNLOAD_USAGE = `Usage:
 
 Options:
   --revision R      branch, tag or commit (default main)
-  --variant V       ONNX file under onnx/ without .onnx, e.g. model_quantized (default: full precision)
+  --variant V       ONNX file under onnx/ without .onnx, e.g. model_q4 (default: full precision, for looking
+                    inside; q4 and 8-bit files are read for Llama-family models, smaller and faster for completions)
   --endpoint URL    hub base URL (default $HF_ENDPOINT or ${DEFAULT_ENDPOINT})
   --dir D           where to put the model folder (default: the current folder)
   --list            list the ONNX variants with their sizes and exit
@@ -107,17 +108,23 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
     };
 
     if (values.list) {
-      const { variants, defaultVariant } = await listVariants({ repo: ref.repo, revision, endpoint, token, signal: ac.signal, agent, logger });
+      const { variants, defaultVariant, modelType } = await listVariants({ repo: ref.repo, revision, endpoint, token, signal: ac.signal, agent, logger });
       if (!variants.length) throw new LensError('hubVariant', `${ref.repo}@${revision} has no ONNX files under onnx/.`);
+      let quantized: string | undefined;
       for (const v of variants) {
-        const problem = variantProblem(v.name);
+        const problem = variantProblem(v.name, modelType);
         const note = !problem
           ? ''
-          : looksMerged(v.name) && !variantNameProblem(v.name)
+          : looksMerged(v.name) && !variantNameProblem(v.name, modelType)
             ? `  (probably a merged decoder, which LLM Lens cannot read: --variant ${v.name} downloads it and keeps it only if its graph is plain)`
             : `  (LLM Lens cannot read it: ${problem})`;
+        quantized ??= quantizedNote(v.name, modelType);
         io.out(`${v.name.padEnd(32)} ${(v.size !== undefined ? formatBytes(v.size) : '?').padStart(10)}${v.name === defaultVariant ? '  (default)' : ''}${note}`);
       }
+      // On stderr, so that stdout stays one variant a line.
+      const q4 = variants.find((v) => variantFormat(v.name) === 'q4' && !variantProblem(v.name, modelType));
+      if (defaultVariant && variantFormat(defaultVariant) === 'fp32' && q4) io.err(`llm-lens: the default, ${defaultVariant}, is full precision (float32), for looking inside; ${q4.name} is smaller and faster, for completions.`);
+      if (quantized) io.err(`llm-lens: ${quantized}`);
       return 0;
     }
 

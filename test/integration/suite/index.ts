@@ -7,6 +7,7 @@ import './runtimePanel.test';
 import './editorSurfaces.test';
 import './analysisPanel.test';
 import './modelChoice.test';
+import './llamaModel.test';
 import './completions.test';
 import './walkthrough.test';
 import './suiteFiles.test';

@@ -72,6 +72,12 @@ export interface FakeHubOptions {
    * the bytes it answers, outside LFS, at whatever path the name's resolve URL normalises to.
    */
   hostile?: Map<string, Buffer>;
+  /**
+   * The API's summary of config.json (its `config` field: model_type, architectures), which the real hub sends:
+   * by default read from the served config.json; `null` leaves it out (an endpoint that does not send it), an object
+   * replaces it (a summary that disagrees with config.json).
+   */
+  apiConfig?: Record<string, unknown> | null;
 }
 
 export interface FakeHub {
@@ -115,6 +121,26 @@ export function defaultModelFiles(): Map<string, Buffer> {
   files.set('onnx/model_quantized.onnx', pseudoRandom(100 * 1024, 3));
   files.set('README.md', Buffer.from('# lens-tiny\n'));
   files.set('.gitattributes', Buffer.from('*.onnx filter=lfs diff=lfs merge=lfs -text\n'));
+  return files;
+}
+
+/** Variants a Llama-family repository lists that LLM Lens refuses by name (16-bit, bitsandbytes): never fetched. */
+export const LLAMA_REFUSED_VARIANTS = ['model_bnb4', 'model_fp16', 'model_q4f16'];
+
+/**
+ * A Llama-family repository in the transformers.js layout, from a test model of test/fixtures (qwen2-tiny,
+ * llama-tiny): its config and tokenizer files, onnx/model.onnx (fp32), onnx/model_q4.onnx (MatMulNBits) and
+ * onnx/model_quantized.onnx (MatMulInteger), which all load; beside them the variants LLM Lens refuses by name,
+ * as the real repositories list them (random bytes: they are never downloaded).
+ */
+export function llamaFamilyFiles(fixture = 'qwen2-tiny'): Map<string, Buffer> {
+  const dir = path.join(findRoot(), 'test', 'fixtures', fixture);
+  const files = new Map<string, Buffer>();
+  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model_q4.onnx', 'onnx/model_quantized.onnx']) {
+    if (fs.existsSync(path.join(dir, f))) files.set(f, fs.readFileSync(path.join(dir, f)));
+  }
+  LLAMA_REFUSED_VARIANTS.forEach((v, i) => files.set(`onnx/${v}.onnx`, pseudoRandom(64 * 1024, 10 + i)));
+  files.set('README.md', Buffer.from(`# ${fixture}\n`));
   return files;
 }
 
@@ -333,7 +359,8 @@ export async function startFakeHub(opts: FakeHubOptions = {}): Promise<FakeHub> 
       });
       for (const [name, bytes] of hostile) siblings.push({ rfilename: name, blobId: gitBlob(bytes), size: bytes.length });
       const cfg = JSON.parse(content('config.json').toString()) as { model_type?: string; architectures?: string[] };
-      const body = json({ _id: '0'.repeat(24), id: repo, modelId: repo, sha: commit, private: !!opts.token, config: { model_type: cfg.model_type, architectures: cfg.architectures }, library_name: 'transformers.js', siblings });
+      const config = opts.apiConfig === null ? undefined : (opts.apiConfig ?? { model_type: cfg.model_type, architectures: cfg.architectures });
+      const body = json({ _id: '0'.repeat(24), id: repo, modelId: repo, sha: commit, private: !!opts.token, ...(config ? { config } : {}), library_name: 'transformers.js', siblings });
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length }).end(body);
       return;
     }
