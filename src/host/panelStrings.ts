@@ -21,6 +21,7 @@ export function analysisStrings(): Record<string, string> {
     unpinTitle: t('Unpin: follow the editor selection again'),
     stale: t('(the text has changed since)'),
     modelLine: t('{0} · d = {1} · {2} layers · {3} heads'),
+    modelLineGrouped: t('{0} · d = {1} · {2} layers · {3} query heads sharing {4} key/value heads'),
     chosenToken: t('Chosen token'),
     previousToken: t('Previous token'),
     nextToken: t('Next token'),
@@ -53,6 +54,10 @@ export function analysisStrings(): Record<string, string> {
     'explain.embeddings': t(
       'The first thing the model does with a token is look up its vector: a list of d numbers learned in training. Its position in the text adds a second vector. Everything the model later knows about the token has to fit in these numbers.',
     ),
+    // Llama-family models have no position vector: rotary positions turn queries and keys inside attention instead.
+    'explain.embeddingsRotary': t(
+      'The first thing the model does with a token is look up its vector: a list of d numbers learned in training. This model adds no position vector: it marks positions inside attention, by rotating each query and key by an angle that grows with the position (rotary positions). Everything the model later knows about the token has to fit in these numbers.',
+    ),
     vectorsHeading: t('Input vectors ({0} dimensions each)'),
     'explain.vectors': t('One row per token, one column per dimension (all {0}). Blue is negative, red positive, the background colour zero. Tokens that look alike tend to have similar rows.'),
     valueLegend: t('Value'),
@@ -60,9 +65,11 @@ export function analysisStrings(): Record<string, string> {
     embeddingsChart: t('Heatmap of {0} token vectors with {1} dimensions each; arrow keys choose a token'),
     embeddingTip: t('{0} · dimension {1} = {2}'),
     colTokenNorm: t('Norm without position'),
+    colTokenNormRotary: t('Norm of the token vector'),
     colLargestDims: t('Largest dimensions'),
     similarityHeading: t('Cosine similarity'),
     'explain.similarity': t('How alike two tokens’ input vectors point: +1 the same direction, 0 unrelated, −1 opposite. The same word twice is close to +1 (its position vector differs).'),
+    'explain.similarityRotary': t('How alike two tokens’ input vectors point: +1 the same direction, 0 unrelated, −1 opposite. The same word twice is exactly +1: without a position vector, its input vector is the same wherever it stands.'),
     cosineLegend: t('Cosine'),
     similarityChart: t('Cosine similarity matrix of {0} tokens'),
     similarityTip: t('{0} ↔ {1}: cosine {2}'),

@@ -172,7 +172,7 @@ function header(st: AnalysisState, u: AnalysisUi): HTMLElement {
   }
   if (st.data) {
     const m = st.data.model;
-    info.append(el('span', { class: 'muted' }, fmt(s.modelLine, m.name, m.dModel, m.nLayer, m.nHead)));
+    info.append(el('span', { class: 'muted' }, m.nKvHeads < m.nHead ? fmt(s.modelLineGrouped, m.name, m.dModel, m.nLayer, m.nHead, m.nKvHeads) : fmt(s.modelLine, m.name, m.dModel, m.nLayer, m.nHead)));
   }
   const pin = el('button', { type: 'button', class: 'secondary toggle', 'aria-pressed': String(u.pinned), 'data-key': 'pin', title: u.pinned ? s.unpinTitle : s.pinTitle }, u.pinned ? s.pinned : s.pin);
   pin.addEventListener('click', () => setUi({ pinned: !u.pinned }));

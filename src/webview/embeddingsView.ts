@@ -20,6 +20,8 @@ export function sparseLabels(cols: number, want = 8): (c: number) => string | un
 export function renderEmbeddings(ctx: ViewCtx): HTMLElement {
   const { data, ui, s } = ctx;
   const th = theme();
+  // Rotary positions (Llama family): the input vector is the token's own, with nothing added for its position.
+  const rotary = data.model.architecture === 'llama';
   const T = data.tokens.length;
   const E = decode(data.embeddings);
   const d = E.cols;
@@ -68,7 +70,7 @@ export function renderEmbeddings(ctx: ViewCtx): HTMLElement {
     el('div', { class: 'chart' }, heat.canvas),
     dataTable(
       s.asTable,
-      [s.colToken, s.colNorm, s.colTokenNorm, s.colLargestDims],
+      [s.colToken, s.colNorm, rotary ? s.colTokenNormRotary : s.colTokenNorm, s.colLargestDims],
       () =>
         data.tokens.map((t, i) => {
           const dims = Array.from({ length: d }, (_, c) => c)
@@ -105,7 +107,7 @@ export function renderEmbeddings(ctx: ViewCtx): HTMLElement {
     'section',
     { class: 'col' },
     el('h2', {}, s.similarityHeading),
-    el('p', { class: 'explain' }, s['explain.similarity']),
+    el('p', { class: 'explain' }, rotary ? s['explain.similarityRotary'] : s['explain.similarity']),
     el('div', { class: 'legend-row' }, legend(s.cosineLegend, '−1', '+1', (x) => diverging(th, x * 2 - 1), 160)),
     el('div', { class: 'chart' }, sim.canvas),
     dataTable(
@@ -139,7 +141,7 @@ export function renderEmbeddings(ctx: ViewCtx): HTMLElement {
     neighbours.append(el('p', { class: 'muted' }, s.updating));
   }
 
-  return el('div', {}, el('p', { class: 'explain' }, s['explain.embeddings']), vectors, el('div', { class: 'row' }, similarity, neighbours), pcaSection(ctx));
+  return el('div', {}, el('p', { class: 'explain' }, rotary ? s['explain.embeddingsRotary'] : s['explain.embeddings']), vectors, el('div', { class: 'row' }, similarity, neighbours), pcaSection(ctx));
 }
 
 function pcaSection(ctx: ViewCtx): HTMLElement {
