@@ -7,6 +7,10 @@
 //     (= max |simulation - fp32| + tolerance_vs_simulated) of fp32 PyTorch;
 //   the residual stream and attention probabilities, read at the tensors named in `taps` (added as
 //     graph outputs, as the lens instruments a model), within 1e-4 for fp32 / fused;
+//   fp16 / q4f16 run as published (onnxruntime's float16 arithmetic, past key/values in the graph's own type,
+//     "io" in reference.json): logits within `tolerance_vs_simulated` of the float32 simulation of the rounded
+//     weights, hidden states and attention measured against fp32 PyTorch (the lens reads these files upcast to
+//     float32, which test/unit/llamaLens.test.ts checks to float rounding);
 //   greedy generation: 16 tokens recomputed without cache must equal PyTorch's (fp32 / fused), and
 //     generation with the KV cache (presents fed back as past) must equal the uncached one.
 // Also: @huggingface/tokenizers gives the reference ids for the text and decodes them back, and
@@ -62,12 +66,16 @@ const measured = {};
 
 // ---- sessions with the taps exposed ------------------------------------------------------------
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
-function exposeTaps(model, taps) {
+function exposeTaps(model, taps, half = false) {
   const g = model.graph;
   const out = { hidden: [], attention: {} };
+  // A float16 graph's taps have the type its value info gives, else float16 (onnx's shape inference, which the
+  // converter runs, stops at com.microsoft ops: q4f16 has no value info after the first MatMulNBits).
+  const declared = new Map((g.valueInfo ?? []).map((v) => [v.name, v.type?.tensorType?.elemType]));
+  const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
   const addOutput = (name) => {
     if (!g.output.some((o) => o.name === name)) {
-      g.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT } } }));
+      g.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: declared.get(name) ?? (half ? FLOAT16 : FLOAT) } } }));
     }
     return name;
   };
@@ -87,7 +95,7 @@ function exposeTaps(model, taps) {
 async function open(variant) {
   const file = join(dir, variant.file);
   const model = onnx.ModelProto.decode(readFileSync(file));
-  const taps = exposeTaps(model, variant.taps ?? {});
+  const taps = exposeTaps(model, variant.taps ?? {}, variant.io !== undefined);
   const bytes = onnx.ModelProto.encode(model).finish();
   const options = {};
   if (variant.external_data) {
@@ -96,6 +104,18 @@ async function open(variant) {
   const session = await ort.InferenceSession.create(bytes, options);
   return { session, taps };
 }
+
+// float16 bit patterns (onnxruntime-node returns them as Uint16Array) as numbers.
+function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+const f32 = (t) => (t.type === 'float16' ? Float32Array.from(t.data, halfToFloat) : t.data);
+let pastType = 'float32';
 
 const i64 = (a, dims) => new ort.Tensor('int64', BigInt64Array.from(a.map(BigInt)), dims);
 async function run(session, ids, past = null, start = 0) {
@@ -107,7 +127,8 @@ async function run(session, ids, past = null, start = 0) {
   if (session.inputNames.includes('position_ids')) feeds.position_ids = i64(ids.map((_, i) => start + i), [1, n]);
   for (let i = 0; i < L; i++) {
     for (const kv of ['key', 'value']) {
-      feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`] ?? new ort.Tensor('float32', new Float32Array(0), [1, KV, 0, HD]);
+      feeds[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`] ??
+        (pastType === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), [1, KV, 0, HD]) : new ort.Tensor('float32', new Float32Array(0), [1, KV, 0, HD]));
     }
   }
   return session.run(feeds);
@@ -119,7 +140,7 @@ function maxDiff(data, offset, refRow) {
   return m;
 }
 const argmaxLast = (logits, n) => {
-  const row = logits.data.subarray((n - 1) * V, n * V);
+  const row = f32(logits).subarray((n - 1) * V, n * V);
   let best = 0;
   for (let i = 1; i < V; i++) if (row[i] > row[best]) best = i;
   return best;
@@ -144,9 +165,10 @@ async function greedy(session, prompt, steps, cached) {
 const rows = [];
 for (const [name, variant] of Object.entries(ref.variants)) {
   const exact = !variant.simulated_logits;
+  pastType = variant.io ?? 'float32';
   const { session, taps } = await open(variant);
   const out = await run(session, ref.ids);
-  const logits = out.logits.data;
+  const logits = f32(out.logits);
   const vsFp32 = Math.max(...POS.map((p) => maxDiff(logits, p * V, ref.logits[String(p)])));
   const m = { logits_vs_pytorch_fp32: p2(vsFp32) };
   if (exact) {
@@ -159,7 +181,7 @@ for (const [name, variant] of Object.entries(ref.variants)) {
   }
   let hid = 0;
   taps.hidden.forEach((h, i) => {
-    const data = out[h].data;
+    const data = f32(out[h]);
     ref.hidden_positions.forEach((p, k) => { hid = Math.max(hid, maxDiff(data, p * D, ref.hidden[i][k])); });
   });
   if (taps.hidden.length) {
@@ -173,7 +195,7 @@ for (const [name, variant] of Object.entries(ref.variants)) {
     const tap = taps.attention[layer];
     if (!tap) continue;
     attLayers++;
-    const data = out[tap].data; // [1, heads, t, t]
+    const data = f32(out[tap]); // [1, heads, t, t]
     probs.forEach((head, h) => head.forEach((row, q) => { att = Math.max(att, maxDiff(data, (h * t + q) * t, row)); }));
   }
   if (attLayers) {
@@ -211,7 +233,7 @@ if (withTransformers && existsSync(join(dir, 'config.json')) && ref.layout === '
   const tok = await AutoTokenizer.from_pretrained(basename(dir));
   const ids = Array.from(tok.encode(ref.text));
   if (ids.join() !== ref.ids.join()) fail(`transformers.js tokenizer ids ${ids} != ${ref.ids}`);
-  const dtypes = { fp32: 'fp32', q4: 'q4', q8: 'q8' };
+  const dtypes = { fp32: 'fp32', q4: 'q4', q8: 'q8', fp16: 'fp16', q4f16: 'q4f16' };
   measured.transformers_js = {};
   for (const name of Object.keys(ref.variants)) {
     const model = await AutoModelForCausalLM.from_pretrained(basename(dir), { dtype: dtypes[name] });

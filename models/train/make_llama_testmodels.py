@@ -31,6 +31,16 @@ transformers.js / Optimum folder (default):
                                accuracy_level unset): every MatMul whose B is a 2-D float initializer
                                becomes com.microsoft MatMulNBits (see q4_quantize for the bit layout);
                                Gather (embedding), biases (Add) and activations stay fp32.
+    onnx/model_fp16.onnx       what transformers.js' scripts/quantize.py (mode fp16) writes: float16.py's
+                               convert_float_to_float16 (ported in float16.py beside this file) on the fp32
+                               graph, with its op block list (Cast, Max, Min, CumSum, TopK, Range... stay
+                               float32 between Casts) and keep_io_types=True (float32 inputs and outputs,
+                               Casts after and before them); --fp16-io (the tiny qwen2 fixture) writes
+                               keep_io_types=False instead: float16 past key/values and logits, the files
+                               whose config.json says "transformers.js_config": {"kv_cache_dtype":
+                               {"fp16": "float16", "q4f16": "float16"}} (written so then).
+    onnx/model_q4f16.onnx      quantize.py mode q4f16: the q4 graph above, then the same fp16 conversion
+                               (MatMulNBits' scales and activations float16, its packed weights unchanged).
     onnx/model_quantized.onnx  what transformers.js (mode q8) / onnxruntime.quantization's ONNXQuantizer
                                (IntegerOps, dynamic, per-tensor, weights QInt8) writes: per MatMul with
                                a constant B, DynamicQuantizeLinear on the activation -> MatMulInteger
@@ -71,6 +81,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import bpe  # noqa: E402
 from llama_model import LlamaConfig, LlamaForCausalLM, OnnxLlama, parameter_groups  # noqa: E402
+import float16  # noqa: E402
 
 OPSET = 17          # the highest the installed torch (1.13) exports; Optimum now defaults to 18
 GENAI_OPSET = 21    # onnxruntime-genai's builder: opset 21, IR version 10
@@ -292,14 +303,14 @@ class LlamaTokenizer:
 
 SHAPES = {
     # Committed fixtures: SmolLM2 / Qwen2.5 families shrunk (hidden 64, 2 layers, 4 query / 2 kv heads).
-    "tiny-llama": dict(style="llama", seed=1101, tokenizer_size=512, variants="fp32,q4,q8",
+    "tiny-llama": dict(style="llama", seed=1101, tokenizer_size=512, variants="fp32,q4,q8,fp16,q4f16",
                        out="test/fixtures/llama-tiny",
                        cfg=dict(model_type="llama", vocab_size=512, hidden_size=64, intermediate_size=128,
                                 num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                                 rms_norm_eps=1e-5, rope_theta=100000.0, max_position_embeddings=256,
                                 tie_word_embeddings=True)),
-    "tiny-qwen2": dict(style="qwen2", seed=1102, tokenizer_size=512, variants="fp32,q4,q8",
-                       out="test/fixtures/qwen2-tiny",
+    "tiny-qwen2": dict(style="qwen2", seed=1102, tokenizer_size=512, variants="fp32,q4,q8,fp16,q4f16",
+                       out="test/fixtures/qwen2-tiny", fp16_io=True,
                        cfg=dict(model_type="qwen2", vocab_size=512, hidden_size=64, intermediate_size=128,
                                 num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                                 rms_norm_eps=1e-6, rope_theta=1000000.0, max_position_embeddings=256,
@@ -323,7 +334,7 @@ SHAPES = {
 REFERENCE_TEXT = "The café opened in 1987 and sells 42 coffees."
 
 
-def hf_config(cfg: LlamaConfig, external_data=False):
+def hf_config(cfg: LlamaConfig, external_data=False, kv_cache_fp16=False):
     """config.json as the real repositories have it (SmolLM2-135M re-saved by transformers 4.46, which
     adds head_dim/mlp_bias; Qwen2.5-0.5B as published)."""
     if cfg.model_type == "llama":
@@ -353,6 +364,8 @@ def hf_config(cfg: LlamaConfig, external_data=False):
             d["head_dim"] = cfg.head_dim
     if external_data:
         d["transformers.js_config"] = {"use_external_data_format": {"model.onnx": 1}}
+    if kv_cache_fp16:
+        d.setdefault("transformers.js_config", {})["kv_cache_dtype"] = {"fp16": "float16", "q4f16": "float16"}
     return d
 
 
@@ -546,6 +559,7 @@ def to_q4(m, block=32, symmetric=True, log=None):
             drop.add(bname)
             if log is not None:
                 log[node.name] = (bname, deq)
+                log.setdefault("_scales", {})[node.name] = (scales, block)
         else:
             nodes.append(node)
     used = {i for n in nodes for i in n.input}
@@ -859,7 +873,7 @@ def q4_simulation(model, dequant):
     """The model with every quantized MatMul weight replaced by its dequantized value (what
     MatMulNBits computes with accuracy_level unset: fp32 math on the dequantized weights)."""
     sim = copy.deepcopy(model)
-    by_node = {name: deq for name, (_, deq) in dequant.items()}
+    by_node = {name: v[1] for name, v in dequant.items() if name != "_scales"}
     with torch.no_grad():
         for i, layer in enumerate(sim.model.layers):
             for mod, n in [(layer.self_attn, n) for n in ("q_proj", "k_proj", "v_proj", "o_proj")] + \
@@ -887,6 +901,30 @@ def _dyn_quant_linear(mod, q, s):
         y = acc * (xs * ws)
         return y + mod.bias if mod.bias is not None else y
     mod.forward = forward
+
+
+def f16_round(a):
+    """What the fp16 conversion stores for float32 values (float16.py's convert_np_to_float16: magnitudes
+    clamped to [1e-7, 1e4], then rounded to float16), back as float32."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float16.convert_np_to_float16(np.asarray(a, np.float32)).astype(np.float32)
+
+
+def f16_simulation(model, q4_dequant=None):
+    """The lens reads an fp16 file as float32 (src/core/onnx/upcast.ts): float32 arithmetic on the
+    float16-rounded weights. This is that model in PyTorch: every parameter and buffer (inv_freq too)
+    rounded as the conversion rounds it. With q4_dequant (q4f16): the q4 simulation first, its
+    dequantized weights (q - 8) * scale taken with the scales rounded to float16."""
+    sim = copy.deepcopy(model)
+    with torch.no_grad():
+        for t in itertools.chain(sim.parameters(), sim.buffers()):
+            if t.is_floating_point():
+                t.copy_(torch.from_numpy(f16_round(t.detach().numpy())))
+    # After the rounding: (q - 8) * scale16 needs up to 14 significant bits, which float16 does not have (the op
+    # computes it in its own arithmetic).
+    return q4_simulation(sim, q4_dequant) if q4_dequant is not None else sim
 
 
 def q8_simulation(model, qlog):
@@ -1012,6 +1050,8 @@ def main():
     ap.add_argument("--fused", action="store_true", help="write the onnxruntime-genai build instead")
     ap.add_argument("--qk-output", type=int, default=2, choices=(0, 1, 2),
                     help="GroupQueryAttention qk_output in the fused build (0 = exactly the builder's)")
+    ap.add_argument("--fp16-io", action="store_true", default=None,
+                    help="fp16/q4f16 with float16 inputs and outputs (keep_io_types=False; default: the shape's)")
     ap.add_argument("--q4-asymmetric", action="store_true", help="q4 with packed zero points (transformers.js: symmetric)")
     ap.add_argument("--no-reference", action="store_true", help="skip reference.json (default for real shapes)")
     ap.add_argument("--no-check", action="store_true", help="do not run check_llama.mjs")
@@ -1076,7 +1116,10 @@ def main():
             variants_ref["fp32"] = {"file": "onnx/model.onnx", "taps": taps_optimum(m, cfg), "tolerance": 1e-4}
             if external:
                 variants_ref["fp32"]["external_data"] = "onnx/" + external
-        write_json(os.path.join(out, "config.json"), hf_config(cfg, external_data=bool(external)))
+        fp16_io = spec.get("fp16_io", False) if args.fp16_io is None else args.fp16_io
+        has16 = "fp16" in variants or "q4f16" in variants
+        write_json(os.path.join(out, "config.json"),
+                   hf_config(cfg, external_data=bool(external), kv_cache_fp16=fp16_io and has16))
         if "q8" in variants:
             qlog = {} if ref else None
             m8 = to_q8(copy.deepcopy(m), log=qlog)
@@ -1085,16 +1128,33 @@ def main():
                 variants_ref["q8"] = quant_entry("onnx/model_quantized.onnx", q8_simulation(model, qlog), logits,
                                                  ref, 2e-2, m8, cfg)
             del m8
-        if "q4" in variants:
+        if "fp16" in variants:
+            m16 = to_fp16(copy.deepcopy(m), fp16_io)
+            save_model(m16, os.path.join(out, "onnx", "model_fp16.onnx"))
+            if ref:
+                variants_ref["fp16"] = quant_entry("onnx/model_fp16.onnx", f16_simulation(model), logits, ref,
+                                                   F16_TOL, m16, cfg, io="float16" if fp16_io else "float32")
+            del m16
+        if "q4" in variants or "q4f16" in variants:
             t1 = time.time()
             dlog = {} if ref else None
-            m4 = to_q4(m if "fp32" not in variants and "q8" not in variants else copy.deepcopy(m),
-                       symmetric=not args.q4_asymmetric, log=dlog)
-            save_model(m4, os.path.join(out, "onnx", "model_q4.onnx"))
-            print(f"q4 written ({time.time() - t1:.0f}s)", file=sys.stderr)
-            if ref:
-                variants_ref["q4"] = quant_entry("onnx/model_q4.onnx", q4_simulation(model, dlog), logits,
-                                                 ref, 1e-3, m4, cfg)
+            last = "fp32" not in variants and "q8" not in variants and "fp16" not in variants
+            m4 = to_q4(m if last else copy.deepcopy(m), symmetric=not args.q4_asymmetric, log=dlog)
+            if "q4" in variants:
+                save_model(m4, os.path.join(out, "onnx", "model_q4.onnx"))
+                print(f"q4 written ({time.time() - t1:.0f}s)", file=sys.stderr)
+                if ref:
+                    variants_ref["q4"] = quant_entry("onnx/model_q4.onnx", q4_simulation(model, dlog), logits,
+                                                     ref, 1e-3, m4, cfg)
+            if "q4f16" in variants:
+                if args.q4_asymmetric:
+                    sys.exit("q4f16 is written from the symmetric q4 graph only")
+                m4 = to_fp16(m4, fp16_io)
+                save_model(m4, os.path.join(out, "onnx", "model_q4f16.onnx"))
+                if ref:
+                    variants_ref["q4f16"] = quant_entry("onnx/model_q4f16.onnx", f16_simulation(model, q4f16_dequant(dlog)),
+                                                        logits, ref, F16_TOL, m4, cfg,
+                                                        io="float16" if fp16_io else "float32")
             del m4
         if ref:
             ref["variants"] = variants_ref
@@ -1116,7 +1176,43 @@ def main():
             sys.exit(rc)
 
 
-def quant_entry(file, sim, logits, ref, tol_vs_sim, mq, cfg):
+# onnxruntime runs a float16 graph with float16 activations (and float32 where its CPU kernels lack float16): its
+# logits differ from the float32 simulation of the rounded weights by that arithmetic, about 1e-2 on the tiny models.
+# The lens reads the graph upcast to float32 and meets the simulation to float rounding (test/unit/llamaLens.test.ts).
+F16_TOL = 0.05
+
+
+def to_fp16(m, fp16_io):
+    """transformers.js quantize.py's quantize_fp16: float16.convert_float_to_float16 with its default op block
+    list; keep_io_types=True as quantize.py passes it, or False (float16 inputs and outputs) with --fp16-io."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "the float32 number -3.4e+38 will be truncated to -10000.0" (the mask)
+        m16 = float16.convert_float_to_float16(m, keep_io_types=not fp16_io,
+                                               op_block_list=set(float16.DEFAULT_OP_BLOCK_LIST))
+    return m16
+
+
+def q4f16_dequant(dlog):
+    """The q4 dequantized weights with their block scales rounded to float16 ((q - 8) * scale16 = deq * scale16 /
+    scale), as MatMulNBits computes them in the q4f16 file."""
+    out = {}
+    for name, v in dlog.items():
+        if name == "_scales":
+            continue
+        bname, deq = v
+        scales, block = dlog["_scales"][name]
+        K, N = deq.shape
+        kb = (K + block - 1) // block
+        s32 = scales.reshape(N, kb)
+        s16 = f16_round(s32)
+        ratio = np.where(s32 != 0, s16 / np.where(s32 != 0, s32, 1), 0).astype(np.float32)   # [N, kb]
+        r = np.repeat(ratio, block, axis=1)[:, :K].T                                           # [K, N]
+        out[name] = (bname, (deq * r).astype(np.float32))
+    return out
+
+
+def quant_entry(file, sim, logits, ref, tol_vs_sim, mq, cfg, io=None):
     """Reference for a quantized variant: the logits of its PyTorch simulation `sim` at 0 and t-1 and
     the simulation's greedy tokens, and the bound its onnxruntime logits must meet against fp32
     PyTorch: |ort - fp32| <= |sim - fp32| + |ort - sim|, with |ort - sim| <= tol_vs_sim checked
@@ -1130,7 +1226,7 @@ def quant_entry(file, sim, logits, ref, tol_vs_sim, mq, cfg):
             "sim_vs_fp32_max_abs": f7(sim_vs_fp32), "tolerance_vs_simulated": tol_vs_sim,
             "bound_vs_fp32": f7(sim_vs_fp32 + tol_vs_sim),
             "simulated_greedy": {"new_ids": gen, "min_top2_gap": f7(gap)},
-            "taps": taps_optimum(mq, cfg)}
+            "taps": taps_optimum(mq, cfg), **({"io": io} if io else {})}
 
 
 if __name__ == "__main__":

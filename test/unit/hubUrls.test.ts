@@ -60,16 +60,17 @@ describe('hub repository contents', () => {
 
   it('refuses variants the lens cannot read, by name, before any download; never defaults to a merged decoder', () => {
     const v = listOnnxVariants(siblings);
-    assert.throws(() => pickVariant('r', v, 'model_quantized'), (e: Error) => e instanceof HubUnreadableVariantError && /"model_quantized" \(quantized weights\).*Choose one of: model\./.test(e.message));
-    assert.throws(() => pickVariant('r', v, 'onnx/model_fp16.onnx'), (e: Error) => e instanceof HubUnreadableVariantError && /16-bit floats/.test(e.message));
+    assert.throws(() => pickVariant('r', v, 'model_quantized'), (e: Error) => e instanceof HubUnreadableVariantError && /"model_quantized" \(quantized weights\).*Choose one of: model, model_fp16\./.test(e.message));
+    assert.equal(pickVariant('r', v, 'onnx/model_fp16.onnx').name, 'model_fp16', 'read as float32 whatever the model type');
+    assert.throws(() => pickVariant('r', v, 'onnx/model_q4f16.onnx'), HubVariantError);
     // The older transformers.js layout (e.g. Xenova/distilgpt2): the plain decoder, not the merged one.
     const older = listOnnxVariants(['decoder_model', 'decoder_model_merged', 'decoder_model_merged_quantized', 'decoder_with_past_model'].map((n) => ({ rfilename: `onnx/${n}.onnx` })));
     assert.equal(pickVariant('r', older).name, 'decoder_model');
     // A "merged" name is only a hint when asked for: the downloaded graph decides (hubHistory.test.ts).
     assert.equal(pickVariant('r', older, 'decoder_model_merged').name, 'decoder_model_merged');
     assert.throws(() => pickVariant('r', older, 'decoder_with_past_model'), (e: Error) => e instanceof HubUnreadableVariantError && /past key\/values/.test(e.message));
-    const none = listOnnxVariants(['model_quantized', 'model_fp16'].map((n) => ({ rfilename: `onnx/${n}.onnx` })));
-    assert.throws(() => pickVariant('r', none), (e: Error) => e instanceof HubUnreadableVariantError && /no ONNX variant LLM Lens can read .*model_fp16, model_quantized/.test(e.message));
+    const none = listOnnxVariants(['model_quantized', 'model_bnb4'].map((n) => ({ rfilename: `onnx/${n}.onnx` })));
+    assert.throws(() => pickVariant('r', none), (e: Error) => e instanceof HubUnreadableVariantError && /no ONNX variant LLM Lens can read .*model_bnb4, model_quantized/.test(e.message));
     assert.deepEqual(['model', 'model_q4', 'decoder_with_past_model', 'model_bnb4', 'model_uint8'].map((n) => variantProblem(n) === undefined), [true, false, false, false, false]);
   });
 

@@ -1,5 +1,6 @@
-// Which ONNX variants the hub code offers and downloads, by model type: q4 and 8-bit files for Llama-family
-// repositories (llama, qwen2), never for GPT-2; 16-bit and bitsandbytes files for none; full precision by default.
+// Which ONNX variants the hub code offers and downloads, by model type: q4, q4f16 and 8-bit files for Llama-family
+// repositories (llama, qwen2), never for GPT-2; fp16 for every model type (read as float32); bitsandbytes for none;
+// full precision by default.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,26 +35,28 @@ describe('hub variants by model type', () => {
     assert.equal(variantFormat('decoder_model_merged_quantized'), 'q8');
   });
 
-  it('reads q4 and 8-bit files of llama and qwen2 models, and of no other model type', () => {
+  it('reads q4, q4f16 and 8-bit files of llama and qwen2 models, and of no other model type; fp16 of every one', () => {
     for (const type of ['llama', 'qwen2']) {
-      assert.deepEqual(ALL.filter((n) => !variantProblem(n, type)), ['model', 'model_int8', 'model_q4', 'model_quantized', 'model_uint8'], type);
+      assert.deepEqual(ALL.filter((n) => !variantProblem(n, type)), ['model', 'model_fp16', 'model_int8', 'model_q4', 'model_q4f16', 'model_quantized', 'model_uint8'], type);
     }
     for (const type of ['gpt2', undefined]) {
-      assert.deepEqual(ALL.filter((n) => !variantProblem(n, type)), ['model'], String(type));
+      assert.deepEqual(ALL.filter((n) => !variantProblem(n, type)), ['model', 'model_fp16'], String(type));
       assert.equal(variantNameProblem('model_q4', type), 'quantized weights');
+      assert.equal(variantNameProblem('model_q4f16', type), 'quantized weights');
     }
+    assert.match(quantizedNote('model_q4f16', 'gpt2')!, /this is a gpt2 model\./);
     assert.match(quantizedNote('model_q4', 'gpt2')!, /Llama-family models \(model_type llama, qwen2\) only, and this is a gpt2 model\./);
     assert.match(quantizedNote('model_quantized', undefined)!, /did not say its model type/);
     assert.equal(quantizedNote('model_q4', 'qwen2'), undefined);
     assert.equal(quantizedNote('model_fp16', 'gpt2'), undefined, 'not a quantized file');
   });
 
-  it('refuses 16-bit and bitsandbytes files for every model type, each with its reason', () => {
+  it('refuses bitsandbytes files for every model type with its reason; reads 16-bit files', () => {
     for (const type of ['llama', 'qwen2', 'gpt2', undefined]) {
-      assert.match(variantNameProblem('model_fp16', type)!, /^16-bit floats, which LLM Lens does not read yet$/);
-      assert.match(variantNameProblem('model_q4f16', type)!, /16-bit float activations; 16-bit floats are not read yet/);
+      assert.equal(variantNameProblem('model_fp16', type), undefined);
       assert.match(variantNameProblem('model_bnb4', type)!, /^bitsandbytes 4-bit weights, which LLM Lens does not read$/);
     }
+    for (const type of ['llama', 'qwen2']) assert.equal(variantNameProblem('model_q4f16', type), undefined);
     // A quantized decoder that takes past key/values is still one token at a time.
     assert.match(variantNameProblem('decoder_with_past_model_quantized', 'llama')!, /past key\/values/);
     // A merged name stays a hint, whatever the format.
@@ -61,11 +64,15 @@ describe('hub variants by model type', () => {
     assert.equal(variantNameProblem('decoder_model_merged_quantized', 'qwen2'), undefined);
   });
 
-  it('defaults to full precision for looking inside; without it, 8-bit before 4-bit', () => {
+  it('defaults to full precision for looking inside; without it, 16-bit, then 8-bit, then 4-bit', () => {
     assert.equal(pickVariant('r', variants(ALL), undefined, 'qwen2').name, 'model');
-    assert.equal(pickVariant('r', variants(ALL.filter((n) => n !== 'model')), undefined, 'llama').name, 'model_int8');
+    assert.equal(pickVariant('r', variants(ALL.filter((n) => n !== 'model')), undefined, 'llama').name, 'model_fp16');
+    assert.equal(pickVariant('r', variants(ALL.filter((n) => n !== 'model' && n !== 'model_fp16')), undefined, 'llama').name, 'model_int8');
     assert.equal(pickVariant('r', variants(['model_q4', 'model_uint8']), undefined, 'llama').name, 'model_uint8');
-    assert.equal(pickVariant('r', variants(['model_fp16', 'model_q4']), undefined, 'llama').name, 'model_q4');
+    assert.equal(pickVariant('r', variants(['model_fp16', 'model_q4']), undefined, 'llama').name, 'model_fp16');
+    assert.equal(pickVariant('r', variants(['model_q4f16', 'model_q4']), undefined, 'qwen2').name, 'model_q4');
+    assert.equal(pickVariant('r', variants(['model_bnb4', 'model_q4f16']), undefined, 'qwen2').name, 'model_q4f16');
+    assert.equal(pickVariant('r', variants(['model_fp16', 'model_q4']), undefined, 'gpt2').name, 'model_fp16');
     assert.equal(pickVariant('r', variants(ALL), 'onnx/model_q4.onnx', 'qwen2').name, 'model_q4');
     assert.equal(pickVariant('r', variants(ALL), 'model_quantized', 'llama').name, 'model_quantized');
   });
@@ -78,17 +85,21 @@ describe('hub variants by model type', () => {
         /^Xenova\/gpt2: LLM Lens cannot read the ONNX variant "model_q4" \(quantized weights\), so onnx\/model_q4\.onnx was not downloaded\. Choose one of: model\. LLM Lens reads quantized files of Llama-family models \(model_type llama, qwen2\) only, and this is a gpt2 model\.$/.test(e.message),
     );
     assert.throws(
-      () => pickVariant('r', variants(['model_fp16', 'model_q4']), undefined, 'gpt2'),
-      (e: Error) => e instanceof HubUnreadableVariantError && /no ONNX variant LLM Lens can read \(float32, or q4 and 8-bit for Llama-family models;.*model_fp16, model_q4/.test(e.message),
+      () => pickVariant('r', variants(['model_bnb4', 'model_q4', 'model_q4f16']), undefined, 'gpt2'),
+      (e: Error) => e instanceof HubUnreadableVariantError && /no ONNX variant LLM Lens can read \(float32 or float16, or q4, q4f16 and 8-bit for Llama-family models;.*model_bnb4, model_q4, model_q4f16/.test(e.message),
     );
-    assert.throws(() => pickVariant('r', variants(ALL), 'model_q4f16', 'qwen2'), (e: Error) => e instanceof HubUnreadableVariantError && /"model_q4f16" \(4-bit weights with 16-bit float activations; 16-bit floats are not read yet\).*Choose one of: model, model_int8, model_q4, model_quantized, model_uint8\.$/.test(e.message));
+    assert.throws(() => pickVariant('r', variants(ALL), 'model_bnb4', 'qwen2'), (e: Error) => e instanceof HubUnreadableVariantError && /"model_bnb4" \(bitsandbytes 4-bit weights, which LLM Lens does not read\).*Choose one of: model, model_fp16, model_int8, model_q4, model_q4f16, model_quantized, model_uint8\.$/.test(e.message));
+    assert.throws(() => pickVariant('Xenova/gpt2', variants(['model', 'model_fp16', 'model_q4f16']), 'model_q4f16', 'gpt2'), (e: Error) => e instanceof HubUnreadableVariantError && /"model_q4f16" \(quantized weights\).*Choose one of: model, model_fp16\. .*this is a gpt2 model\.$/.test(e.message));
   });
 
   it('needs the model type only when the choice is a quantized file', () => {
     assert.equal(variantChoiceNeedsModelType('r', variants(ALL)), false, 'the default is full precision');
     assert.equal(variantChoiceNeedsModelType('r', variants(ALL), 'model_q4'), true);
-    assert.equal(variantChoiceNeedsModelType('r', variants(ALL), 'model_fp16'), false, 'refused whatever the type');
-    assert.equal(variantChoiceNeedsModelType('r', variants(['model_q4', 'model_fp16'])), true, 'the only readable default is quantized');
+    assert.equal(variantChoiceNeedsModelType('r', variants(ALL), 'model_fp16'), false, 'read whatever the type');
+    assert.equal(variantChoiceNeedsModelType('r', variants(ALL), 'model_q4f16'), true);
+    assert.equal(variantChoiceNeedsModelType('r', variants(ALL), 'model_bnb4'), false, 'refused whatever the type');
+    assert.equal(variantChoiceNeedsModelType('r', variants(['model_q4', 'model_fp16'])), false, 'the default is fp16, read for every type');
+    assert.equal(variantChoiceNeedsModelType('r', variants(['model_q4', 'model_q4f16'])), true, 'the only readable default is quantized');
   });
 });
 
@@ -108,12 +119,12 @@ describe('hub downloads of a Llama-family repository', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lists q4 and 8-bit as readable from the API\'s model type, full precision as the default', async () => {
+  it('lists fp16, q4, q4f16 and 8-bit as readable from the API\'s model type, full precision as the default', async () => {
     hub = await startFakeHub({ repo, files: llamaFamilyFiles() });
     const listed = await listVariants({ repo, endpoint: hub.endpoint });
     assert.equal(listed.modelType, 'qwen2');
     assert.equal(listed.defaultVariant, 'model');
-    assert.deepEqual(listed.variants.filter((v) => !variantProblem(v.name, listed.modelType)).map((v) => v.name), ['model', 'model_q4', 'model_quantized']);
+    assert.deepEqual(listed.variants.filter((v) => !variantProblem(v.name, listed.modelType)).map((v) => v.name), ['model', 'model_fp16', 'model_q4', 'model_q4f16', 'model_quantized']);
     assert.deepEqual(listed.variants.filter((v) => variantProblem(v.name, listed.modelType)).map((v) => v.name), LLAMA_REFUSED_VARIANTS);
     assert.ok(hub.requests.every((r) => r.url.startsWith('/api/')), 'the API said the model type: config.json was not fetched');
   });
@@ -179,9 +190,9 @@ describe('hub downloads of a Llama-family repository', function () {
       [
         'model  (default)',
         'model_bnb4  (LLM Lens cannot read it: bitsandbytes 4-bit weights, which LLM Lens does not read)',
-        'model_fp16  (LLM Lens cannot read it: 16-bit floats, which LLM Lens does not read yet)',
+        'model_fp16',
         'model_q4',
-        'model_q4f16  (LLM Lens cannot read it: 4-bit weights with 16-bit float activations; 16-bit floats are not read yet)',
+        'model_q4f16',
         'model_quantized',
       ],
     );

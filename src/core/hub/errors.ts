@@ -204,7 +204,7 @@ export class HubVariantError extends HubError {
 }
 
 /**
- * A variant LLM Lens cannot read (float16, bitsandbytes, quantized for a model type other than the Llama family, a
+ * A variant LLM Lens cannot read (bitsandbytes, quantized for a model type other than the Llama family, a
  * decoder with past key/values), refused by its name before anything large is fetched; or none it can read by name (a file named "merged" can still be asked for by name).
  */
 export class HubUnreadableVariantError extends HubError {
@@ -223,7 +223,7 @@ export class HubUnreadableVariantError extends HubError {
       'hubVariant',
       variant
         ? `${repo}: LLM Lens cannot read the ONNX variant "${variant}" (${why}), so onnx/${variant}.onnx was not downloaded${readable.length ? `. Choose one of: ${readable.join(', ')}` : ''}.${note ? ` ${note}` : ''}`
-        : `${repo} has no ONNX variant LLM Lens can read (float32, or q4 and 8-bit for Llama-family models; not a merged decoder, not one that takes past key/values); it has: ${all.join(', ')}.${
+        : `${repo} has no ONNX variant LLM Lens can read (float32 or float16, or q4, q4f16 and 8-bit for Llama-family models; not a merged decoder, not one that takes past key/values); it has: ${all.join(', ')}.${
             askable.length ? ` ${askable.join(', ')} may hold a plain graph despite the name: asked for by name, it is downloaded and its graph decides.` : ''
           }`,
     );

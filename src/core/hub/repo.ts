@@ -113,9 +113,11 @@ export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
 }
 
 /**
- * model_type values whose quantized exports the lens reads: the 4-bit MatMulNBits files (model_q4) and the 8-bit
- * DynamicQuantizeLinear -> MatMulInteger files (model_quantized, model_int8, model_uint8), tested on Llama and Qwen2
- * graphs (test/unit/llamaLens.test.ts). GPT-2's quantized files are not: their position embedding is 8-bit too.
+ * model_type values whose quantized exports the lens reads: the 4-bit MatMulNBits files (model_q4, and model_q4f16
+ * read as float32), and the 8-bit DynamicQuantizeLinear -> MatMulInteger files (model_quantized, model_int8,
+ * model_uint8), tested on Llama and Qwen2 graphs (test/unit/llamaLens.test.ts). GPT-2's quantized files are not: their
+ * position embedding is 8-bit too. 16-bit files (model_fp16) are read for every supported model type: the lens reads
+ * them as the float32 graph they were made from (src/core/onnx/upcast.ts).
  */
 export const QUANTIZED_MODEL_TYPES: readonly string[] = ['llama', 'qwen2'];
 
@@ -135,7 +137,8 @@ export function variantFormat(name: string): VariantFormat {
 
 /**
  * Why LLM Lens cannot read a variant of a `modelType` model, from its transformers.js name, or undefined when it can.
- * The lens reads float32 graphs, and the q4 and 8-bit files of Llama-family models (see QUANTIZED_MODEL_TYPES); it
+ * The lens reads float32 and float16 graphs, and the q4, q4f16 and 8-bit files of Llama-family models (see
+ * QUANTIZED_MODEL_TYPES); it
  * runs a whole prompt through the graph at once (the 2023 exports of decoder_with_past_model take exactly one new
  * token per run, so the load probe fails), and finds layers, softmaxes and the LM head among the graph's nodes: a
  * merged decoder hides them inside an If's branches. These are refused by name before the download; "merged" is only
@@ -151,30 +154,28 @@ export function variantProblem(name: string, modelType?: string): string | undef
  */
 export function variantNameProblem(name: string, modelType?: string): string | undefined {
   const format = variantFormat(name);
-  if (format === 'fp16') return '16-bit floats, which LLM Lens does not read yet';
-  if (format === 'q4f16') return '4-bit weights with 16-bit float activations; 16-bit floats are not read yet';
   if (format === 'bnb4') return 'bitsandbytes 4-bit weights, which LLM Lens does not read';
   if (format === 'otherQuantized') return 'quantized weights in a format LLM Lens does not read';
   // Kept this short (a list's note, a message's parenthesis): quantizedNote says which models they are read for.
-  if ((format === 'q4' || format === 'q8') && !readsQuantized(modelType)) return 'quantized weights';
+  if ((format === 'q4' || format === 'q4f16' || format === 'q8') && !readsQuantized(modelType)) return 'quantized weights';
   if (/with_past/.test(name)) return 'a decoder that takes past key/values and exactly one new token per run, while the lens runs whole prompts';
   return undefined;
 }
 
 /**
- * Why a q4 or 8-bit file is refused for this model type, as a sentence, or undefined when it is not (or the variant is
- * not one of those).
+ * Why a q4, q4f16 or 8-bit file is refused for this model type, as a sentence, or undefined when it is not (or the
+ * variant is not one of those).
  */
 export function quantizedNote(name: string, modelType: string | undefined): string | undefined {
   const format = variantFormat(name);
-  if ((format !== 'q4' && format !== 'q8') || readsQuantized(modelType)) return undefined;
+  if ((format !== 'q4' && format !== 'q4f16' && format !== 'q8') || readsQuantized(modelType)) return undefined;
   const families = `Llama-family models (model_type ${QUANTIZED_MODEL_TYPES.join(', ')})`;
   return modelType === undefined
     ? `LLM Lens reads quantized files of ${families} only, and the repository did not say its model type.`
     : `LLM Lens reads quantized files of ${families} only, and this is a ${modelType} model.`;
 }
 
-/** Whether the lens reads the quantized (q4, 8-bit) variants of this model type. */
+/** Whether the lens reads the quantized (q4, q4f16, 8-bit) variants of this model type. */
 export function readsQuantized(modelType: string | undefined): boolean {
   return modelType !== undefined && QUANTIZED_MODEL_TYPES.includes(modelType);
 }
@@ -188,7 +189,7 @@ export function variantChoiceNeedsModelType(repo: string, variants: readonly Onn
     const v = pickVariant(repo, variants, asked, QUANTIZED_MODEL_TYPES[0]);
     return variantNameProblem(v.name) !== undefined;
   } catch {
-    // Refused whatever the model type (absent, 16-bit, past key/values): pickVariant says why without it.
+    // Refused whatever the model type (absent, bitsandbytes, past key/values): pickVariant says why without it.
     return false;
   }
 }
@@ -203,10 +204,11 @@ export function looksMerged(name: string): boolean {
 }
 
 // The default is full precision: the lens shows activations, which quantization distorts, so looking inside reads the
-// float32 graph. Where a repository has none, 8-bit is closer to it than 4-bit. (For completions alone the q4 file is
-// the better download, smaller and faster: the picker's recommended models name it.)
+// float32 graph. Where a repository has none, float16 comes closest (its weights rounded, read as float32: hidden
+// states within 0.005 of float32 on the tiny test models), then 8-bit (0.2), then 4-bit (0.8 to 1.1). (For completions
+// alone the q4 file is the better download, smaller and faster: the picker's recommended models name it.)
 const PREFERRED = ['model', 'decoder_model'];
-const FORMAT_ORDER: Record<VariantFormat, number> = { fp32: 0, q8: 1, q4: 2, fp16: 3, q4f16: 3, bnb4: 3, otherQuantized: 3 };
+const FORMAT_ORDER: Record<VariantFormat, number> = { fp32: 0, fp16: 1, q8: 2, q4: 3, q4f16: 4, bnb4: 5, otherQuantized: 5 };
 
 /**
  * The variant asked for (`model`, `model.onnx` or `onnx/model.onnx`), or the default: the first of PREFERRED, else

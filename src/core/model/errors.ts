@@ -77,7 +77,7 @@ export interface MemoryRefusal {
   neededBytes: number;
   limitBytes: number;
   /** The parts of the estimate (memory.ts MemoryEstimate) the message names. */
-  estimate: { tokens: number; fileBytes: number; sessionBytes: number; runBytes: number; hostBytes: number };
+  estimate: { tokens: number; fileBytes: number; float16Bytes?: number; graphBytes?: number; sessionBytes: number; runBytes: number; hostBytes: number };
   /** What would fit instead, as phrases ("the native runtime (...)"). */
   alternatives: string[];
 }
@@ -98,11 +98,16 @@ export class ModelMemoryError extends LensError {
       r.purpose === 'load'
         ? `to load and analyse ${e.tokens} tokens`
         : 'for completions, which run a second session of the model beside the analysis one';
+    // A float16 file is read as float32: "the model's" size is then that of the float32 graph, said so.
+    const model =
+      e.float16Bytes && e.graphBytes
+        ? `${formatMemory(e.graphBytes)} (its ${formatMemory(e.fileBytes)} file read as float32: its 16-bit floats take twice their bytes)`
+        : formatMemory(e.fileBytes);
     const parts =
       r.over === 'runtime'
         ? r.purpose === 'load'
-          ? ` (${formatMemory(e.sessionBytes)} while the session is created, about three times the model's ${formatMemory(e.fileBytes)}; ${formatMemory(e.runBytes)} for the run)`
-          : ` (about four times the model's ${formatMemory(e.fileBytes)})`
+          ? ` (${formatMemory(e.sessionBytes)} while the session is created, about three times the model's ${model}; ${formatMemory(e.runBytes)} for the run)`
+          : ` (about four times the model's ${model})`
         : ` (${formatMemory(e.hostBytes)} outside the runtime for the graph as read, its instrumented copy and the float embedding; ${formatMemory(r.neededBytes - e.hostBytes)} in the runtime)`;
     const instead = r.alternatives.length ? ` What would work: ${r.alternatives.join('; or ')}.` : ' Choose a smaller model.';
     super('modelMemory', `${r.file} in ${r.folder} needs about ${formatMemory(r.neededBytes)} ${where} ${what}${parts}, so LLM Lens did not ${r.purpose === 'load' ? 'load it' : 'start completions with it'}.${instead}`);

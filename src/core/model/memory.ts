@@ -18,6 +18,10 @@
 //     untied head, a float copy of it (measured within 2% of this sum); the completion engine reads the graph and
 //     encodes its plain copy once more while its session is created (the process peaked at 5.0 GB for SmolLM2-135M
 //     fp32 with completions; this estimate says 5.0).
+//   - a float16 file (model_fp16, model_q4f16) is read as float32 (onnx/upcast.ts): its float16 tensors take twice
+//     their bytes from the graph as read onwards, so every factor above applies to the file's bytes plus its float16
+//     bytes (about twice the file for model_fp16; the embedding and the block scales for model_q4f16), the same as
+//     the fp32 file's would.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -43,6 +47,8 @@ const Q4_MODEL_TYPES = ['llama', 'qwen2'];
 export interface MemoryInput {
   /** The ONNX graph and its external data files, as on disk. */
   fileBytes: number;
+  /** Of those, the bytes of float16 tensors, which take twice as many once read as float32 (onnx/upcast.ts). */
+  float16Bytes?: number;
   vocabSize: number;
   dModel: number;
   nLayer: number;
@@ -53,6 +59,10 @@ export interface MemoryInput {
 
 export interface MemoryEstimate {
   fileBytes: number;
+  /** The file's float16 bytes (0 for a float32 or 8-bit file). */
+  float16Bytes: number;
+  /** The graph read as float32: the file's bytes plus its float16 bytes. What the factors apply to. */
+  graphBytes: number;
   /** In the Node process, outside the runtime: the graph as read, the instrumented copy, the embedding, the head. */
   hostBytes: number;
   host: { graph: number; instrumented: number; embedding: number; head: number };
@@ -86,6 +96,7 @@ function bounded(input: MemoryInput): MemoryInput {
   const d = Math.max(1, input.dModel);
   return {
     ...input,
+    float16Bytes: Math.min(Math.max(0, input.float16Bytes ?? 0), input.fileBytes),
     vocabSize: Math.min(input.vocabSize, Math.floor(input.fileBytes / d)),
     nLayer: Math.min(input.nLayer, Math.floor(input.fileBytes / (2 * d * d))),
     nHead: Math.min(input.nHead, d),
@@ -94,16 +105,22 @@ function bounded(input: MemoryInput): MemoryInput {
 
 export function estimateMemory(given: MemoryInput, tokens = RUN_TOKENS): MemoryEstimate {
   const input = bounded(given);
-  const W = input.fileBytes;
+  const float16Bytes = input.float16Bytes ?? 0;
+  // The graph as the lens holds it: float16 read as float32.
+  const W = input.fileBytes + float16Bytes;
   const embedding = input.vocabSize * input.dModel * 4 + input.vocabSize * 4;
-  const host = { graph: W, instrumented: W, embedding, head: input.untiedHead ? input.vocabSize * input.dModel * 4 : 0 };
+  // A float16 file's own bytes stay held beside their float32 copies (the decoded graph's small tensors are views
+  // into the file's buffer): the graph as read is the float32 graph plus the float16 bytes once more.
+  const host = { graph: W + float16Bytes, instrumented: W, embedding, head: input.untiedHead ? input.vocabSize * input.dModel * 4 : 0 };
   const hostBytes = host.graph + host.instrumented + host.embedding + host.head;
   const sessionBytes = SESSION_FACTOR * W;
   const run = runBytes(input, tokens);
   const runtimeBytes = Math.max(sessionBytes, STEADY_FACTOR * W + run);
   const runtimeWithCompletionsBytes = Math.max(runtimeBytes, COMPLETION_FACTOR * W);
   return {
-    fileBytes: W,
+    fileBytes: input.fileBytes,
+    float16Bytes,
+    graphBytes: W,
     hostBytes,
     host,
     sessionBytes,
@@ -177,6 +194,38 @@ export function modelFileBytes(folder: Pick<ModelFolder, 'folder' | 'onnxPath' |
   return bytes;
 }
 
+const FLOAT16 = 10;
+
+/**
+ * How many bytes of the model's file are float16 tensors, which the lens reads as float32 (twice the bytes). Counted
+ * from the graph when it is small enough to decode (a graph with external data, or any graph of up to 64 MB); else
+ * from the variant's name (`variant`: the file name, or what a download manifest says it was): model_fp16 is float16
+ * throughout; model_q4f16 holds its token embedding (vocab x d) and one float16 scale per 32 4-bit weights (18 bytes
+ * a block: 2 of them) in float16.
+ */
+export function float16FileBytes(folder: Pick<ModelFolder, 'onnxPath' | 'onnxBytes'>, fileBytes: number, variant: string, shape: { vocabSize: number; dModel: number }): number {
+  if (folder.onnxBytes <= MAX_DECODED_GRAPH) {
+    try {
+      const model = decodeModel(fs.readFileSync(folder.onnxPath), folder.onnxPath);
+      let n = 0;
+      const count = (t: { dataType?: number | null; dims?: unknown[] | null }) => {
+        if (t.dataType === FLOAT16) n += 2 * (t.dims ?? []).reduce<number>((a, d) => a * Number(d), 1);
+      };
+      for (const t of model.graph?.initializer ?? []) count(t);
+      for (const node of model.graph?.node ?? []) for (const a of node.attribute ?? []) if (a.t) count(a.t);
+      return Math.min(n, fileBytes);
+    } catch {
+      // Not a graph it can decode: the load says why.
+      return 0;
+    }
+  }
+  if (/q4f16/.test(variant)) {
+    const embedding = Math.min(fileBytes, 2 * shape.vocabSize * shape.dModel);
+    return Math.round(embedding + (fileBytes - embedding) / 9);
+  }
+  return /fp16|float16/.test(variant) ? fileBytes : 0;
+}
+
 function safeReaddir(dir: string): string[] {
   try {
     return fs.readdirSync(dir);
@@ -203,7 +252,9 @@ export function estimateFolderMemory(folderPath: string, options: { onnxFile?: s
   // The size limit is the load's own check, with its own message; here every size is only counted.
   const folder = openModelFolder(folderPath, { onnxFile: options.onnxFile, maxModelBytes: Number.MAX_SAFE_INTEGER });
   const c = folder.config;
-  const estimate = estimateMemory({ fileBytes: modelFileBytes(folder), vocabSize: c.vocabSize, dModel: c.dModel, nLayer: c.nLayer, nHead: c.nHead, untiedHead: !c.tieWordEmbeddings }, options.tokens);
+  const fileBytes = modelFileBytes(folder);
+  const float16Bytes = float16FileBytes(folder, fileBytes, variantOf(folder), { vocabSize: c.vocabSize, dModel: c.dModel });
+  const estimate = estimateMemory({ fileBytes, float16Bytes, vocabSize: c.vocabSize, dModel: c.dModel, nLayer: c.nLayer, nHead: c.nHead, untiedHead: !c.tieWordEmbeddings }, options.tokens);
   return { folder, estimate };
 }
 
@@ -270,14 +321,22 @@ function inputOf(folder: ModelFolder): Omit<MemoryInput, 'fileBytes'> {
 // names it there. Read here by name rather than through the hub code, which the worker does not otherwise load.
 const MANIFEST = 'lens-download.json';
 
-/** The file read is a q4 one: by its name, or by the download manifest of a folder that saved it as model.onnx. */
+/** The file read is a q4 (or q4f16) one: by its name, or by the download manifest of a folder that saved it as model.onnx. */
 function isQ4(folder: ModelFolder): boolean {
-  if (/_q4/.test(path.basename(folder.onnxPath))) return true;
-  try {
-    const m = JSON.parse(fs.readFileSync(path.join(folder.folder, MANIFEST), 'utf8')) as { variant?: unknown };
-    return typeof m.variant === 'string' && /_q4/.test(m.variant) && path.basename(folder.onnxPath) === 'model.onnx';
-  } catch {
-    return false;
+  return /_q4/.test(variantOf(folder));
+}
+
+/** The variant name of the file read: the download manifest's for a folder that saved it as model.onnx, else the file's. */
+function variantOf(folder: Pick<ModelFolder, 'folder' | 'onnxPath'>): string {
+  const base = path.basename(folder.onnxPath);
+  if (base === 'model.onnx') {
+    try {
+      const m = JSON.parse(fs.readFileSync(path.join(folder.folder, MANIFEST), 'utf8')) as { variant?: unknown };
+      if (typeof m.variant === 'string') return m.variant;
+    } catch {
+      // No manifest: a folder on disk.
+    }
   }
+  return base;
 }
 

@@ -167,7 +167,8 @@ export function embeddingMatrix(g: GraphIndex, s: GraphStructure, where: string)
   const e = s.tokenEmbedding!;
   const t = g.initializers.get(e.initializer)!;
   if (!e.quantized) {
-    if (t.dataType !== 1) throw new UnsupportedModelError(where, 'its token embedding is stored in 16-bit floats; LLM Lens reads float32 and the q4/q8 variants (model.onnx, model_q4.onnx, model_quantized.onnx).');
+    // float16 never gets here: the graph was read as float32 (onnx/upcast.ts). bfloat16 and the like do.
+    if (t.dataType !== 1) throw new UnsupportedModelError(where, 'its token embedding is stored in a float format LLM Lens does not read; it reads float32, float16 and the q4/q8 variants (model.onnx, model_fp16.onnx, model_q4.onnx, model_quantized.onnx).');
     const f = floatData(t, where);
     if (!f) throw new UnsupportedModelError(where, 'the token embedding is not a float tensor.');
     if (!e.transposed) return f;

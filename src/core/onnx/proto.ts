@@ -5,6 +5,7 @@ import { onnx } from 'onnx-proto';
 import { ModelFormatError, ModelTooLargeError, TensorDataError, UnsafeExternalDataError } from '../model/errors';
 import { isInside } from '../model/folder';
 import { cleanText, quoteName } from '../model/untrusted';
+import { upcastFloat16 } from './upcast';
 
 /** An int64 field as protobufjs decodes it: a number or a Long. */
 export type Int64 = number | { toNumber(): number };
@@ -43,7 +44,7 @@ export interface ReadModelOptions {
 /**
  * Reads an ONNX file and inlines any external data, so that the result is one self-contained
  * ModelProto. External data locations must be relative, inside `folder`, and reached without
- * symbolic links.
+ * symbolic links. A float16 graph (model_fp16, model_q4f16) is read as float32 (onnx/upcast.ts).
  */
 export function readModelFile(file: string, options: ReadModelOptions): onnx.ModelProto {
   const size = fs.statSync(file).size;
@@ -51,6 +52,7 @@ export function readModelFile(file: string, options: ReadModelOptions): onnx.Mod
   const model = decodeModel(fs.readFileSync(file), file);
   inlineExternalData(model, file, options);
   checkTensorData(model, file);
+  upcastFloat16(model);
   return model;
 }
 

@@ -20,6 +20,10 @@ function variantDetail(name: string): string {
       return vscode.l10n.t('4-bit weights (q4): smallest and fastest, for completions; activations near full precision');
     case 'q8':
       return vscode.l10n.t('8-bit weights: smaller and faster; activations near full precision');
+    case 'fp16':
+      return vscode.l10n.t('16-bit floats (fp16): half the download, read as float32 (twice its size in memory); activations within float16 rounding');
+    case 'q4f16':
+      return vscode.l10n.t('4-bit weights, 16-bit floats (q4f16): the smallest download, read as float32; activations near full precision');
     default:
       return vscode.l10n.t('full precision (float32): for looking inside, activations exactly as computed');
   }
@@ -146,8 +150,8 @@ export class HubDownloads {
   }
 
   private async pickVariant(repo: string, all: OnnxVariant[], defaultVariant: string | undefined, modelType: string | undefined): Promise<OnnxVariant | undefined> {
-    // Only what the lens can read for this model type (float32; q4 and 8-bit for the Llama family; not 16-bit, not
-    // merged): anything else would download and then fail to load.
+    // Only what the lens can read for this model type (float32, float16; q4, q4f16 and 8-bit for the Llama family;
+    // not bitsandbytes, not merged): anything else would download and then fail to load.
     const variants = all.filter((v) => !variantProblem(v.name, modelType));
     // None readable: pickVariant throws the error that says so, with the names.
     if (!variants.length) return pickVariant(repo, all, undefined, modelType);
@@ -161,7 +165,7 @@ export class HubDownloads {
     }));
     items.sort((a, b) => (a.variant.name === defaultVariant ? -1 : b.variant.name === defaultVariant ? 1 : 0));
     const placeHolder = hidden
-      ? vscode.l10n.t('The file under onnx/ to download ({0} more not shown: files LLM Lens cannot read, such as 16-bit or merged graphs)', hidden)
+      ? vscode.l10n.t('The file under onnx/ to download ({0} more not shown: files LLM Lens cannot read, such as bitsandbytes or merged graphs)', hidden)
       : vscode.l10n.t('The file under onnx/ to download');
     const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('ONNX variant of {0}', repo), placeHolder });
     return pick?.variant;

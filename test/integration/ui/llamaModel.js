@@ -1,6 +1,6 @@
 // UI step: a Llama-family model (qwen2-tiny in the published layout, served by a local fake hub) chosen the way a
 // person would: Select Model shows the recommended models first; Download from Hugging Face... offers its full
-// precision, q4 and 8-bit files and hides the 16-bit and bitsandbytes ones; the full-precision download is analysed
+// precision, fp16, q4, q4f16 and 8-bit files and hides the bitsandbytes one; the full-precision download is analysed
 // (all four views drawn) and has its model card; then its q4 file replaces it and the card counts the same
 // parameters. The built-in model and the default hub are restored after.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
@@ -43,14 +43,16 @@ module.exports = {
       await setEndpoint(ui, hub.endpoint);
       endpointSet = true;
 
-      // The variants a Llama-family repository offers: full precision (recommended), q4 and 8-bit; the rest hidden.
+      // The variants a Llama-family repository offers: full precision (recommended), fp16, q4, q4f16 and 8-bit;
+      // bitsandbytes hidden.
       await ui.clearNotifications();
       input = await openVariantPick(ui, REPO);
-      for (const v of ['model', 'model_q4', 'model_quantized']) await ui.rowLabelled(v).waitFor({ state: 'visible', timeout: 15_000 });
+      for (const v of ['model', 'model_fp16', 'model_q4', 'model_q4f16', 'model_quantized']) await ui.rowLabelled(v).waitFor({ state: 'visible', timeout: 15_000 });
       ui.assert.match(await ui.rowLabelled('model').innerText(), /recommended[\s\S]*full precision \(float32\): for looking inside/);
       ui.assert.match(await ui.rowLabelled('model_q4').innerText(), /4-bit weights \(q4\)/);
-      for (const hidden of ['model_fp16', 'model_q4f16', 'model_bnb4']) ui.assert.equal(await ui.rowLabelled(hidden).count(), 0, `${hidden} is offered`);
-      ui.assert.match(await input.getAttribute('placeholder'), /3 more not shown/);
+      ui.assert.match(await ui.rowLabelled('model_fp16').innerText(), /16-bit floats \(fp16\)/);
+      ui.assert.equal(await ui.rowLabelled('model_bnb4').count(), 0, 'model_bnb4 is offered');
+      ui.assert.match(await input.getAttribute('placeholder'), /1 more not shown/);
       // The "Looking up" notification closes a moment after the list opens.
       await ui.page.locator('.notification-toast', { hasText: 'Looking up' }).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
       await ui.screenshot('llama-variants');

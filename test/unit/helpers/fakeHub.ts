@@ -124,19 +124,20 @@ export function defaultModelFiles(): Map<string, Buffer> {
   return files;
 }
 
-/** Variants a Llama-family repository lists that LLM Lens refuses by name (16-bit, bitsandbytes): never fetched. */
-export const LLAMA_REFUSED_VARIANTS = ['model_bnb4', 'model_fp16', 'model_q4f16'];
+/** Variants a Llama-family repository lists that LLM Lens refuses by name (bitsandbytes): never fetched. */
+export const LLAMA_REFUSED_VARIANTS = ['model_bnb4'];
 
 /**
  * A Llama-family repository in the transformers.js layout, from a test model of test/fixtures (qwen2-tiny,
- * llama-tiny): its config and tokenizer files, onnx/model.onnx (fp32), onnx/model_q4.onnx (MatMulNBits) and
- * onnx/model_quantized.onnx (MatMulInteger), which all load; beside them the variants LLM Lens refuses by name,
+ * llama-tiny): its config and tokenizer files, onnx/model.onnx (fp32), onnx/model_fp16.onnx, onnx/model_q4.onnx
+ * (MatMulNBits), onnx/model_q4f16.onnx and onnx/model_quantized.onnx (MatMulInteger), which all load; beside them the
+ * variants LLM Lens refuses by name,
  * as the real repositories list them (random bytes: they are never downloaded).
  */
 export function llamaFamilyFiles(fixture = 'qwen2-tiny'): Map<string, Buffer> {
   const dir = path.join(findRoot(), 'test', 'fixtures', fixture);
   const files = new Map<string, Buffer>();
-  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model_q4.onnx', 'onnx/model_quantized.onnx']) {
+  for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model_fp16.onnx', 'onnx/model_q4.onnx', 'onnx/model_q4f16.onnx', 'onnx/model_quantized.onnx']) {
     if (fs.existsSync(path.join(dir, f))) files.set(f, fs.readFileSync(path.join(dir, f)));
   }
   LLAMA_REFUSED_VARIANTS.forEach((v, i) => files.set(`onnx/${v}.onnx`, pseudoRandom(64 * 1024, 10 + i)));
