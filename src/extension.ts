@@ -14,12 +14,13 @@ import { ModelStatusBar } from './host/modelStatusBar';
 import { TokenScores } from './host/tokenScores';
 import { TokenHoverProvider, analyzeTokenInPanel } from './host/hoverProvider';
 import { SurprisalHighlighter, type SurprisalSnapshot } from './host/surprisalHighlighter';
+import { WhyDecorations, type WhySnapshot } from './host/whyDecorations';
 import { CompletionStatusBar } from './host/completionStatusBar';
 import { CompletionProvider, type CompletionStats } from './host/completionProvider';
 import { SuggestionDocuments } from './host/explainSuggestion';
 import { Samples } from './host/samples';
 import { WorkerClient } from './worker/client';
-import type { ViewId } from './protocol/webview';
+import { isWebviewToHostMessage, type ViewId } from './protocol/webview';
 import type { RuntimeInfo } from './protocol/worker';
 import { errorMessage } from './core/common/errors';
 import { COMMANDS, INTERNAL_COMMANDS } from './host/commands';
@@ -35,6 +36,13 @@ export interface LlmLensApi {
   surprisalState(): SurprisalSnapshot;
   /** For the integration tests: what the analysis panel shows, read on the host side. */
   analysisSummary(): AnalysisSummary;
+  /**
+   * For the integration tests: a message to the analysis panel's host side as if its webview had sent it (checked
+   * like one); resolves when the host has handled it.
+   */
+  analysisMessage(message: unknown): Promise<void>;
+  /** For the integration tests: what "Why This Token?" shows in the editor. */
+  whyState(): WhySnapshot;
 }
 
 export function activate(context: vscode.ExtensionContext): LlmLensApi {
@@ -72,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
   const editorConfig = new EditorSettings();
   const scores = new TokenScores(models, editorConfig, logger);
   const surprisal = new SurprisalHighlighter(scores, editorConfig, logger, models);
+  const why = new WhyDecorations(models, scores, logger);
 
   const completionStatus = new CompletionStatusBar();
   const completions = new CompletionProvider(models, models, new CompletionSettings(), completionStatus, logger);
@@ -87,8 +96,11 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     new ModelStatusBar(models),
     scores,
     surprisal,
+    why,
     vscode.languages.registerHoverProvider('*', new TokenHoverProvider(scores, editorConfig, logger)),
     vscode.commands.registerCommand(COMMANDS.toggleSurprisal, () => surprisal.toggle()),
+    vscode.commands.registerCommand(COMMANDS.whyThisToken, () => why.run()),
+    vscode.commands.registerCommand(COMMANDS.clearWhy, () => why.clear()),
     vscode.commands.registerCommand(INTERNAL_COMMANDS.analyzeToken, (args: unknown) => analyzeTokenInPanel(args, analyzeInPanel, logger)),
     { dispose: () => void client.dispose() },
     completionStatus,
@@ -126,7 +138,16 @@ export function activate(context: vscode.ExtensionContext): LlmLensApi {
     },
   );
 
-  return { surprisalState: () => surprisal.state(), runtimeInfo: () => models.runtimeInfo(), completionStats: () => completions.stats(), restartWorker: () => client.restart(), analysisSummary: () => analysis.summary() };
+  return {
+    surprisalState: () => surprisal.state(),
+    runtimeInfo: () => models.runtimeInfo(), completionStats: () => completions.stats(), restartWorker: () => client.restart(),
+    analysisSummary: () => analysis.summary(),
+    analysisMessage: async (m: unknown) => {
+      if (!isWebviewToHostMessage(m, 'analysis')) throw new Error(`not a message of the analysis panel: ${JSON.stringify(m)?.slice(0, 200)}`);
+      await analysis.onMessage(m);
+    },
+    whyState: () => why.state(),
+  };
 }
 
 export function deactivate(): void {}

@@ -10,6 +10,8 @@ export const COMMANDS = {
   toggleSurprisal: 'llmLens.toggleSurprisal',
   toggleCompletions: 'llmLens.toggleCompletions',
   explainSuggestion: 'llmLens.explainSuggestion',
+  whyThisToken: 'llmLens.whyThisToken',
+  clearWhy: 'llmLens.clearWhy',
   openSample: 'llmLens.openSample',
   tryNativeRuntime: 'llmLens.tryNativeRuntime',
 } as const;
@@ -23,10 +25,14 @@ export const INTERNAL_COMMANDS = {
   showEmbeddings: 'llmLens.showEmbeddings',
   showLayers: 'llmLens.showLayers',
   showAttention: 'llmLens.showAttention',
+  /** The Why tab (the integration tests; no walkthrough step). */
+  showWhy: 'llmLens.showWhy',
 } as const;
 
 export const CONTEXT_KEYS = {
   surprisalOn: 'llmLens.surprisalOn',
+  /** The editor shows "Why This Token?" colours (Escape clears them). */
+  whyShown: 'llmLens.whyShown',
 } as const;
 
 /** Read-only documents holding an inline suggestion with its prompt, for "Explain This Suggestion". */

@@ -12,6 +12,10 @@ import { lostModel } from '../core/completion/pipeline';
 import type { WorkerClient } from '../worker/client';
 import { downloadIdentity } from '../core/hub/store';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from '../protocol/score';
+import type { OccludeParams, OccludeResult, WhyParams, WhyResult } from '../protocol/why';
+
+/** Occlusion's progress, when the worker reports it: batches done of all. */
+export type OccludeProgress = (done: number, total: number) => void;
 
 /** The model the worker has loaded, as the host knows it: what it is, and which folder it came from. */
 export interface CurrentModel extends ModelInfo {
@@ -28,6 +32,8 @@ export interface ModelBackend {
   score(params: ScoreParams, signal?: AbortSignal): Promise<ScoreResult>;
   neighbours(params: NeighboursParams, signal?: AbortSignal): Promise<NeighboursResult>;
   complete(params: CompleteParams, signal?: AbortSignal): Promise<CompleteResult>;
+  why(params: WhyParams, signal?: AbortSignal): Promise<WhyResult>;
+  occlude(params: OccludeParams, signal?: AbortSignal, onProgress?: OccludeProgress): Promise<OccludeResult>;
   runtimeInfo(): Promise<RuntimeInfo>;
   /** The worker ended (crash, restart): it no longer holds the model. */
   onWorkerStopped(listener: () => void): { dispose(): void };
@@ -42,6 +48,8 @@ export function workerBackend(client: WorkerClient): ModelBackend {
     score: (params, signal) => client.request('score', params, signal),
     neighbours: (params, signal) => client.request('neighbours', params, signal),
     complete: (params, signal) => client.request('complete', params, signal),
+    why: (params, signal) => client.request('why', params, signal),
+    occlude: (params, signal, onProgress) => client.request('occlude', params, signal, { onProgress }),
     runtimeInfo: () => client.request('version', {}),
     onWorkerStopped: (listener) => client.onDidStop(listener),
   };
@@ -140,6 +148,22 @@ export class ModelService implements vscode.Disposable {
   /** The PCA map of another layer of the last analysis, from its kept hidden states, without a new run. */
   pca(params: PcaParams, signal?: AbortSignal): Promise<PcaMap> {
     return this.backend.pca(params, signal);
+  }
+
+  /** Why the model predicts what it does after a position (the Why tab); loads the model first. */
+  async why(params: WhyParams, signal?: AbortSignal): Promise<WhyResult> {
+    return this.withModel(() => {
+      if (signal?.aborted) throw new CancelledError();
+      return this.backend.why(params, signal);
+    });
+  }
+
+  /** How much each context token matters to one prediction, by occluding it (the Why tab, "Why This Token?"). */
+  async occlude(params: OccludeParams, signal?: AbortSignal, onProgress?: OccludeProgress): Promise<OccludeResult> {
+    return this.withModel(() => {
+      if (signal?.aborted) throw new CancelledError();
+      return this.backend.occlude(params, signal, onProgress);
+    });
   }
 
   /** Scores tokens for the editor surfaces (hover cards, surprisal highlighting); loads the model first. */

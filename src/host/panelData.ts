@@ -25,7 +25,7 @@ export const analysisDefaults = (): AnalysisLimits => ({
  * VS Code serializes each message to JSON on the extension host's thread: a 9 MiB message for 1024 tokens with
  * every head took it 30-40 ms.
  */
-export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false });
+export const defaultUi = (): AnalysisUi => ({ tab: 'tokens', chosen: 0, showIds: false, colorBy: 'token', layer: 0, head: -1, pcaLayer: -1, pinned: false, whyTargets: [], whyInterventions: [], whyMode: 'zero' });
 
 /** What the panel asks of the worker for these settings and choices (the bench's panels section asks the same). */
 export function analyzeOptions(ui: AnalysisUi, nLayer: number, config: AnalysisLimits = analysisDefaults()): AnalyzeOptions {

@@ -10,6 +10,7 @@ export const SHOW_TAB_COMMANDS: Readonly<Record<AnalysisTab, string>> = {
   embeddings: INTERNAL_COMMANDS.showEmbeddings,
   layers: INTERNAL_COMMANDS.showLayers,
   attention: INTERNAL_COMMANDS.showAttention,
+  why: INTERNAL_COMMANDS.showWhy,
 };
 
 /** Files of samples/ that ship in the VSIX (.vscodeignore names them). */

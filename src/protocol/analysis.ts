@@ -108,6 +108,11 @@ export interface InstrumentationReport {
   layerNorm?: 'fused' | 'decomposed' | 'rms' | 'rmsFused' | 'mixed';
   /** Layers found in the graph. */
   layers?: number;
+  /**
+   * Which parts the Why view can switch off in this graph (issue #15), and what is missing for the others, in words.
+   * Absent where the model was only inspected (no instrumented graph).
+   */
+  interventions?: { available: ('head' | 'attention' | 'mlp' | 'edge')[]; notes: string[] };
 }
 
 export interface TokenInfo {

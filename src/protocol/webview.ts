@@ -1,11 +1,20 @@
 // Messages between the host's panel controller and the webviews. Each panel starts with `ready`.
 import type { RuntimeInfo } from './worker';
 import type { Analysis, InstrumentationReport, ModelSpec, ParameterBreakdown, PcaMap, Prediction } from './analysis';
+import type { Intervention, OccludeResult, WhyResult } from './why';
 
 export type ViewId = 'runtime' | 'analysis' | 'modelCard';
 
-export type AnalysisTab = 'tokens' | 'embeddings' | 'layers' | 'attention';
-export const ANALYSIS_TABS: readonly AnalysisTab[] = ['tokens', 'embeddings', 'layers', 'attention'];
+export type AnalysisTab = 'tokens' | 'embeddings' | 'layers' | 'attention' | 'why';
+export const ANALYSIS_TABS: readonly AnalysisTab[] = ['tokens', 'embeddings', 'layers', 'attention', 'why'];
+
+/** Candidate continuations the Why tab compares (the worker takes at most 4), and the length of each as typed. */
+export const MAX_WHY_TARGETS = 4;
+export const MAX_WHY_TARGET_CHARS = 200;
+/** Context tokens occlusion removes one by one at most, the nearest to the prediction (the UI says so). */
+export const OCCLUDE_CAP = 256;
+/** Parts switched off at once; more is a mistake, not an experiment. */
+export const MAX_INTERVENTIONS = 64;
 
 /** What a person chose in the analysis panel; the host keeps it (and restores it after a reload). */
 export interface AnalysisUi {
@@ -22,6 +31,12 @@ export interface AnalysisUi {
   pcaLayer: number;
   /** When pinned the panel no longer follows the editor's selection. */
   pinned: boolean;
+  /** Why tab: candidate continuations as typed (" Paris"), at most MAX_WHY_TARGETS. */
+  whyTargets: string[];
+  /** Why tab: parts of the model switched off (empty: the clean run). */
+  whyInterventions: Intervention[];
+  /** Why tab: how a clicked head or layer is switched off. */
+  whyMode: 'zero' | 'mean';
 }
 
 /**
@@ -94,6 +109,67 @@ export interface AnalysisState {
   attentionMissing?: string;
   /** The `seq` of the last choose/setUi message the host applied: the webview keeps newer choices of its own. */
   ackSeq: number;
+  /** The Why tab's answers for this analysis (absent until the tab asked for them). */
+  why?: PanelWhy;
+}
+
+/** The Why tab's answers: the last `why` request's result and the last occlusion, with what each was asked. */
+export interface PanelWhy {
+  /** The analysis (PanelAnalysis.seq) these answers belong to: a patch for an older one is dropped. */
+  seq: number;
+  /** whyKey() of the request the result answers: the tab draws it as current only while the UI still asks the same. */
+  key: string;
+  busy: boolean;
+  result?: WhyResult;
+  error?: string;
+  occlusion?: PanelOcclusion;
+}
+
+export interface PanelOcclusion {
+  /** The prediction it watched: after token `position`, of `target` (undefined: the model's top token). */
+  position: number;
+  target?: string;
+  running: boolean;
+  /** Batches done of all, when the worker reports progress; absent: progress unknown. */
+  progress?: { done: number; total: number };
+  /** At most this many context tokens are occluded (the nearest to the prediction). */
+  cap: number;
+  result?: OccludeResult;
+  error?: string;
+  cancelled?: boolean;
+}
+
+/** What a Why result answers: the prediction after `chosen`, the candidates, the parts switched off. */
+export function whyKey(ui: Pick<AnalysisUi, 'chosen' | 'whyTargets' | 'whyInterventions'>): string {
+  return JSON.stringify([ui.chosen, ui.whyTargets, ui.whyInterventions]);
+}
+
+/** The same part switched off (the mode aside): clicking it again switches it back on. */
+export function samePart(a: Intervention, b: Intervention): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'edge' && b.kind === 'edge') return a.from === b.from && a.to === b.to;
+  if (a.kind === 'head' && b.kind === 'head') return a.layer === b.layer && a.head === b.head;
+  return (a as { layer: number }).layer === (b as { layer: number }).layer;
+}
+
+const isSmallIndex = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1_000_000;
+
+export function isIntervention(v: unknown): v is Intervention {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort().join(',');
+  const mode = o.mode === 'zero' || o.mode === 'mean';
+  switch (o.kind) {
+    case 'head':
+      return keys === 'head,kind,layer,mode' && isSmallIndex(o.layer) && isSmallIndex(o.head) && mode;
+    case 'attention':
+    case 'mlp':
+      return keys === 'kind,layer,mode' && isSmallIndex(o.layer) && mode;
+    case 'edge':
+      return keys === 'from,kind,to' && isSmallIndex(o.from) && isSmallIndex(o.to);
+    default:
+      return false;
+  }
 }
 
 export interface ModelCardRow {
@@ -154,7 +230,10 @@ export type AnalysisWebviewMessage =
   | CommonWebviewMessage
   /** A token was chosen in the panel; the host reveals it in the editor. `seq` counts the panel's choices. */
   | { type: 'choose'; index: number; seq?: number }
-  | { type: 'setUi'; ui: Partial<AnalysisUi>; seq?: number };
+  | { type: 'setUi'; ui: Partial<AnalysisUi>; seq?: number }
+  /** Why tab: colour the context by occlusion for the prediction after the chosen token (of the first candidate). */
+  | { type: 'occlude' }
+  | { type: 'cancelOcclude' };
 
 /** What each panel's webview may send; the host rejects anything else from it. */
 export type WebviewMessageFor<V extends ViewId> = V extends 'analysis' ? AnalysisWebviewMessage : CommonWebviewMessage;
@@ -187,6 +266,12 @@ export interface PcaPatch {
   pca: PcaMap;
 }
 
+/** The Why tab's answers changed (a result, an error, occlusion's progress): the whole of them, small, not the state. */
+export interface WhyPatch {
+  type: 'why';
+  why: PanelWhy;
+}
+
 /** host -> webview, the analysis panel. */
 export type AnalysisHostMessage =
   | CommonHostMessage
@@ -194,7 +279,8 @@ export type AnalysisHostMessage =
   /** A token was chosen in the editor. */
   | { type: 'choose'; index: number }
   | ChosenPatch
-  | PcaPatch;
+  | PcaPatch
+  | WhyPatch;
 
 /** What the host may send to each panel's webview. */
 export type HostMessageFor<V extends ViewId> = V extends 'analysis' ? AnalysisHostMessage : CommonHostMessage | { type: 'init'; view: V; state: StateFor<V> };
@@ -228,6 +314,15 @@ export function isAnalysisUiPatch(v: unknown): v is Partial<AnalysisUi> {
       case 'colorBy':
         if (x !== 'token' && x !== 'surprisal') return false;
         break;
+      case 'whyTargets':
+        if (!Array.isArray(x) || x.length > MAX_WHY_TARGETS || !x.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_WHY_TARGET_CHARS)) return false;
+        break;
+      case 'whyInterventions':
+        if (!Array.isArray(x) || x.length > MAX_INTERVENTIONS || !x.every(isIntervention)) return false;
+        break;
+      case 'whyMode':
+        if (x !== 'zero' && x !== 'mean') return false;
+        break;
       default:
         return false;
     }
@@ -253,6 +348,9 @@ export function isWebviewToHostMessage<V extends ViewId>(m: unknown, view: V): m
       return view === 'analysis' && isIndex(o.index) && o.index >= 0 && isSeq(o.seq);
     case 'setUi':
       return view === 'analysis' && isAnalysisUiPatch(o.ui) && isSeq(o.seq);
+    case 'occlude':
+    case 'cancelOcclude':
+      return view === 'analysis' && Object.keys(o).length === 1;
     default:
       return false;
   }

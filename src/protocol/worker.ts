@@ -3,6 +3,7 @@
 import type { Analysis, AnalyzeOptions, ChosenDetail, InstrumentationReport, ModelSpec, ParameterBreakdown, PcaMap } from './analysis';
 import type { CompleteParams, CompleteResult } from './completion';
 import type { NeighboursParams, NeighboursResult, ScoreParams, ScoreResult } from './score';
+import type { OccludeParams, OccludeResult, WhyParams, WhyResult } from './why';
 
 /** What the worker reports about its runtime; proves the wasm files load. */
 export interface RuntimeInfo {
@@ -82,6 +83,10 @@ export interface WorkerRequests {
   neighbours: [NeighboursParams, NeighboursResult];
   /** An inline completion at a cursor: KV-cache generation on the model's plain graph, the previous prompt's cache reused. */
   complete: [CompleteParams, CompleteResult];
+  /** Why the model predicts what it does after a position: targets, logit lens ranks, direct logit attribution, interventions (protocol/why.ts). */
+  why: [WhyParams, WhyResult];
+  /** How much each context token matters to one prediction, by occluding it (batched forward passes; cancellable). */
+  occlude: [OccludeParams, OccludeResult];
   /** Releases the loaded model's session and memory. */
   unloadModel: [Record<string, never>, { unloaded: boolean }];
 }
@@ -132,7 +137,9 @@ export type HostToWorkerMessage =
 /** worker -> host. With `packed`, the value is in pack.ts's form and its buffers were transferred. */
 export type WorkerToHostMessage =
   | { type: 'reply'; id: number; reply: Reply<unknown>; packed?: { buffers: ArrayBuffer[] } }
-  | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; message: string }
+  /** How far a long request has got (occlusion's batched runs): `done` of `total` units, sent before its reply. */
+  | { type: 'progress'; id: number; done: number; total: number };
 
 /** Options the host passes when starting the worker (workerData). */
 export interface WorkerStartOptions {
@@ -185,5 +192,6 @@ export function isWorkerToHostMessage(m: unknown): m is WorkerToHostMessage {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
   if (o.type === 'reply') return typeof o.id === 'number' && typeof o.reply === 'object' && o.reply !== null;
+  if (o.type === 'progress') return typeof o.id === 'number' && typeof o.done === 'number' && typeof o.total === 'number';
   return o.type === 'log' && typeof o.message === 'string';
 }

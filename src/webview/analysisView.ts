@@ -1,6 +1,6 @@
 // The analysis panel: header (source, pin), the chosen token, four tabs. A token chosen in any tab
 // is chosen in all of them; the host is told so it can reveal it in the editor.
-import { ANALYSIS_TABS, type AnalysisState, type AnalysisTab, type AnalysisUi, type ChosenPatch, type PanelNotice, type PcaPatch } from '../protocol/webview';
+import { ANALYSIS_TABS, type AnalysisState, type AnalysisTab, type AnalysisUi, type ChosenPatch, type PanelNotice, type PcaPatch, type WhyPatch } from '../protocol/webview';
 import { el } from './dom';
 import { fmt, num, prob, probPrecise, predictionLabel, setLocale, tokenPieces } from './format';
 import { vscode } from './vscodeApi';
@@ -9,6 +9,7 @@ import { renderTokens } from './tokensView';
 import { renderEmbeddings } from './embeddingsView';
 import { renderLayers } from './layersView';
 import { renderAttention } from './attentionView';
+import { renderWhy } from './whyView';
 import { hideTip } from './canvas';
 
 let root: HTMLElement | undefined;
@@ -23,6 +24,7 @@ const renderers: Record<AnalysisTab, (ctx: ViewCtx) => HTMLElement> = {
   embeddings: renderEmbeddings,
   layers: renderLayers,
   attention: renderAttention,
+  why: renderWhy,
 };
 
 export function renderAnalysis(target: HTMLElement, next: AnalysisState): void {
@@ -60,6 +62,13 @@ export function applyPca(patch: PcaPatch): void {
   data.pca = patch.pca;
   // Only the embeddings tab draws it: another tab keeps its scroll and focus untouched.
   if (ui.tab === 'embeddings') render();
+}
+
+/** The Why tab's answers changed; answers for an older analysis are dropped. */
+export function applyWhy(patch: WhyPatch): void {
+  if (!state?.data || state.data.seq !== patch.why.seq || !ui) return;
+  state.why = patch.why;
+  if (ui.tab === 'why') render();
 }
 
 export function setBusy(busy: boolean): void {
@@ -127,6 +136,7 @@ function render(): void {
       s,
       width: Math.max(280, root.clientWidth || document.body.clientWidth - 32),
       attentionMissing: state.attentionMissing,
+      why: state.why && state.why.seq === data.seq ? state.why : undefined,
       choose,
       setUi,
       tokenKeys,

@@ -1,7 +1,7 @@
 // Webview entry: routes the host's messages to the view named in the state.
 import { onHostMessage, vscode } from './vscodeApi';
 import { renderRuntime } from './runtimeView';
-import { applyChosen, applyPca, chooseFromHost, renderAnalysis, rerenderAnalysis, setBusy } from './analysisView';
+import { applyChosen, applyPca, applyWhy, chooseFromHost, renderAnalysis, rerenderAnalysis, setBusy } from './analysisView';
 import { renderModelCard } from './modelCardView';
 import { onThemeChange } from './theme';
 import { el } from './dom';
@@ -23,6 +23,9 @@ onHostMessage((m) => {
       return;
     case 'pca':
       if (view === 'analysis') applyPca(m);
+      return;
+    case 'why':
+      if (view === 'analysis') applyWhy(m);
       return;
     case 'busy':
       if (view === 'analysis') setBusy(m.busy);

@@ -1,5 +1,5 @@
 // What every tab of the analysis panel gets: the data, the UI choices, strings, and the ways to change them.
-import type { AnalysisUi, PanelAnalysis } from '../protocol/webview';
+import type { AnalysisUi, PanelAnalysis, PanelWhy } from '../protocol/webview';
 
 export interface ViewCtx {
   data: PanelAnalysis;
@@ -8,6 +8,8 @@ export interface ViewCtx {
   /** Width available to charts, in CSS pixels. */
   width: number;
   attentionMissing?: string;
+  /** The Why tab's answers for this analysis, when it asked for them. */
+  why?: PanelWhy;
   /** Chooses a token everywhere (panel and editor). */
   choose(index: number): void;
   /** Changes a UI choice; the host keeps it and re-analyses when the data depends on it. */

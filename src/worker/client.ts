@@ -15,6 +15,7 @@ import type { Logger } from '../core/common/logger';
 import { unpack } from '../protocol/pack';
 
 interface Pending {
+  onProgress?: (done: number, total: number) => void;
   resolve(v: unknown): void;
   reject(e: Error): void;
   cleanup(): void;
@@ -26,6 +27,10 @@ export class RemoteError extends LensError {
     super(error.code, error.message, error.details);
     if (error.stack) this.stack = error.stack;
   }
+}
+
+export interface RequestOptions {
+  onProgress?: (done: number, total: number) => void;
 }
 
 export class WorkerClient {
@@ -41,7 +46,8 @@ export class WorkerClient {
     private readonly log: Logger,
   ) {}
 
-  request<K extends WorkerRequestName>(method: K, params: WorkerParams<K>, signal?: AbortSignal): Promise<WorkerResult<K>> {
+  /** `options.onProgress` hears the worker's progress messages for this request (occlusion's batched runs). */
+  request<K extends WorkerRequestName>(method: K, params: WorkerParams<K>, signal?: AbortSignal, options: RequestOptions = {}): Promise<WorkerResult<K>> {
     if (this.disposed) return Promise.reject(new LensError('disposed', 'LLM Lens is shutting down.'));
     if (signal?.aborted) return Promise.reject(new CancelledError());
     const worker = this.ensureWorker();
@@ -50,6 +56,7 @@ export class WorkerClient {
       const onAbort = () => this.post(worker, { type: 'cancel', id });
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
+        onProgress: options.onProgress,
         resolve: resolve as (v: unknown) => void,
         reject,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
@@ -114,6 +121,14 @@ export class WorkerClient {
       }
       const p = this.pending.get(m.id);
       if (!p) return;
+      if (m.type === 'progress') {
+        try {
+          p.onProgress?.(m.done, m.total);
+        } catch (e) {
+          this.log.error(e instanceof Error ? e : String(e));
+        }
+        return;
+      }
       this.pending.delete(m.id);
       p.cleanup();
       if (m.reply.ok && m.packed) unpack(m.reply.value, m.packed.buffers).then(p.resolve, p.reject);

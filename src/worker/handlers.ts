@@ -11,8 +11,11 @@ import { analyze } from '../core/analysis/analysis';
 import { neighbours, score } from '../core/scoring/score';
 import { NoModelError } from '../core/analysis/errors';
 import { completionService } from './completion';
+import { why } from '../core/why/why';
+import { occlude } from '../core/why/occlusion';
 
-export type Handler<K extends WorkerRequestName> = (params: WorkerParams<K>, signal: AbortSignal) => Promise<WorkerResult<K>>;
+/** `progress` sends a {type: 'progress'} message for the request (long requests call it between their runs). */
+export type Handler<K extends WorkerRequestName> = (params: WorkerParams<K>, signal: AbortSignal, progress?: (done: number, total: number) => void) => Promise<WorkerResult<K>>;
 export type Handlers = { [K in WorkerRequestName]: Handler<K> };
 
 function checkLoadParams(p: LoadModelParams): void {
@@ -99,6 +102,14 @@ export function createHandlers(options: WorkerStartOptions, log: Logger = silent
     complete: async (params, signal) => {
       if (!loaded) throw new NoModelError();
       return completion.complete(loaded.model, loaded.params, params, signal);
+    },
+    why: async (params, signal) => {
+      if (!loaded) throw new NoModelError();
+      return why(loaded.model, params, signal);
+    },
+    occlude: async (params, signal, progress) => {
+      if (!loaded) throw new NoModelError();
+      return occlude(loaded.model, params, signal, progress);
     },
     unloadModel: async () => ({ unloaded: await unload() }),
   };

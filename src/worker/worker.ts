@@ -44,7 +44,7 @@ port.on('message', (raw: unknown) => {
       if (controller.signal.aborted) throw new CancelledError();
       const handler = (handlers as Record<string, Handler<WorkerRequestName> | undefined>)[method];
       if (!handler) throw new UnknownRequestError(method);
-      const value = await handler(params as never, controller.signal);
+      const value = await handler(params as never, controller.signal, (done, total) => send({ type: 'progress', id, done, total }));
       // Packed: matrices as transferred buffers, records as columns; cloning them as they are blocked the host.
       const p = pack(value);
       send({ type: 'reply', id, reply: { ok: true, value: p.value }, packed: { buffers: p.buffers } }, p.buffers);

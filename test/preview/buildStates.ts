@@ -12,6 +12,9 @@ import type { ModelInfo } from '../../src/protocol/worker';
 import { instrumentation, llamaInstrumentation, llamaParameters, llamaSpec, parameters, sampleAnalysis, spec } from './sample';
 import { inspectModel } from '../../src/core/session/modelSession';
 import { env, setPreviewLanguage } from '../../src/tools/preview/vscodeStub';
+import { whyKey } from '../../src/protocol/webview';
+import type { Intervention } from '../../src/protocol/why';
+import { WHY_TEXT, sampleOcclusion, sampleWhy, whyPosition } from './whySample';
 
 const root = path.resolve(__dirname, '../..');
 const out = process.argv[2] ?? path.join(root, 'out/preview/states.json');
@@ -64,6 +67,7 @@ async function main() {
   };
   states.card = { view: 'modelCard', strings: modelCardStrings(), locale: 'en', busy: false, card: modelCard({ ...b.info, folder: 'models/lens-tiny' }) };
   Object.assign(states, await llamaStates(fn));
+  Object.assign(states, await whyStates());
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, JSON.stringify(states));
   await b.close();
@@ -96,6 +100,35 @@ async function llamaStates(text: string): Promise<Record<string, AnalysisState |
   } finally {
     setPreviewLanguage('en');
   }
+}
+
+/**
+ * The Why tab on "why Mary and not John": clean (dark, light, high contrast), with two parts switched off, while
+ * occlusion runs, and in pt-br. The answers are hand-made (whySample.ts) in the shape of the worker's.
+ */
+async function whyStates(): Promise<Record<string, AnalysisState>> {
+  const build = async (interventions: Intervention[], occlusion: 'done' | 'running' | 'none', model = spec): Promise<AnalysisState> => {
+    const a0 = sampleAnalysis(WHY_TEXT, { pca: true }, model);
+    const position = whyPosition(a0);
+    const ui: AnalysisUi = { ...defaultUi(), tab: 'why', chosen: position, whyTargets: [' Mary', ' John', ' Mary Ann'].slice(0, interventions.length ? 2 : 3), whyInterventions: interventions, whyMode: 'zero' };
+    const a = sampleAnalysis(WHY_TEXT, { ...analyzeOptions(ui, model.nLayer), pca: true }, model);
+    const data = await toPanelAnalysis(a, 1, ui.layer, ui.head);
+    const result = sampleWhy(a, position, interventions);
+    const occ = occlusion === 'none' ? undefined : occlusion === 'running' ? { position, target: ui.whyTargets[0], running: true, cap: 256, progress: { done: 3, total: 8 } } : { position, target: ui.whyTargets[0], running: false, cap: 256, result: sampleOcclusion(a, position) };
+    return { ...analysisPageState(data, ui, 'story.md:1'), strings: analysisStrings(), locale: env.language, why: { seq: 1, key: whyKey(ui), busy: false, result, occlusion: occ } };
+  };
+  const out: Record<string, AnalysisState> = {};
+  out.whyTab = await build([], 'done');
+  out.whyIntervened = await build([{ kind: 'head', layer: 3, head: 1, mode: 'zero' }, { kind: 'mlp', layer: 2, mode: 'mean' }], 'running');
+  // SmolLM2-135M's shape: 30 layers of 9 heads in the grid and the bars.
+  out.whySmol = await build([{ kind: 'head', layer: 17, head: 4, mode: 'mean' }], 'none', llamaSpec);
+  setPreviewLanguage('pt-br', JSON.parse(fs.readFileSync(path.join(root, 'l10n/bundle.l10n.pt-br.json'), 'utf8')) as Record<string, string>);
+  try {
+    out.whyTabPt = await build([{ kind: 'head', layer: 3, head: 1, mode: 'zero' }], 'done');
+  } finally {
+    setPreviewLanguage('en');
+  }
+  return out;
 }
 
 main().catch((e) => {

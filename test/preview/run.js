@@ -59,6 +59,9 @@ async function main() {
     // Llama family (grouped key/value heads, RMS norms, rotary positions), in both themes and in pt-br.
     for (const theme of ['dark', 'light']) plan.push({ name: 'qwenCard', theme }, { name: 'smolCard', theme }, { name: 'smolAttention', theme, tab: 'attention' });
     plan.push({ name: 'qwenCardPt', theme: 'dark' }, { name: 'smolCardPt', theme: 'light' }, { name: 'smolAttentionPt', theme: 'dark', tab: 'attention' });
+    // The Why tab (issue #15): clean in every theme, intervened while occlusion runs, and in pt-br.
+    for (const theme of ['dark', 'light', 'hc']) plan.push({ name: 'whyTab', theme, tab: 'why' });
+    plan.push({ name: 'whyIntervened', theme: 'dark', tab: 'why' }, { name: 'whyTabPt', theme: 'light', tab: 'why' }, { name: 'whySmol', theme: 'dark', tab: 'why' });
     for (const p of plan) {
       if (only && !only.split(',').includes(p.name)) continue;
       const pg = await ctx.newPage();

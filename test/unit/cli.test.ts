@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { formulaBreakdown, parseCli, showToken, UsageError } from '../../src/tools/cli/main';
+import { formulaBreakdown, inspectFromConfig, parseCli, showToken, UsageError } from '../../src/tools/cli/main';
+import { readConfig, type ModelConfig } from '../../src/core/model/folder';
 import { gpt2TokenizerJson } from './helpers/gpt2Tokenizer';
 
 const root = path.resolve(__dirname, '../../..');
@@ -56,10 +57,37 @@ describe('cli: arguments', () => {
     assert.equal(showToken(' café'), '" café"');
   });
 
+  const config = (c: Partial<ModelConfig> & Pick<ModelConfig, 'modelType' | 'vocabSize' | 'dModel' | 'nLayer' | 'nHead'>): ModelConfig => ({
+    nCtx: 2048,
+    nKvHeads: c.nHead,
+    headDim: c.dModel / c.nHead,
+    tieWordEmbeddings: true,
+    raw: {},
+    ...c,
+  });
+
   it("counts GPT-2 small's parameters with the formula (124,439,808)", () => {
-    const p = formulaBreakdown(50257, 1024, 768, 12);
+    const p = formulaBreakdown(config({ modelType: 'gpt2', vocabSize: 50257, nCtx: 1024, dModel: 768, nLayer: 12, nHead: 12 }));
     assert.equal(p.total, 124439808);
     assert.equal(p.weights + p.biases, p.total);
+  });
+
+  it("counts SmolLM2-135M's (134,515,008) and Qwen2.5-0.5B's (494,032,768) parameters with the Llama formulas", () => {
+    const smol = formulaBreakdown(config({ modelType: 'llama', vocabSize: 49152, dModel: 576, nLayer: 30, nHead: 9, nKvHeads: 3, raw: { intermediate_size: 1536 } }));
+    assert.equal(smol.total, 134515008);
+    assert.equal(smol.groups.filter((g) => g.role === 'positionEmbedding').length, 0);
+    const qwen = formulaBreakdown(config({ modelType: 'qwen2', vocabSize: 151936, dModel: 896, nLayer: 24, nHead: 14, nKvHeads: 2, raw: { intermediate_size: 4864 } }));
+    assert.equal(qwen.total, 494032768);
+    assert.equal(qwen.biases, 24 * (14 + 2 * 2) * 64, 'the q/k/v biases only');
+  });
+
+  it('inspect --no-graph counts the Llama fixtures as PyTorch does (106,816 and 107,072), keys and values in groups', () => {
+    for (const [name, total] of [['llama-tiny', 106816], ['qwen2-tiny', 107072]] as const) {
+      const r = inspectFromConfig(path.join(root, 'test', 'fixtures', name));
+      assert.equal(r.parameters.total, total, name);
+      assert.equal(r.spec.architecture, 'llama');
+      assert.ok(r.spec.nKvHeads < r.spec.nHead, `${name}: ${r.spec.nKvHeads} key/value heads`);
+    }
   });
 });
 
@@ -144,7 +172,7 @@ describe('cli: inspect and analyze models/lens-tiny through the worker', functio
     const config = JSON.parse(fs.readFileSync(path.join(model, 'config.json'), 'utf8')) as { n_embd: number; n_layer: number; vocab_size: number; n_positions: number };
     assert.equal(report.spec.dModel, config.n_embd);
     assert.equal(report.spec.nLayer, config.n_layer);
-    assert.equal(report.parameters.total, formulaBreakdown(config.vocab_size, config.n_positions, config.n_embd, config.n_layer).total);
+    assert.equal(report.parameters.total, formulaBreakdown(readConfig(path.join(model, 'config.json'))).total);
     assert.equal(report.instrumentation.layerInputs.length, config.n_layer);
     assert.equal(report.instrumentation.attentionProbs.length, config.n_layer);
   });

@@ -6,6 +6,7 @@ import { node, floatTensor, int64Tensor, valueInfo, DataType } from './build';
 import type { GraphIndex, GraphStructure } from './graph';
 import { tensorDims } from './proto';
 import { UnsupportedModelError } from '../model/errors';
+import { addWhyPoints, WHY, type WhyPoints } from './interventions';
 
 /** Names of the tensors the instrumented graph takes and returns. */
 export const LENS = {
@@ -28,6 +29,8 @@ export const LENS = {
   predActual: 'lens.predActual',
   predRank: 'lens.predRank',
   similarity: 'lens.similarity',
+  /** bool []: compute the similarity matrix (the Why view's batched runs leave it off: it is quadratic in the rows). */
+  simOn: 'lens.simOn',
 } as const;
 
 export interface InstrumentedGraph {
@@ -40,6 +43,8 @@ export interface InstrumentedGraph {
   hasLens: boolean;
   /** The model's own graph inputs, to be fed as a plain forward pass would. */
   modelInputs: string[];
+  /** The Why view's points (interventions.ts): gates with default values, the mid-layer stream, z, one position's logits. */
+  why?: WhyPoints;
 }
 
 /** Lowest default-domain opset the added nodes are written for (Pad, GatherElements, TopK with a K input). */
@@ -54,6 +59,8 @@ export interface InstrumentOptions {
   lens?: boolean;
   /** Add the similarity matrix (default true). */
   similarity?: boolean;
+  /** Add the Why view's gates and outputs (default true). */
+  why?: boolean;
 }
 
 export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStructure, where: string, options: InstrumentOptions = {}): InstrumentedGraph {
@@ -220,7 +227,12 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
     out(LENS.lensTopV);
     out(LENS.lensTopI, DataType.INT64);
     out(LENS.lensLse);
+    // The full lens rows, for the ranks of chosen tokens at every layer (fetched by the Why view only).
+    out(WHY.lensLogits);
   }
+
+  // Issue #15: the points where the Why view reads and switches parts off (each added input has a default).
+  const why = options.why === false ? undefined : addWhyPoints(g, s, { placeAfter, added, inits, inputs, out, d, logits2d: 'lens.logits2d' });
 
   // Cosine similarity of the input embeddings: normalise rows of h_0, then one MatMul.
   if (options.similarity !== false) {
@@ -230,7 +242,8 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
   inits.push(floatTensor('lens.tiny', [], [1e-12]));
   added.push(node('Div', ['lens.h0', 'lens.h0normSafe'], ['lens.h0unit']));
   added.push(node('Transpose', ['lens.h0unit'], ['lens.h0unitT'], { perm: [1, 0] }));
-  added.push(node('MatMul', ['lens.h0unit', 'lens.h0unitT'], [LENS.similarity]));
+  inputs.push(valueInfo(LENS.simOn, DataType.BOOL, []));
+  added.push(gate(LENS.simOn, LENS.similarity, [node('MatMul', ['lens.h0unit', 'lens.h0unitT'], [`${LENS.similarity}/then`])], `${LENS.similarity}/then`));
   out(LENS.similarity);
   }
 
@@ -245,7 +258,7 @@ export function instrument(model: onnx.IModelProto, g: GraphIndex, s: GraphStruc
   graph.initializer = [...(graph.initializer ?? []), ...inits];
   graph.input = [...(graph.input ?? []), ...inputs];
   graph.output = outputs;
-  return { model, hiddenCount: L + 1, attentionLayers, hasLens, modelInputs };
+  return { model, hiddenCount: L + 1, attentionLayers, hasLens, modelInputs, ...(why ? { why } : {}) };
 }
 
 /** Names output `index` of node `n`, padding the outputs before it with '' (optional outputs left off). */

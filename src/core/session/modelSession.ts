@@ -16,7 +16,8 @@ import { cleanText, quoteName, quoteNames } from '../model/untrusted';
 import { parameterBreakdown } from '../onnx/parameters';
 import { GraphIndex, findStructure, type GraphStructure } from '../onnx/graph';
 import { instrument, LENS, type InstrumentedGraph } from '../onnx/instrument';
-import { num, readModelFile, type Int64 } from '../onnx/proto';
+import { floatData, num, readModelFile, tensorDims, type Int64 } from '../onnx/proto';
+import { WHY, type WhyPoints } from '../onnx/interventions';
 import { webRuntime } from '../runtime/web';
 import { tensor, type InferenceRuntime, type RuntimeSession, type Tensor } from '../runtime/runtime';
 import { encodeModel } from '../onnx/build';
@@ -155,6 +156,8 @@ function reportOf(s: GraphStructure, g: GraphIndex): InstrumentationReport {
 export class LoadedModel {
   /** Longest token in bytes: a cheap lower bound on a text's token count before tokenizing. */
   readonly maxTokenBytes: number;
+  /** Per layer, the attention output projection as floats (per-head attribution), when the graph has it as a float matrix. */
+  outProjections: (OutProjectionWeights | undefined)[] = [];
 
   private constructor(
     readonly info: ModelInfo,
@@ -200,7 +203,7 @@ export class LoadedModel {
     const where = p.folder.onnxPath;
     const feeds = planFeeds(p.model, p.graph, p.spec, where);
     if (!s.tokenEmbedding) throw new UnsupportedModelError(where, `the graph's structure was not recognised: ${s.missing.join('; ')}.`);
-    // The added nodes and the reductions read float32; a float16 graph would fail inside onnxruntime instead.
+    // The added nodes and the reductions read float32 (a float16 file was upcast when read: core/onnx/upcast.ts).
     const embedding = embeddingMatrix(p.graph, s, where);
     const d = p.spec.dModel;
     const V = embedding.length / d;
@@ -218,6 +221,10 @@ export class LoadedModel {
     log.info(`model ${p.spec.name}: read and instrumented in ${(t1 - t0).toFixed(0)} ms, ${runtime.name} session created in ${(performance.now() - t1).toFixed(0)} ms`);
     const info: ModelInfo = { spec: p.spec, parameters: p.parameters, instrumentation: p.report };
     const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true, lensHeadOf(p.graph, s, embedding), runtime);
+    if (instrumented.why) {
+      info.instrumentation.interventions = { available: instrumented.why.kinds, notes: instrumented.why.notes };
+      model.outProjections = outProjectionWeights(p.graph, instrumented.why);
+    }
     await model.probe(info.instrumentation);
     return model;
   }
@@ -255,13 +262,15 @@ export class LoadedModel {
     const pad = n * b - T;
     const feeds: Record<string, Tensor> = {};
     const L = this.nLayers;
-    Object.assign(feeds, this.feeds.model(req.ids));
+    Object.assign(feeds, this.feeds.model(req.ids), this.whyDefaults());
+    if (this.graph.why?.hasRows) feeds[WHY.rows] = tensor.i64(Array.from({ length: T }, (_, i) => i), [T]);
     feeds[LENS.k] = tensor.i64([k], [1]);
     const next = new BigInt64Array(T);
     for (let t = 0; t + 1 < T; t++) next[t] = BigInt(req.ids[t + 1]);
     feeds[LENS.nextIds] = { type: 'int64', data: next, dims: [T, 1] };
     for (const l of this.graph.attentionLayers) feeds[LENS.attnOn(l)] = tensor.bool(wanted.has(l));
     feeds[LENS.thumbOn] = tensor.bool(thumbs);
+    if (this.graph.model.graph?.input?.some((i) => i.name === LENS.simOn)) feeds[LENS.simOn] = tensor.bool(true);
     feeds[LENS.thumbPads] = tensor.i64([0, 0, 0, 0, 0, 0, pad, pad], [8]);
     feeds[LENS.thumbShape] = tensor.i64([this.nHeads, n, b, n, b], [5]);
     // No lens wanted: one row, ignored, keeps the graph's shapes simple.
@@ -309,9 +318,107 @@ export class LoadedModel {
     return result;
   }
 
+  /** Feeds for the Why inputs that leave the model as it is (gates of 1, additions of 0), built once. */
+  private whyDefaultFeeds: Record<string, Tensor> | undefined;
+  private whyDefaults(): Record<string, Tensor> {
+    if (!this.whyDefaultFeeds) {
+      this.whyDefaultFeeds = {};
+      for (const [name, v] of Object.entries(this.graph.why?.defaults ?? {})) {
+        this.whyDefaultFeeds[name] = v.type === 'int64' ? tensor.i64(v.values, v.dims) : tensor.f32(Float32Array.from(v.values), v.dims);
+      }
+    }
+    return this.whyDefaultFeeds;
+  }
+
+  /** The Why view's points in the instrumented graph (gates, mid-layer stream, z, one position's logits), when found. */
+  get whyPoints(): InstrumentedGraph['why'] {
+    return this.graph.why;
+  }
+
+  /**
+   * One run of the instrumented graph for the Why view (core/why/): a batch of equal-length rows (occlusion runs
+   * several copies of a text at once), optional attention masks, extra feeds (the gates) and exactly the outputs
+   * asked for. Each row's `lens.nextIds` is its own next token.
+   */
+  async runRaw(req: RawRunRequest): Promise<Record<string, Tensor>> {
+    const B = req.rows.length;
+    const T = req.rows[0]?.length ?? 0;
+    if (B === 0 || T === 0 || req.rows.some((r) => r.length !== T)) throw new Error('runRaw: rows must be non-empty and of one length');
+    const k = Math.max(1, Math.min(req.topK, this.spec.vocabSize));
+    const feeds: Record<string, Tensor> = { ...this.feeds.batch(req.rows, req.masks, req.pastLength), ...this.whyDefaults() };
+    if (this.graph.why?.hasRows) feeds[WHY.rows] = tensor.i64(Array.from({ length: B * T }, (_, i) => i), [B * T]);
+    Object.assign(feeds, req.feeds ?? {});
+    feeds[LENS.k] = tensor.i64([k], [1]);
+    // One next id per row the LM head computes (all of them, or the rows fed as why.rows).
+    const R = feeds[WHY.rows]?.dims[0] ?? B * T;
+    const next = new BigInt64Array(R);
+    if (R === B * T) {
+      req.rows.forEach((r, b) => {
+        for (let t = 0; t + 1 < T; t++) next[b * T + t] = BigInt(r[t + 1]);
+      });
+    }
+    feeds[LENS.nextIds] = { type: 'int64', data: next, dims: [R, 1] };
+    for (const l of this.graph.attentionLayers) feeds[LENS.attnOn(l)] = tensor.bool(false);
+    feeds[LENS.thumbOn] = tensor.bool(false);
+    if (this.graph.model.graph?.input?.some((i) => i.name === LENS.simOn)) feeds[LENS.simOn] = tensor.bool(false);
+    feeds[LENS.thumbPads] = tensor.i64([0, 0, 0, 0, 0, 0, 0, 0], [8]);
+    feeds[LENS.thumbShape] = tensor.i64([this.nHeads, 1, T, 1, T], [5]);
+    const lensPositions = req.lensPositions?.length ? req.lensPositions : [0];
+    if (this.graph.hasLens) feeds[LENS.lensPositions] = tensor.i64(lensPositions, [lensPositions.length]);
+    if (req.signal) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (req.signal.aborted) throw new CancelledError();
+    }
+    return this.session.run(feeds, req.fetches);
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** A layer's output projection, copied out of the graph: z [H*hd] times `weight` [H*hd, d] (+ bias) is the attention output. */
+export interface OutProjectionWeights {
+  weight: Float32Array;
+  width: number;
+  bias?: Float32Array;
+}
+
+/** The output projections of the layers whose z the Why points expose, as [width, d] row-major copies. */
+function outProjectionWeights(g: GraphIndex, why: WhyPoints): (OutProjectionWeights | undefined)[] {
+  return why.layers.map((l) => {
+    const z = l.z;
+    const t = z?.weight ? g.initializers.get(z.weight) : undefined;
+    const f = t ? floatData(t) : undefined;
+    if (!z || !t || !f) return undefined;
+    const dims = tensorDims(t);
+    let weight: Float32Array;
+    if (!z.transposed) weight = f;
+    else {
+      // Stored [d, width]: transpose once here.
+      const [dd, w] = dims;
+      weight = new Float32Array(w * dd);
+      for (let i = 0; i < dd; i++) for (let j = 0; j < w; j++) weight[j * dd + i] = f[i * w + j];
+    }
+    const bt = z.bias ? g.initializers.get(z.bias) : undefined;
+    const bias = bt ? floatData(bt) : undefined;
+    return { weight, width: z.width, ...(bias ? { bias } : {}) };
+  });
+}
+
+/** A Why run: see LoadedModel.runRaw. */
+export interface RawRunRequest {
+  rows: number[][];
+  /** Per row, 1 where a token (past ones first) may be attended to and 0 where not (default all 1). */
+  masks?: number[][];
+  /** Tokens already in the past_key_values.* tensors the caller feeds (default 0: an empty past). */
+  pastLength?: number;
+  topK: number;
+  /** Positions of the first row whose logit lens to compute (default [0], the cheapest). */
+  lensPositions?: number[];
+  feeds?: Record<string, Tensor>;
+  fetches: string[];
+  signal?: AbortSignal;
 }
 
 /** A float output in a buffer of its own (the analysis hands some to the host, transferring their buffers). */
@@ -324,6 +431,8 @@ function copyF32(t: Tensor | undefined): Float32Array {
 /** How to feed the model's own inputs for a run with no past. */
 interface FeedPlan {
   model(ids: number[]): Record<string, Tensor>;
+  /** The same for a batch of equal-length rows, with optional attention masks (the Why view's occlusion). */
+  batch(rows: number[][], masks?: number[][], pastLength?: number): Record<string, Tensor>;
 }
 
 const KNOWN_INPUT = /^(input_ids|attention_mask|position_ids|past_key_values\.\d+\.(key|value))$/;
@@ -350,6 +459,24 @@ function planFeeds(model: onnx.ModelProto, g: GraphIndex, spec: ModelSpec, where
         else if (name === 'attention_mask') f[name] = intTensor(name, new Array(T).fill(1), [1, T]);
         else if (name === 'position_ids') f[name] = intTensor(name, Array.from({ length: T }, (_, i) => i), [1, T]);
         else f[name] = tensor.emptyPast('float32', pastDims(name));
+      }
+      return f;
+    },
+    batch(rows: number[][], masks?: number[][], pastLength = 0) {
+      // With a past (fed by the caller, from a run of the same prefix), positions continue after it and the mask
+      // covers past and new tokens alike.
+      const B = rows.length;
+      const T = rows[0].length;
+      const P = pastLength;
+      const f: Record<string, Tensor> = {};
+      for (const name of g.inputs) {
+        if (name === 'input_ids') f[name] = intTensor(name, rows.flat(), [B, T]);
+        else if (name === 'attention_mask') f[name] = intTensor(name, masks ? masks.flat() : new Array(B * (P + T)).fill(1), [B, P + T]);
+        else if (name === 'position_ids') f[name] = intTensor(name, rows.flatMap(() => Array.from({ length: T }, (_, i) => P + i)), [B, T]);
+        else {
+          const dims = pastDims(name);
+          f[name] = tensor.emptyPast('float32', [B, ...dims.slice(1)]);
+        }
       }
       return f;
     },

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
 import { foundCount } from '../../protocol/analysis';
-import type { AnalysisState, AnalysisUi, AnalysisWebviewMessage, PanelAnalysis, PanelNotice } from '../../protocol/webview';
+import { OCCLUDE_CAP, whyKey, type AnalysisState, type AnalysisUi, type AnalysisWebviewMessage, type PanelAnalysis, type PanelNotice, type PanelOcclusion, type PanelWhy } from '../../protocol/webview';
 import type { Logger } from '../../core/common/logger';
 import { errorMessage, isCancelled, LensError } from '../../core/common/errors';
 import { textProblem } from '../../core/analysis/textCheck';
@@ -48,9 +48,27 @@ export interface AnalysisSummary {
   pcaLayer?: number;
   /** PCA maps answered from the last run without a new one (the embeddings tab shown, another layer chosen). */
   pcaFromLastRun: number;
+  /** The Why tab: requests made, what the last answer was for and said, and the last occlusion. */
+  why: {
+    requests: number;
+    busy: boolean;
+    current: boolean;
+    error?: string;
+    interventions: number;
+    top?: { text: string; prob: number }[];
+    cleanTop?: { text: string; prob: number }[];
+    attributionLabel?: string;
+    occlusion?: { running: boolean; position: number; occluded?: number; error?: string; cancelled?: boolean };
+  };
 }
 
 const CHOSEN_RUN_DELAY_MS = 250;
+/** The Why tab asks again when choosing rests this long (arrow keys through a text ask once). */
+const WHY_DELAY_MS = 200;
+/** Next-token list of the Why tab. */
+const WHY_TOP_K = 10;
+/** Progress patches at most this often (each is the tab's whole answer, a few KiB). */
+const PROGRESS_MS = 100;
 
 /** One turn of the event loop: what toPanelAnalysis waits between matrices. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -74,6 +92,11 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
   private chosenFromLastRun = 0;
   private pcaFromLastRun = 0;
   private followTimer: ReturnType<typeof setTimeout> | undefined;
+  private why: PanelWhy | undefined;
+  private whyTimer: ReturnType<typeof setTimeout> | undefined;
+  private whyAbort: AbortController | undefined;
+  private occludeAbort: AbortController | undefined;
+  private whyRequests = 0;
   private readonly revealer = new TokenRevealer();
   private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly disposables: vscode.Disposable[] = [];
@@ -108,6 +131,8 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
   detached(): void {
     this.panel = undefined;
     this.running?.cancel();
+    this.whyAbort?.abort();
+    this.occludeAbort?.abort();
   }
 
   webviewReady(): void {
@@ -187,11 +212,33 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
       chosenFromLastRun: this.chosenFromLastRun,
       pcaLayer: this.analysis?.pca?.layer,
       pcaFromLastRun: this.pcaFromLastRun,
+      why: this.whySummary(),
+    };
+  }
+
+  private whySummary(): AnalysisSummary['why'] {
+    const w = this.why?.seq === this.payload?.seq ? this.why : undefined;
+    const r = w?.result;
+    const o = w?.occlusion;
+    const short = (p: { text: string; prob: number }) => ({ text: p.text, prob: p.prob });
+    return {
+      requests: this.whyRequests,
+      busy: w?.busy ?? false,
+      current: !!w && w.key === whyKey(this.ui) && !w.busy,
+      error: w?.error,
+      interventions: r?.interventions.length ?? 0,
+      top: r?.top.map(short),
+      cleanTop: r?.cleanTop?.map(short),
+      attributionLabel: r?.attribution.label,
+      occlusion: o && { running: o.running, position: o.position, occluded: o.result?.occluded, error: o.error, cancelled: o.cancelled },
     };
   }
 
   dispose(): void {
     this.running?.cancel();
+    this.whyAbort?.abort();
+    this.occludeAbort?.abort();
+    clearTimeout(this.whyTimer);
     clearTimeout(this.chosenTimer);
     clearTimeout(this.followTimer);
     for (const d of this.disposables) d.dispose();
@@ -206,10 +253,17 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
         this.persist();
         this.reveal(m.index);
         this.scheduleChosenRun();
+        this.scheduleWhy();
         return;
       case 'setUi':
         this.ack(m.seq);
         return this.applyUi(m.ui);
+      case 'occlude':
+        if (this.analysis) await this.occlude(this.analysis);
+        return;
+      case 'cancelOcclude':
+        this.occludeAbort?.abort();
+        return;
       case 'command':
         switch (m.command) {
           case 'refresh':
@@ -287,10 +341,15 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
       this.analysis = a;
       this.payload = payload;
       this.seq++;
+      // Another text (or the same, run again): the Why tab's answers were for the old one.
+      this.whyAbort?.abort();
+      this.occludeAbort?.abort();
+      this.why = undefined;
       this.notice = a.tokens.length === 0 ? { kind: 'info', message: vscode.l10n.t('The text produced no tokens.') } : undefined;
       this.busy = false;
       this.persist();
       await this.post();
+      this.scheduleWhy(0);
       // A head chosen while the payload was being built, and left out of it (over the byte budget): build again.
       if (!hasHead(this.payload, this.ui.layer, this.ui.head) && a.attention.some((m) => m.layer === this.ui.layer)) await this.repack(a);
       return a;
@@ -334,6 +393,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     // A run in progress fetches the map when it ends (see run).
     if (!this.running && needsPca(a, this.ui)) work.push(this.updatePca(a));
     if (this.ui.chosen !== before.chosen) this.scheduleChosenRun();
+    if (this.ui.tab === 'why') this.scheduleWhy(this.ui.tab !== before.tab ? 0 : WHY_DELAY_MS);
     if (work.length) return Promise.all(work).then(() => undefined);
   }
 
@@ -345,6 +405,104 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     void this.panel?.post({ type: 'choose', index });
     if (reveal) this.reveal(index);
     this.scheduleChosenRun();
+    this.scheduleWhy();
+  }
+
+  /** The Why tab's answer for what the UI asks now, once choosing rests; only while the tab shows. */
+  private scheduleWhy(delay = WHY_DELAY_MS): void {
+    clearTimeout(this.whyTimer);
+    if (this.ui.tab !== 'why') return;
+    this.whyTimer = setTimeout(() => {
+      if (this.analysis && !this.running) void this.updateWhy(this.analysis);
+    }, delay);
+  }
+
+  /**
+   * Asks the worker why it predicts what it does after the chosen token: the candidates, direct logit attribution,
+   * and the run with the parts switched off. A newer question cancels an older one; until the answer comes the tab
+   * keeps the last one, marked as updating.
+   */
+  private async updateWhy(a: Analysis): Promise<void> {
+    const seq = this.payload?.seq;
+    if (seq === undefined || a.tokens.length === 0) return;
+    const key = whyKey(this.ui);
+    const kept = this.why?.seq === seq ? this.why : undefined;
+    if (kept && kept.key === key && !kept.busy && (kept.result || kept.error)) return;
+    this.whyAbort?.abort();
+    const ac = new AbortController();
+    this.whyAbort = ac;
+    this.why = { ...(kept ?? { seq, key: '' }), busy: true };
+    this.whyRequests++;
+    void this.postWhy();
+    const { chosen, whyTargets, whyInterventions } = this.ui;
+    const current = () => this.whyAbort === ac && this.analysis === a && this.why?.seq === seq;
+    try {
+      const result = await this.models.why({ text: a.text, position: chosen, targets: whyTargets, interventions: whyInterventions, topK: WHY_TOP_K }, ac.signal);
+      if (!current()) return;
+      this.why = { ...this.why!, key, busy: false, result, error: undefined };
+      this.log.debug(`why: position ${chosen}, ${whyTargets.length} target(s), ${whyInterventions.length} intervention(s) in ${result.timings.totalMs.toFixed(0)} ms`);
+    } catch (e) {
+      if (!current() || isCancelled(e)) return;
+      if (isRefusal(e)) this.log.info(`Why refused: ${errorMessage(e)}`);
+      else this.log.error(e instanceof Error ? e : String(e));
+      this.why = { ...this.why!, key, busy: false, result: undefined, error: errorMessage(e) };
+    } finally {
+      if (this.whyAbort === ac) this.whyAbort = undefined;
+    }
+    await this.postWhy();
+  }
+
+  /**
+   * Occlusion for the prediction after the chosen token (of the first candidate, else the model's top token): each
+   * context token removed in turn, batched in the worker; cancellable, with progress when the worker reports it.
+   */
+  private async occlude(a: Analysis): Promise<void> {
+    const seq = this.payload?.seq;
+    if (seq === undefined || a.tokens.length === 0) return;
+    this.occludeAbort?.abort();
+    const ac = new AbortController();
+    this.occludeAbort = ac;
+    const position = this.ui.chosen;
+    const target = this.ui.whyTargets[0];
+    const occlusion: PanelOcclusion = { position, target, running: true, cap: OCCLUDE_CAP };
+    const setOcclusion = (o: PanelOcclusion) => {
+      const w = this.why?.seq === seq ? this.why : { seq, key: '', busy: false };
+      this.why = { ...w, occlusion: o };
+    };
+    setOcclusion(occlusion);
+    void this.postWhy();
+    const current = () => this.occludeAbort === ac && this.analysis === a && this.why?.seq === seq;
+    let lastPost = 0;
+    const onProgress = (done: number, total: number) => {
+      if (!current()) return;
+      occlusion.progress = { done, total };
+      const now = Date.now();
+      if (now - lastPost < PROGRESS_MS && done < total) return;
+      lastPost = now;
+      setOcclusion({ ...occlusion });
+      void this.postWhy();
+    };
+    try {
+      const result = await this.models.occlude({ text: a.text, position, target, cap: OCCLUDE_CAP }, ac.signal, onProgress);
+      if (!current()) return;
+      setOcclusion({ ...occlusion, running: false, result });
+      this.log.debug(`occlusion: ${result.occluded} tokens in ${result.batches} batch(es), ${result.timings.totalMs.toFixed(0)} ms`);
+    } catch (e) {
+      if (this.analysis !== a || this.why?.seq !== seq || (this.occludeAbort !== ac && this.occludeAbort !== undefined)) return;
+      if (isCancelled(e)) setOcclusion({ ...occlusion, running: false, cancelled: true });
+      else {
+        if (isRefusal(e)) this.log.info(`Occlusion refused: ${errorMessage(e)}`);
+        else this.log.error(e instanceof Error ? e : String(e));
+        setOcclusion({ ...occlusion, running: false, error: errorMessage(e) });
+      }
+    } finally {
+      if (this.occludeAbort === ac) this.occludeAbort = undefined;
+    }
+    await this.postWhy();
+  }
+
+  private async postWhy(): Promise<void> {
+    if (this.why) await this.panel?.post({ type: 'why', why: this.why });
   }
 
   /** The chosen token's own data (its vector per layer, its neighbours, its logit lens); wait until choosing rests. */
@@ -482,6 +640,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
       data: this.payload,
       attentionMissing,
       ackSeq: this.ackSeq,
+      ...(this.why && this.why.seq === this.payload?.seq ? { why: this.why } : {}),
     };
   }
 

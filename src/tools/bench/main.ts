@@ -17,6 +17,7 @@ import { silentLogger } from '../../core/common/logger';
 import { WorkerClient } from '../../worker/client';
 import { hoverSection } from './hover';
 import { panelsSection } from './panels';
+import { whySection } from './why';
 import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
 import { completionSection, type CompletionBenchOptions } from './completion';
 import { loadedClient, median, prefixOfTokens, runtimeName, timeInTurn, timeMedian, type BenchContext, type BenchRow, type BenchSection } from './shared';
@@ -269,7 +270,7 @@ export function plainFeeds(session: OrtSession, ids: number[]): Record<string, T
 /** Set from --quick / --positions before the sections run. */
 const completionOptions: CompletionBenchOptions = { positions: 200 };
 
-export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection, completionSection(() => completionOptions), panelsSection];
+export const SECTIONS: BenchSection[] = [analysisSection, tokenizerSection, hoverSection, completionSection(() => completionOptions), panelsSection, whySection];
 
 export function machine(): { cpu: string; cpus: number; node: string; platform: string; memoryGiB: number } {
   const cpus = os.cpus();

@@ -45,7 +45,9 @@ window.__bench = {
     if (!panel) return 'no panel for tab ' + tab;
     const error = panel.querySelector('.error');
     if (error) return error.textContent;
-    if (tab !== 'tokens' && !panel.querySelector('canvas')) return 'no canvas in tab ' + tab;
+    // The Why tab draws its charts when the worker's answer comes (a message of its own); until then, its controls.
+    if (tab === 'why' && !panel.querySelector('.why')) return 'no Why view';
+    if (tab !== 'tokens' && tab !== 'why' && !panel.querySelector('canvas')) return 'no canvas in tab ' + tab;
     if (tab === 'attention' && !panel.querySelector('[data-key="att-matrix"]')) return 'no attention matrix';
     if (head !== undefined && document.getElementById('att-head').value !== String(head)) return 'head ' + head + ' not shown';
     return '';

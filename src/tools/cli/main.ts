@@ -9,18 +9,21 @@ import { foundCount } from '../../protocol/analysis';
 import { WorkerClient } from '../../worker/client';
 import type { Logger } from '../../core/common/logger';
 import { downloadCommand } from './download';
+import { whyCommand, WHY_USAGE } from './why';
+import { architectureOf, readConfig, type ModelConfig } from '../../core/model/folder';
 
 export const USAGE = `LLM Lens command line: the same core as the extension.
 
 Usage:
   llm-lens inspect <modelFolder> [--json] [--no-graph]
       The model's spec, its parameter breakdown and what graph instrumentation found.
-      --no-graph reads only config.json and tokenizer.json (GPT-2 formula for the parameters).
+      --no-graph reads only config.json and tokenizer.json (the architecture's formula for the parameters).
   llm-lens analyze <modelFolder> (--text "..." | --file F) [--top-k K] [--max-tokens N] [--json]
       Tokens, the model's top-k next tokens at each position with the surprisal of the token
       that actually follows, and a per-layer summary. --json prints the whole analysis.
   llm-lens tokenize <modelFolder | tokenizer.json> (--text "..." | --file F) [--json]
       Tokens with ids, bytes and UTF-16 spans.
+${WHY_USAGE}
 
   llm-lens download <owner/name> [...]
       Fetches a GPT-2 or Llama-family ONNX model from the Hugging Face hub (download --help).
@@ -188,80 +191,69 @@ export interface InspectReport {
   notes: string[];
 }
 
-interface Gpt2Config {
-  model_type?: string;
-  vocab_size?: number;
-  n_embd?: number;
-  n_layer?: number;
-  n_head?: number;
-  n_positions?: number;
-  n_ctx?: number;
-  n_inner?: number | null;
-  eos_token_id?: number;
-  tie_word_embeddings?: boolean;
-}
-
-/** The GPT-2 parameter formula per role, from the config alone (d = n_embd, V = vocab, P = positions). */
-export function formulaBreakdown(V: number, P: number, d: number, L: number, inner = 4 * d, tied = true): ParameterBreakdown {
-  const groups: ParameterGroup[] = [
-    { role: 'tokenEmbedding', weights: V * d, biases: 0, formula: 'V·d', tensors: ['wte'] },
-    { role: 'positionEmbedding', weights: P * d, biases: 0, formula: 'P·d', tensors: ['wpe'] },
-  ];
+/**
+ * The parameter formula per role, from the config alone: GPT-2 (d = n_embd, V = vocab, P = positions, learned
+ * positions, fused q/k/v with biases, a 4d MLP, LayerNorms) or the Llama family (grouped key/value heads, no position
+ * table, a gated MLP of width m, RMSNorms; qwen2 adds q/k/v biases), as src/core/onnx/parameters.ts counts the graph.
+ */
+export function formulaBreakdown(c: Pick<ModelConfig, 'modelType' | 'vocabSize' | 'nCtx' | 'dModel' | 'nLayer' | 'nHead' | 'nKvHeads' | 'headDim' | 'tieWordEmbeddings' | 'raw'>): ParameterBreakdown {
+  const { vocabSize: V, nCtx: P, dModel: d, nLayer: L } = c;
+  const llama = architectureOf(c.modelType) === 'llama';
+  const groups: ParameterGroup[] = [{ role: 'tokenEmbedding', weights: V * d, biases: 0, formula: 'V·d', tensors: [llama ? 'embed_tokens' : 'wte'] }];
+  if (!llama) groups.push({ role: 'positionEmbedding', weights: P * d, biases: 0, formula: 'P·d', tensors: ['wpe'] });
+  const inner = typeof c.raw.n_inner === 'number' ? c.raw.n_inner : 4 * d;
+  const m = typeof c.raw.intermediate_size === 'number' ? c.raw.intermediate_size : 0;
+  const { nHead: H, nKvHeads: K, headDim: h } = c;
+  const qkvBias = c.modelType === 'qwen2';
   for (let l = 0; l < L; l++) {
-    groups.push({ role: 'attention', layer: l, weights: 4 * d * d, biases: 4 * d, formula: '4d² + 4d', tensors: [`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`] });
-    groups.push({ role: 'mlp', layer: l, weights: 2 * d * inner, biases: inner + d, formula: inner === 4 * d ? '8d² + 5d' : '2d·i + i + d', tensors: [`h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`] });
-    groups.push({ role: 'norm', layer: l, weights: 2 * d, biases: 2 * d, formula: '4d', tensors: [`h.${l}.ln_1`, `h.${l}.ln_2`] });
+    if (llama) {
+      const at = `layers.${l}.self_attn`;
+      groups.push({ role: 'attention', layer: l, weights: 2 * d * H * h + 2 * d * K * h, biases: qkvBias ? (H + 2 * K) * h : 0, formula: qkvBias ? '2d·H·h_d + 2d·H_kv·h_d + (H + 2H_kv)·h_d' : '2d·H·h_d + 2d·H_kv·h_d', tensors: [`${at}.q_proj`, `${at}.k_proj`, `${at}.v_proj`, `${at}.o_proj`] });
+      groups.push({ role: 'mlp', layer: l, weights: 3 * d * m, biases: 0, formula: '3d·m', tensors: [`layers.${l}.mlp.gate_proj`, `layers.${l}.mlp.up_proj`, `layers.${l}.mlp.down_proj`] });
+      groups.push({ role: 'norm', layer: l, weights: 2 * d, biases: 0, formula: '2d', tensors: [`layers.${l}.input_layernorm`, `layers.${l}.post_attention_layernorm`] });
+    } else {
+      groups.push({ role: 'attention', layer: l, weights: 4 * d * d, biases: 4 * d, formula: '4d² + 4d', tensors: [`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`] });
+      groups.push({ role: 'mlp', layer: l, weights: 2 * d * inner, biases: inner + d, formula: inner === 4 * d ? '8d² + 5d' : '2d·i + i + d', tensors: [`h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`] });
+      groups.push({ role: 'norm', layer: l, weights: 2 * d, biases: 2 * d, formula: '4d', tensors: [`h.${l}.ln_1`, `h.${l}.ln_2`] });
+    }
   }
-  groups.push({ role: 'norm', weights: d, biases: d, formula: '2d', tensors: ['ln_f'] });
-  if (!tied) groups.push({ role: 'lmHead', weights: V * d, biases: 0, formula: 'V·d', tensors: ['lm_head'] });
+  groups.push(llama ? { role: 'norm', weights: d, biases: 0, formula: 'd', tensors: ['norm'] } : { role: 'norm', weights: d, biases: d, formula: '2d', tensors: ['ln_f'] });
+  if (!c.tieWordEmbeddings) groups.push({ role: 'lmHead', weights: V * d, biases: 0, formula: 'V·d', tensors: ['lm_head'] });
   const weights = groups.reduce((a, g) => a + g.weights, 0);
   const biases = groups.reduce((a, g) => a + g.biases, 0);
-  return { total: weights + biases, weights, biases, groups, tiedLmHead: tied };
+  return { total: weights + biases, weights, biases, groups, tiedLmHead: c.tieWordEmbeddings };
 }
 
 /** inspect without the graph: config.json, tokenizer.json and the file's size. */
-export function inspectFromConfig(folder: string): InspectReport {
+export function inspectFromConfig(folder: string, onnxFile = path.join('onnx', 'model.onnx')): InspectReport {
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new LensError('modelNotFound', `No model folder at ${folder}.`);
-  const configPath = path.join(folder, 'config.json');
-  let c: Gpt2Config;
-  try {
-    c = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Gpt2Config;
-  } catch (e) {
-    throw new LensError('modelFormat', `${configPath} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
-  const need = (k: keyof Gpt2Config, v: unknown): number => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new LensError('modelFormat', `${configPath} has no valid "${k}".`);
-    return v;
-  };
-  const d = need('n_embd', c.n_embd);
-  const L = need('n_layer', c.n_layer);
-  const H = need('n_head', c.n_head);
-  const P = need('n_positions', c.n_positions ?? c.n_ctx);
-  const V = need('vocab_size', c.vocab_size);
+  // The loader's own reading: the same model types, names and refusals as a load (a gpt2 or Llama-family config).
+  const c = readConfig(path.join(folder, 'config.json'));
   const tok = Tokenizer.fromFile(tokenizerPath(folder));
   const notes: string[] = [];
-  if (tok.vocabSize > V) notes.push(`The tokenizer has ${tok.vocabSize} tokens but the config says vocab_size ${V}.`);
+  if (tok.vocabSize > c.vocabSize) notes.push(`The tokenizer has ${tok.vocabSize} tokens but the config says vocab_size ${c.vocabSize}.`);
+  if (architectureOf(c.modelType) === 'llama' && typeof c.raw.intermediate_size !== 'number') notes.push('config.json has no intermediate_size: the MLP is counted as 0 (the graph says its width).');
   const sp = tok.specialTokens();
-  const onnxPath = path.join(folder, 'onnx', 'model.onnx');
+  const onnxPath = path.join(folder, onnxFile);
   const fileBytes = fs.existsSync(onnxPath) ? fs.statSync(onnxPath).size : 0;
   if (!fileBytes) notes.push(`${onnxPath} is missing.`);
   const spec: ModelSpec = {
     name: path.basename(path.resolve(folder)),
     source: path.resolve(folder),
-    modelType: c.model_type ?? 'unknown',
-    vocabSize: V,
-    dModel: d,
-    nLayer: L,
-    nHead: H,
-    nKvHeads: H,
-    headDim: d / H,
-    architecture: 'gpt2',
-    nCtx: P,
-    eosTokenId: c.eos_token_id ?? sp.eos,
+    modelType: c.modelType,
+    vocabSize: c.vocabSize,
+    dModel: c.dModel,
+    nLayer: c.nLayer,
+    nHead: c.nHead,
+    nKvHeads: c.nKvHeads,
+    headDim: c.headDim,
+    architecture: architectureOf(c.modelType),
+    nCtx: c.nCtx,
+    eosTokenId: c.eosTokenId ?? sp.eos,
     fim: sp.fimPrefix !== undefined && sp.fimMiddle !== undefined && sp.fimSuffix !== undefined ? { prefix: sp.fimPrefix, middle: sp.fimMiddle, suffix: sp.fimSuffix } : undefined,
     fileBytes,
   };
-  return { spec, parameters: formulaBreakdown(V, P, d, L, c.n_inner ?? 4 * d, c.tie_word_embeddings ?? true), parameterSource: 'config formula', notes };
+  return { spec, parameters: formulaBreakdown(c), parameterSource: 'config formula', notes };
 }
 
 const ROLE_NAMES: Record<ParameterGroup['role'], string> = {
@@ -419,7 +411,7 @@ function startWorker(threads: number): WorkerClient {
 
 export async function inspectCommand(folder: string, o: CliOptions, io: CliIo): Promise<void> {
   if (o.noGraph) {
-    const report = inspectFromConfig(folder);
+    const report = inspectFromConfig(folder, o.onnx);
     io.out(o.json ? JSON.stringify(report, null, 1) : formatInspect(report));
     return;
   }
@@ -452,6 +444,8 @@ export async function analyzeCommand(folder: string, o: CliOptions, io: CliIo): 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   // download has its own options and progress output (src/tools/cli/download.ts).
   if (argv[0] === 'download') return downloadCommand(argv.slice(1), io);
+  // why has its own options (src/tools/cli/why.ts).
+  if (argv[0] === 'why' && !argv.includes('--help') && !argv.includes('-h')) return whyCommand(argv.slice(1), io, startWorker);
   try {
     const args = parseCli(argv);
     switch (args.command) {

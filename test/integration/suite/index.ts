@@ -10,6 +10,7 @@ import './modelChoice.test';
 import './llamaModel.test';
 import './completions.test';
 import './walkthrough.test';
+import './why.test';
 import './suiteFiles.test';
 
 export function run(): Promise<TestReport> {

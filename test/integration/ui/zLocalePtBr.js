@@ -28,6 +28,12 @@ module.exports = {
     await clickIn(frame, '#tab-layers');
     ({ frame } = await ui.webview('analysis', /Camada por camada[\s\S]*Entrada \(embedding\)/));
     await ui.screenshot('analysis-layers-pt-br');
+    // The Why tab: its headings and explanations in Portuguese.
+    await clickIn(frame, '#tab-why');
+    ({ frame } = await ui.webview('analysis', /O que o modelo espera depois de[\s\S]*Continuações candidatas[\s\S]*atribuição direta de logits/, { timeoutMs: 60_000 }));
+    await scrollTo(frame, 'body');
+    await ui.screenshot('analysis-why-pt-br');
+    await clickIn(frame, '#tab-tokens');
 
     await ui.runCommand('LLM Lens: Mostrar Cartão do Modelo');
     ({ frame } = await ui.webview('modelCard', /Parâmetros: [\d.,]+/, { timeoutMs: 90_000 }));

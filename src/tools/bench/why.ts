@@ -1,0 +1,82 @@
+// Bench section "why" (issue #15): with the benchmark's model and 128 tokens of held-out text, the Why view's
+// requests through the worker: candidates and direct logit attribution against the analysis of the same text,
+// occlusion of every token against one forward pass, and one head switched off.
+import type { BenchContext, BenchRow, BenchSection } from './shared';
+import { loadedClient, median, prefixOfTokens, runtimeName } from './shared';
+
+const TOKENS = 128;
+
+export const whySection: BenchSection = {
+  id: 'why',
+  title: `Why: candidates, attribution, occlusion and interventions (${TOKENS} tokens)`,
+  perRuntime: true,
+  async run(ctx: BenchContext): Promise<BenchRow[]> {
+    const client = await loadedClient(ctx);
+    const tok = ctx.tokenizer();
+    const { text, ids } = prefixOfTokens(tok, ctx.heldOutText, TOKENS);
+    const T = ids.length;
+    const n = Math.max(3, ctx.runs);
+    const time = async (f: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      await f();
+      return performance.now() - t0;
+    };
+    // Two candidates from the model's own list, so both are real tokens.
+    const first = await client.request('why', { text });
+    const targets = [first.top[0].text, first.top[1].text];
+    const analysis: number[] = [];
+    const why: number[] = [];
+    const forward: number[] = [];
+    for (let i = 0; i <= n; i++) {
+      // A new position each time: the worker keeps the last clean run, and this row is about a cold question.
+      const position = T - 2 - (i % 2);
+      const a = await time(() => client.request('analyze', { text, options: {} }));
+      let runMs = 0;
+      const w = await time(async () => {
+        runMs = (await client.request('why', { text, position, targets })).timings.runMs;
+      });
+      if (i === 0) continue;
+      analysis.push(a);
+      why.push(w);
+      forward.push(runMs);
+    }
+    const aMs = median(analysis);
+    const wMs = median(why);
+    const fMs = median(forward);
+    const occ: number[] = [];
+    let batches = 0;
+    for (let i = 0; i <= Math.max(1, Math.floor(n / 2)); i++) {
+      const ms = await time(async () => {
+        batches = (await client.request('occlude', { text, cap: TOKENS })).batches;
+      });
+      if (i > 0) occ.push(ms);
+    }
+    const oMs = median(occ);
+    // One head off, the clean run of the same text kept from the request before (as when clicking a head in the panel).
+    await client.request('why', { text, targets });
+    const head: number[] = [];
+    for (let i = 0; i <= n; i++) {
+      const ms = await time(() => client.request('why', { text, targets, interventions: [{ kind: 'head', layer: i % 2, head: i % 3, mode: 'zero' }] }));
+      if (i > 0) head.push(ms);
+    }
+    const hMs = median(head);
+    const rt = runtimeName(ctx.backend);
+    return [
+      { name: `analysis, ${T} tokens (anchor)`, value: aMs, unit: 'ms', ratio: 1, ratioTo: 'analysis', note: rt },
+      { name: 'why: 2 candidates, lens ranks, risers, attribution (clean run not cached)', value: wMs, unit: 'ms', ratio: wMs / aMs, ratioTo: 'analysis', target: '<= 1.5x', ok: wMs / aMs <= 1.5 },
+      { name: 'one forward pass (the why request\'s run of the instrumented graph)', value: fMs, unit: 'ms' },
+      {
+        name: `occlusion of all ${T} tokens (${batches} batched runs)`,
+        value: oMs,
+        unit: 'ms',
+        ratio: oMs / fMs,
+        ratioTo: 'forward pass',
+        target: '<= 20x',
+        ok: oMs / fMs <= 20,
+        // What bounds it: copy i reruns tokens i..T (the prefix before it is fed as the past), T²/2 token-rows in all.
+        note: `${Math.round((T * (T + 1)) / 2)} token-rows vs ${T}`,
+      },
+      { name: 'one head switched off (why with an intervention, clean run kept)', value: hMs, unit: 'ms', target: '<= 300 ms', ok: hMs <= 300 },
+    ];
+  },
+};
