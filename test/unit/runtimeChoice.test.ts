@@ -8,6 +8,9 @@ import { WorkerClient } from '../../src/worker/client';
 import type { Logger } from '../../src/core/common/logger';
 import { silentLogger } from '../../src/core/common/logger';
 import { lensTiny, root } from './helpers/modelFolders';
+import { configureRuntime, webRuntime } from '../../src/core/runtime/web';
+import { probeSession, tensor, TRIVIAL_MODEL_BYTES } from '../../src/core/runtime/runtime';
+import type { InferenceRuntime } from '../../src/core/runtime/runtime';
 
 const dist = path.join(root, 'dist');
 
@@ -52,6 +55,32 @@ describe('inference runtime choice', function () {
     assert.equal(log.warnings.length, 1);
   });
 
+  it('native is the addon even where onnxruntime-web shares its onnxruntime-common and was loaded first', async () => {
+    // This file's bundle leaves packages external, so both runtimes register with one onnxruntime-common; web is
+    // loaded and initialised first. A wrongly typed feed tells them apart: the WebAssembly build wraps every error in
+    // "failed to call OrtRun()", the addon does not. (Before the fix, "native" sessions here ran on WebAssembly.)
+    configureRuntime(dist, 1);
+    await probeSession(webRuntime);
+    const loaded = loadNativeRuntime(1);
+    assert.ok('runtime' in loaded);
+    const bad = async (rt: InferenceRuntime) => {
+      const s = await rt.createSession(Uint8Array.from(TRIVIAL_MODEL_BYTES));
+      try {
+        await s.run({ x: tensor.i64([1, 2], [2]) });
+        return '';
+      } catch (e) {
+        return String((e as Error).message);
+      } finally {
+        await s.release();
+      }
+    };
+    const web = await bad(webRuntime);
+    const native = await bad(loaded.runtime);
+    assert.match(web, /OrtRun\(\)/, web);
+    assert.match(native, /data type/i, native);
+    assert.doesNotMatch(native, /OrtRun\(\)/, native);
+  });
+
   it('the worker on each runtime: the same analysis of lens-tiny (probabilities within 1e-4, same top tokens)', async () => {
     const text = 'function add(a, b) {\n  return a + b;\n}\nconst total = add(1, 2);\n';
     const results = [];
@@ -75,3 +104,4 @@ describe('inference runtime choice', function () {
     });
   });
 });
+

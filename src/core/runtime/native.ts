@@ -8,6 +8,16 @@ import type { BackendWhy } from '../../protocol/worker';
 
 type Ort = typeof import('onnxruntime-node');
 
+/** onnxruntime-node's backend object (dist/backend.js) and the session handler it makes: what InferenceSession wraps. */
+interface NativeHandler {
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, InstanceType<Ort['Tensor']>>, fetches: Record<string, null>, options: object): Promise<Record<string, { type: string; data: unknown; dims: readonly number[] }>>;
+  dispose(): Promise<void>;
+}
+interface NativeBackend {
+  createInferenceSessionHandler(model: Uint8Array, options: object): Promise<NativeHandler>;
+}
+
 /** Why the addon cannot be had here. */
 export type NativeUnavailable = Extract<BackendWhy, { code: 'addonMissing' | 'addonFailed' }>;
 
@@ -19,8 +29,15 @@ export interface NativeRuntime extends InferenceRuntime {
 /** The native runtime, or why it cannot be had here (addon missing, wrong architecture, a corrupt binary). */
 export function loadNativeRuntime(numThreads: number, require: NodeRequire = createRequire(__filename)): { runtime: NativeRuntime } | { why: NativeUnavailable } {
   let ort: Ort;
+  let backend: NativeBackend;
   try {
     ort = require('onnxruntime-node') as Ort;
+    // The addon's own backend, not InferenceSession.create: onnxruntime-common keeps one registry of backends per copy
+    // of the package, and where onnxruntime-web was loaded first into the same copy (any bundle that leaves packages
+    // external, as the unit tier's do) its "cpu" backend stays registered whatever onnxruntime-node's priority
+    // (registerBackend 1.30 never replaces a lower one): "native" sessions then ran on WebAssembly. No exports map in
+    // the package, and dist/*.js travels in the platform VSIX (scripts/package.js).
+    backend = (require('onnxruntime-node/dist/backend') as { onnxruntimeBackend: NativeBackend }).onnxruntimeBackend;
   } catch (e) {
     const msg = errorMessage(e).split('\n')[0];
     const platform = `${process.platform}-${process.arch}`;
@@ -39,9 +56,9 @@ export function loadNativeRuntime(numThreads: number, require: NodeRequire = cre
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   const createSession = async (model: Uint8Array): Promise<RuntimeSession> => {
-    let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+    let session: NativeHandler;
     try {
-      session = await ort.InferenceSession.create(model, options);
+      session = await backend.createInferenceSessionHandler(model, options);
     } catch (e) {
       throw new RuntimeUnavailableError(`onnxruntime-node could not create a session: ${errorMessage(e)}`);
     }
@@ -49,13 +66,15 @@ export function loadNativeRuntime(numThreads: number, require: NodeRequire = cre
       async run(feeds, fetches) {
         const inputs: Record<string, InstanceType<Ort['Tensor']>> = {};
         for (const [name, t] of Object.entries(feeds)) inputs[name] = new ort.Tensor(t.type, t.data, t.dims);
-        const out = fetches ? await session.run(inputs, [...fetches]) : await session.run(inputs);
+        const wanted: Record<string, null> = {};
+        for (const name of fetches ?? session.outputNames) wanted[name] = null;
+        const out = await session.run(inputs, wanted, {});
         const result: Record<string, Tensor> = {};
         // The addon copies outputs into JS arrays of their own: nothing to release afterwards.
         for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, data: t.data, dims: t.dims } as Tensor;
         return result;
       },
-      release: () => session.release(),
+      release: () => session.dispose(),
     };
   };
   const version = String((ort as unknown as { env?: { versions?: { node?: string } } }).env?.versions?.node ?? (require('onnxruntime-node/package.json') as { version: string }).version);

@@ -71,4 +71,4 @@ export async function probeSession(runtime: InferenceRuntime): Promise<number> {
 
 // ModelProto bytes encoded once with onnx-proto (ir_version 8, opset 17, graph "p", one Identity node x -> y, float[2]);
 // inline so the probe needs no file.
-const TRIVIAL_MODEL_BYTES: number[] = [8,8,58,55,10,16,10,1,120,18,1,121,34,8,73,100,101,110,116,105,116,121,18,1,112,90,15,10,1,120,18,10,10,8,8,1,18,4,10,2,8,2,98,15,10,1,121,18,10,10,8,8,1,18,4,10,2,8,2,66,4,10,0,16,17];
+export const TRIVIAL_MODEL_BYTES: number[] = [8,8,58,55,10,16,10,1,120,18,1,121,34,8,73,100,101,110,116,105,116,121,18,1,112,90,15,10,1,120,18,10,10,8,8,1,18,4,10,2,8,2,98,15,10,1,121,18,10,10,8,8,1,18,4,10,2,8,2,66,4,10,0,16,17];
