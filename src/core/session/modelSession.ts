@@ -349,15 +349,18 @@ export class LoadedModel {
     if (this.graph.why?.hasRows) feeds[WHY.rows] = tensor.i64(Array.from({ length: B * T }, (_, i) => i), [B * T]);
     Object.assign(feeds, req.feeds ?? {});
     feeds[LENS.k] = tensor.i64([k], [1]);
-    // One next id per row the LM head computes (all of them, or the rows fed as why.rows).
-    const R = feeds[WHY.rows]?.dims[0] ?? B * T;
-    const next = new BigInt64Array(R);
-    if (R === B * T) {
-      req.rows.forEach((r, b) => {
-        for (let t = 0; t + 1 < T; t++) next[b * T + t] = BigInt(r[t + 1]);
-      });
+    // One next id per row the LM head computes (all of them, or the rows fed as why.rows), unless the caller says
+    // which tokens to read (the Why view's batched runs ask for tokens their rows do not contain).
+    if (!req.feeds?.[LENS.nextIds]) {
+      const R = feeds[WHY.rows]?.dims[0] ?? B * T;
+      const next = new BigInt64Array(R);
+      if (R === B * T) {
+        req.rows.forEach((r, b) => {
+          for (let t = 0; t + 1 < T; t++) next[b * T + t] = BigInt(r[t + 1]);
+        });
+      }
+      feeds[LENS.nextIds] = { type: 'int64', data: next, dims: [R, 1] };
     }
-    feeds[LENS.nextIds] = { type: 'int64', data: next, dims: [R, 1] };
     for (const l of this.graph.attentionLayers) feeds[LENS.attnOn(l)] = tensor.bool(false);
     feeds[LENS.thumbOn] = tensor.bool(false);
     if (this.graph.model.graph?.input?.some((i) => i.name === LENS.simOn)) feeds[LENS.simOn] = tensor.bool(false);

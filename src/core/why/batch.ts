@@ -4,8 +4,8 @@
 import type { LoadedModel } from '../session/modelSession';
 import type { Tensor } from '../runtime/runtime';
 import { WHY } from '../onnx/interventions';
+import { LENS } from '../onnx/instrument';
 import { tensor } from '../runtime/runtime';
-import { logSumExp } from './forward';
 import { CancelledError } from '../common/errors';
 
 const noBatch = new WeakSet<LoadedModel>();
@@ -17,26 +17,33 @@ export function rowsPerRun(model: LoadedModel, T: number, budget = 4096): number
 }
 
 /**
- * One run of equal-length rows: the log-probability of each row's token t+1 at each t of `at`. `pastLength` tokens
- * come before the rows, from past_key_values.* in `feeds` (positions and masks then count them).
+ * One run of equal-length rows: the log-probability, at each t of `at`, of the token `next[j]` (the same for every
+ * row: an occluded copy's target), else of the row's own token t+1. `pastLength` tokens come before the rows, from
+ * past_key_values.* in `feeds` (positions and masks then count them).
  */
-export async function runChunk(model: LoadedModel, chunk: number[][], masks: number[][] | undefined, at: number[], feeds: Record<string, Tensor>, signal?: AbortSignal, pastLength = 0): Promise<number[][]> {
+export async function runChunk(model: LoadedModel, chunk: number[][], masks: number[][] | undefined, at: number[], feeds: Record<string, Tensor>, signal?: AbortSignal, pastLength = 0, next?: readonly number[]): Promise<number[][]> {
   const T = chunk[0].length;
+  const A = at.length;
   const wanted = chunk.flatMap((_, b) => at.map((t) => b * T + t));
-  // Where the graph lets the LM head read chosen rows, it computes those only, and logitsAt returns them all; the
-  // graph's own per-row reductions over [rows, V] are left unfetched and the log-softmax of these rows taken here.
-  const selected: Record<string, Tensor> = model.whyPoints?.hasRows
-    ? { [WHY.rows]: tensor.i64(wanted, [wanted.length]), [WHY.position]: tensor.i64(wanted.map((_, r) => r), [wanted.length]) }
-    : { [WHY.position]: tensor.i64(wanted, [wanted.length]) };
-  const out = await model.runRaw({ rows: chunk, masks, pastLength, topK: 1, feeds: { ...feeds, ...selected }, fetches: [WHY.logitsAt], signal });
-  const logits = out[WHY.logitsAt].data as Float32Array;
-  const V = logits.length / wanted.length;
-  return chunk.map((row, b) =>
-    at.map((t, j) => {
-      const r = logits.subarray((b * at.length + j) * V, (b * at.length + j + 1) * V);
-      return r[row[t + 1]] - logSumExp(r);
-    }),
-  );
+  const ids = chunk.flatMap((row) => at.map((t, j) => next?.[j] ?? row[t + 1]));
+  // The graph's own log-sum-exp and the chosen token's logit, per row the LM head computes: no [rows, V] logits
+  // come back and no exp() runs here. Where the graph lets the head read chosen rows, it computes those only.
+  const selected: Record<string, Tensor> = {};
+  let index: (r: number) => number;
+  if (model.whyPoints?.hasRows) {
+    selected[WHY.rows] = tensor.i64(wanted, [wanted.length]);
+    selected[LENS.nextIds] = tensor.i64(ids, [ids.length, 1]);
+    index = (r) => r;
+  } else {
+    const all = new Array<number>(chunk.length * T).fill(0);
+    wanted.forEach((w, r) => (all[w] = ids[r]));
+    selected[LENS.nextIds] = tensor.i64(all, [all.length, 1]);
+    index = (r) => wanted[r];
+  }
+  const out = await model.runRaw({ rows: chunk, masks, pastLength, topK: 1, feeds: { ...feeds, ...selected }, fetches: [LENS.predLse, LENS.predActual], signal });
+  const lse = out[LENS.predLse].data as Float32Array;
+  const actual = out[LENS.predActual].data as Float32Array;
+  return chunk.map((_, b) => at.map((__, j) => actual[index(b * A + j)] - lse[index(b * A + j)]));
 }
 
 /** Remembers that a model's graph has a fixed batch of 1 (a batched run failed). */
@@ -45,8 +52,8 @@ export function markNoBatch(model: LoadedModel): void {
 }
 
 /**
- * Log-probability of each row's tokens at the positions `at` (the token at t+1 given the tokens up to t): one list
- * per row, in the order of `at`; and how many runs it took.
+ * Log-probability of the tokens at the positions `at` (the token `next[j]` if given, else each row's token t+1, given
+ * the tokens up to t): one list per row, in the order of `at`; and how many runs it took.
  */
 export async function rowLogProbs(
   model: LoadedModel,
@@ -54,7 +61,7 @@ export async function rowLogProbs(
   masks: number[][] | undefined,
   at: number[],
   feeds: (rowLength: number) => Record<string, Tensor>,
-  options: { signal?: AbortSignal; onBatch?: (done: number) => void; batch?: number },
+  options: { signal?: AbortSignal; onBatch?: (done: number) => void; batch?: number; next?: readonly number[] },
 ): Promise<{ values: number[][]; runs: number }> {
   const T = rows[0].length;
   const values: number[][] = [];
@@ -65,7 +72,7 @@ export async function rowLogProbs(
     const chunk = rows.slice(i, i + n);
     let got: number[][];
     try {
-      got = await runChunk(model, chunk, masks?.slice(i, i + n), at, feeds(T), options.signal);
+      got = await runChunk(model, chunk, masks?.slice(i, i + n), at, feeds(T), options.signal, 0, options.next);
     } catch (e) {
       if (n === 1 || e instanceof CancelledError) throw e;
       // A fixed batch of 1 in the graph: one row per run from now on, for this model.

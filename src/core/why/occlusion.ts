@@ -8,10 +8,8 @@ import { InvalidOptionError } from '../analysis/errors';
 import { UnsupportedModelError } from '../model/errors';
 import { LENS } from '../onnx/instrument';
 import { markNoBatch, rowLogProbs, rowsPerRun, runChunk } from './batch';
-import { logSumExp } from './forward';
 import { CancelledError } from '../common/errors';
 import { tensor, type Tensor } from '../runtime/runtime';
-import { WHY } from '../onnx/interventions';
 import { continuationIds, whyText } from './text';
 
 export const DEFAULT_OCCLUSION_CAP = 256;
@@ -36,15 +34,11 @@ export async function occlude(model: LoadedModel, params: OccludeParams, signal?
     // would shorten the text instead.
     throw new UnsupportedModelError(model.spec.name, "its attention is a fused operator that reads the attention mask as lengths: tokens cannot be dropped from the middle ('mask' works).");
   }
-  let target: number[];
-  if (params.target !== undefined) target = continuationIds(model, params.target);
-  else {
-    const out = await model.runRaw({ rows: [ids.slice(0, p + 1)], topK: 1, fetches: [LENS.predTopI], signal });
-    target = [Number((out[LENS.predTopI].data as BigInt64Array)[p])];
-  }
-  // Only the text up to the position matters to the prediction (attention is causal), then the continuation itself.
-  const base = [...ids.slice(0, p + 1), ...target];
-  const at = target.map((_, j) => p + j);
+  // Only the text up to the position matters to the prediction (attention is causal), then the continuation itself:
+  // its tokens are read at p, p+1, ...; the last one is never an input, so no row carries it.
+  let target = params.target !== undefined ? continuationIds(model, params.target) : undefined;
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  const prefix = ids.slice(0, p + 1);
   const mask = maskToken(model);
   // The nearest tokens first: the cap keeps those.
   const order = Array.from({ length: p + 1 }, (_, i) => p - i).slice(0, cap);
@@ -52,20 +46,31 @@ export async function occlude(model: LoadedModel, params: OccludeParams, signal?
   const dropMask = (length: number, i: number) => Array.from({ length }, (_, t) => (t === i ? 0 : 1));
   const total = order.length + 1;
   onProgress?.(0, total);
-  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  let baseline: number;
   let values: number[][];
   let runs: number;
   const presents = model.whyPoints?.presents ?? [];
   if (options.reusePrefix !== false && presents.length) {
-    ({ values, runs } = await withSharedPrefix(model, base, order, at, occludedRow, method === 'drop' ? dropMask : undefined, presents, signal, (done) => onProgress?.(done, total), options.rowsPerChunk));
+    ({ baseline, target, values, runs } = await withSharedPrefix(model, prefix, target, order, occludedRow, method === 'drop' ? dropMask : undefined, presents, signal, (done) => onProgress?.(done, total), options.rowsPerChunk));
   } else {
+    runs = 0;
+    if (!target) {
+      // The model's own top token after the position, from a run of the prefix.
+      const out = await model.runRaw({ rows: [prefix], topK: 1, fetches: [LENS.predTopI], signal });
+      target = [Number((out[LENS.predTopI].data as BigInt64Array)[p])];
+      runs++;
+    }
+    const base = [...prefix, ...target.slice(0, -1)];
+    const at = target.map((_, j) => p + j);
     const rows = [base, ...order.map((i) => occludedRow(base, i))];
     const masks = method === 'drop' ? rows.map((_, r) => (r === 0 ? dropMask(base.length, -1) : dropMask(base.length, order[r - 1]))) : undefined;
-    ({ values, runs } = await rowLogProbs(model, rows, masks, at, () => ({}), { signal, onBatch: (done) => onProgress?.(done, total) }));
+    const got = await rowLogProbs(model, rows, masks, at, () => ({}), { signal, next: target, onBatch: (done) => onProgress?.(done, total) });
+    runs += got.runs;
+    baseline = sum(got.values[0]);
+    values = got.values.slice(1);
   }
-  const baseline = sum(values[0]);
   const delta = new Array<number>(ids.length).fill(NaN);
-  order.forEach((i, r) => (delta[i] = sum(values[r + 1]) - baseline));
+  order.forEach((i, r) => (delta[i] = sum(values[r]) - baseline));
   return {
     tokens,
     position: p,
@@ -93,39 +98,56 @@ export function maskToken(model: LoadedModel): number {
 /**
  * Occlusion with the shared prefix computed once: a token changes nothing before it (attention is causal), so the
  * copies that occlude tokens a.. share the clean keys and values of tokens 0..a-1, fed as their past, and run only
- * from a on. The nearest tokens come first and have the shortest rows: each run takes as many copies as fit.
+ * from a on. The nearest tokens come first and have the shortest rows: each run takes as many copies as fit. The clean
+ * run gives the baseline and, when no continuation was asked for, the model's own top token: one run for both.
  */
 async function withSharedPrefix(
   model: LoadedModel,
-  base: number[],
+  prefix: number[],
+  asked: number[] | undefined,
   order: number[],
-  at: number[],
   occludedRow: (row: number[], i: number) => number[],
   dropMask: ((length: number, i: number) => number[]) | undefined,
   presents: string[],
   signal: AbortSignal | undefined,
   onBatch: (done: number) => void,
   rowsPerChunk?: number,
-): Promise<{ values: number[][]; runs: number }> {
-  const Tb = base.length;
-  // The clean run: the baseline, and every layer's keys and values.
-  const first = await model.runRaw({ rows: [base], topK: 1, feeds: { [WHY.position]: tensor.i64(at, [at.length]) }, fetches: [...presents, WHY.logitsAt], signal });
+): Promise<{ baseline: number; target: number[]; values: number[][]; runs: number }> {
+  const p = prefix.length - 1;
+  const row = asked ? [...prefix, ...asked.slice(0, -1)] : prefix;
+  // The clean run: every layer's keys and values, and each position's log-sum-exp and the logit of the token after
+  // it (the continuation's last token after the last position).
+  const next = [...row.slice(1), asked ? asked[asked.length - 1] : 0];
+  const first = await model.runRaw({
+    rows: [row],
+    topK: 1,
+    feeds: { [LENS.nextIds]: tensor.i64(next, [next.length, 1]) },
+    fetches: [...presents, LENS.predLse, LENS.predActual, LENS.predTopV, LENS.predTopI],
+    signal,
+  });
+  const lse = first[LENS.predLse].data as Float32Array;
+  const actual = first[LENS.predActual].data as Float32Array;
+  let target: number[];
+  let baseline = 0;
+  if (asked) {
+    target = asked;
+    for (let j = 0; j < asked.length; j++) baseline += actual[p + j] - lse[p + j];
+  } else {
+    target = [Number((first[LENS.predTopI].data as BigInt64Array)[p])];
+    baseline = (first[LENS.predTopV].data as Float32Array)[p] - lse[p];
+  }
   const cache = presents.map((name) => ({ past: name.replace(/^present\./, 'past_key_values.'), t: first[name] }));
-  const logits = first[WHY.logitsAt].data as Float32Array;
-  const V = logits.length / at.length;
-  const values: number[][] = [
-    at.map((t, j) => {
-      const row = logits.subarray(j * V, (j + 1) * V);
-      return row[base[t + 1]] - logSumExp(row);
-    }),
-  ];
+  const at = target.map((_, j) => p + j);
+  const base = [...prefix, ...target.slice(0, -1)];
+  const Tb = base.length;
+  const values: number[][] = [];
   let runs = 1;
   onBatch(1);
   let noBatch = false;
   for (let i = 0; i < order.length; ) {
     // Small chunks: every copy in a chunk reruns from the chunk's farthest token, so a chunk of k copies wastes about
     // k/2 tokens per copy; 8 copies per run measured ~20% faster than 32 on lens-tiny at 128 tokens.
-    const per = noBatch ? 1 : Math.min(rowsPerChunk ?? Math.min(8, rowsPerRun(model, Tb - order[i] + 1)), order.length - i);
+    const per = noBatch ? 1 : Math.min(rowsPerChunk ?? Math.min(8, rowsPerRun(model, Tb - order[i])), order.length - i);
     const chunk = order.slice(i, i + per);
     const a = Math.min(...chunk);
     const rows = chunk.map((k) => occludedRow(base, k).slice(a));
@@ -134,7 +156,7 @@ async function withSharedPrefix(
     const masks = dropMask ? chunk.map((k) => dropMask(Tb, k)) : undefined;
     let got: number[][];
     try {
-      got = await runChunk(model, rows, masks, at.map((t) => t - a), feeds, signal, a);
+      got = await runChunk(model, rows, masks, at.map((t) => t - a), feeds, signal, a, target);
     } catch (e) {
       if (per === 1 || e instanceof CancelledError) throw e;
       markNoBatch(model);
@@ -146,16 +168,17 @@ async function withSharedPrefix(
     i += chunk.length;
     onBatch(i + 1);
   }
-  return { values, runs };
+  return { baseline, target, values, runs };
 }
 
 /** The first `a` positions of a [1, heads, T, headDim] key or value tensor, repeated for `B` rows. */
 function pastPrefix(t: Tensor, a: number, B: number): Tensor {
   const [, H, T, hd] = t.dims;
   const src = t.data as Float32Array;
-  const one = new Float32Array(H * a * hd);
-  for (let h = 0; h < H; h++) one.set(src.subarray(h * T * hd, h * T * hd + a * hd), h * a * hd);
-  const out = new Float32Array(B * one.length);
-  for (let b = 0; b < B; b++) out.set(one, b * one.length);
+  const per = H * a * hd;
+  const out = new Float32Array(B * per);
+  for (let h = 0; h < H; h++) out.set(src.subarray(h * T * hd, h * T * hd + a * hd), h * a * hd);
+  const one = out.subarray(0, per);
+  for (let b = 1; b < B; b++) out.set(one, b * per);
   return tensor.f32(out, [B, H, a, hd]);
 }
