@@ -134,6 +134,13 @@ for (const fx of fixtures) {
         const lp = full.surprisal.slice(ids.length).reduce((s, b) => s - b * Math.LN2, 0);
         assert.ok(Math.abs(r.targets[0].logProb - lp) < 1e-4, `${r.targets[0].logProb} vs ${lp}`);
         assert.deepEqual(r.targets[0].tokenIds, contIds);
+        // Under an intervention too: the continuation runs on from the intervened run's own keys and values.
+        const off = [{ kind: 'mlp' as const, layer: 0, mode: 'zero' as const }];
+        const ri = await why(model, { text: TEXT, targets: [cont], interventions: off });
+        const fi = await why(model, { text: TEXT + cont, position: ids.length - 1, interventions: off });
+        const lpi = fi.surprisal.slice(ids.length).reduce((s, b) => s - b * Math.LN2, 0);
+        assert.ok(Math.abs(ri.targets[0].logProb - lpi) < 1e-4, `intervened: ${ri.targets[0].logProb} vs ${lpi}`);
+        assert.ok(Math.abs(ri.targets[0].logProb - r.targets[0].logProb) > 1e-3, 'the intervention changes the continuation');
       });
 
       it('switches parts off as it says: a zeroed block adds nothing, a mean-ablated one adds its mean everywhere, a head\'s slice of z is zero', async () => {

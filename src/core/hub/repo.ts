@@ -1,7 +1,7 @@
 // What a repository revision holds, from the hub's API: its commit, its files with their LFS sizes and
 // SHA-256, its model type, the ONNX variants under onnx/ and which of them the lens reads for that model type, and
 // whether its config.json is a model type the lens reads.
-import { SUPPORTED_MODEL_TYPES } from '../model/folder';
+import { QUANTIZED_MODEL_TYPES, SUPPORTED_MODEL_TYPES } from '../model/folder';
 import { HubBadResponseError, HubUnreadableVariantError, HubUnsupportedModelError, HubVariantError } from './errors';
 import { getSmall, parseJson, type HubRequestOptions } from './http';
 import { apiRevisionUrl, unsafePathReason } from './urls';
@@ -113,13 +113,14 @@ export function listOnnxVariants(siblings: readonly Sibling[]): OnnxVariant[] {
 }
 
 /**
- * model_type values whose quantized exports the lens reads: the 4-bit MatMulNBits files (model_q4, and model_q4f16
- * read as float32), and the 8-bit DynamicQuantizeLinear -> MatMulInteger files (model_quantized, model_int8,
- * model_uint8), tested on Llama and Qwen2 graphs (test/unit/llamaLens.test.ts). GPT-2's quantized files are not: their
- * position embedding is 8-bit too. 16-bit files (model_fp16) are read for every supported model type: the lens reads
- * them as the float32 graph they were made from (src/core/onnx/upcast.ts).
+ * model_type values whose quantized exports the lens reads (core/model/folder.ts, where the memory check reads it
+ * too): the 4-bit MatMulNBits files (model_q4, and model_q4f16 read as float32), and the 8-bit DynamicQuantizeLinear
+ * -> MatMulInteger files (model_quantized, model_int8, model_uint8), tested on Llama and Qwen2 graphs
+ * (test/unit/llamaLens.test.ts). GPT-2's quantized files are not: their position embedding is 8-bit too. 16-bit files
+ * (model_fp16) are read for every supported model type: the lens reads them as the float32 graph they were made from
+ * (src/core/onnx/upcast.ts).
  */
-export const QUANTIZED_MODEL_TYPES: readonly string[] = ['llama', 'qwen2'];
+export { QUANTIZED_MODEL_TYPES };
 
 /** The number format a transformers.js variant name says (`model_q4f16`, `decoder_model_quantized`, ...). */
 export type VariantFormat = 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'q8' | 'bnb4' | 'otherQuantized';

@@ -188,10 +188,14 @@ export function readConfig(configPath: string, map?: (raw: Record<string, unknow
 }
 
 export function toModelSpec(f: ModelFolder, source: string, extra: Pick<ModelSpec, 'eosTokenId' | 'fim'> = {}, name?: string): ModelSpec {
-  const c = f.config;
+  return specFromConfig(f.config, { name: name ?? f.name, source, fileBytes: f.onnxBytes }, extra);
+}
+
+/** The spec a config makes, for a model named `name` at `source` (also where no ONNX file is there yet: inspect). */
+export function specFromConfig(c: ModelConfig, at: Pick<ModelSpec, 'name' | 'source' | 'fileBytes'>, extra: Pick<ModelSpec, 'eosTokenId' | 'fim'> = {}): ModelSpec {
   return {
-    name: name ?? f.name,
-    source,
+    name: at.name,
+    source: at.source,
     modelType: c.modelType,
     vocabSize: c.vocabSize,
     dModel: c.dModel,
@@ -203,9 +207,12 @@ export function toModelSpec(f: ModelFolder, source: string, extra: Pick<ModelSpe
     nCtx: c.nCtx,
     eosTokenId: extra.eosTokenId ?? c.eosTokenId,
     fim: extra.fim,
-    fileBytes: f.onnxBytes,
+    fileBytes: at.fileBytes,
   };
 }
+
+/** Model types whose 4- and 8-bit files the lens reads (their quantized layouts are checked against PyTorch). */
+export const QUANTIZED_MODEL_TYPES: readonly string[] = ['llama', 'qwen2'];
 
 /**
  * Refuses a file of the folder that resolves (through a symbolic link to it, or to a folder on its way) outside

@@ -30,7 +30,7 @@ import { decodeModel } from '../onnx/proto';
 import { formatMemory, ModelMemoryError } from './errors';
 
 export { formatMemory };
-import { openModelFolder, type ModelFolder } from './folder';
+import { openModelFolder, QUANTIZED_MODEL_TYPES, type ModelFolder } from './folder';
 
 /** Peak of session creation, in model bytes: the highest measured, so that the check errs towards loading less. */
 export const SESSION_FACTOR = 3.1;
@@ -40,8 +40,6 @@ export const STEADY_FACTOR = 2;
 export const COMPLETION_FACTOR = 4;
 /** The text length the check allows for: the bench's analysis, a paragraph or a function. */
 export const RUN_TOKENS = 512;
-/** Model_type values whose q4 files the lens reads (hub/repo.ts QUANTIZED_MODEL_TYPES; not imported: no hub code here). */
-const Q4_MODEL_TYPES = ['llama', 'qwen2'];
 
 /** What the estimate needs to know of a model: its bytes on disk and a few sizes from config.json. */
 export interface MemoryInput {
@@ -294,7 +292,7 @@ function alternatives(folder: ModelFolder, estimate: MemoryEstimate, limit: Memo
   if (limit.kind === 'wasm' && !judgeMemory(estimate, { kind: 'native', machineBytes: limit.machineBytes }, purpose).over) {
     out.push(`the native runtime (onnxruntime-node: the llmLens.runtime.backend setting, auto or native), which only this machine's ${formatMemory(limit.machineBytes)} bound`);
   }
-  if (Q4_MODEL_TYPES.includes(folder.config.modelType) && !isQ4(folder)) {
+  if (QUANTIZED_MODEL_TYPES.includes(folder.config.modelType) && !isQ4(folder)) {
     const q4 = path.join(folder.folder, 'onnx', 'model_q4.onnx');
     let size: number | undefined;
     try {

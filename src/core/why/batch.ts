@@ -60,8 +60,9 @@ export async function rowLogProbs(
   rows: number[][],
   masks: number[][] | undefined,
   at: number[],
-  feeds: (rowLength: number) => Record<string, Tensor>,
-  options: { signal?: AbortSignal; onBatch?: (done: number) => void; batch?: number; next?: readonly number[] },
+  /** Extra feeds for a run of `batch` rows of `rowLength` tokens. */
+  feeds: (rowLength: number, batch: number) => Record<string, Tensor>,
+  options: { signal?: AbortSignal; onBatch?: (done: number) => void; batch?: number; next?: readonly number[]; pastLength?: number },
 ): Promise<{ values: number[][]; runs: number }> {
   const T = rows[0].length;
   const values: number[][] = [];
@@ -72,7 +73,7 @@ export async function rowLogProbs(
     const chunk = rows.slice(i, i + n);
     let got: number[][];
     try {
-      got = await runChunk(model, chunk, masks?.slice(i, i + n), at, feeds(T), options.signal, 0, options.next);
+      got = await runChunk(model, chunk, masks?.slice(i, i + n), at, feeds(T, n), options.signal, options.pastLength ?? 0, options.next);
     } catch (e) {
       if (n === 1 || e instanceof CancelledError) throw e;
       // A fixed batch of 1 in the graph: one row per run from now on, for this model.
@@ -86,4 +87,16 @@ export async function rowLogProbs(
     options.onBatch?.(i);
   }
   return { values, runs };
+}
+
+/** The first `a` positions of a [1, heads, T, headDim] key or value tensor, repeated for `B` rows. */
+export function pastPrefix(t: Tensor, a: number, B: number): Tensor {
+  const [, H, T, hd] = t.dims;
+  const src = t.data as Float32Array;
+  const per = H * a * hd;
+  const out = new Float32Array(B * per);
+  for (let h = 0; h < H; h++) out.set(src.subarray(h * T * hd, h * T * hd + a * hd), h * a * hd);
+  const one = out.subarray(0, per);
+  for (let b = 1; b < B; b++) out.set(one, b * per);
+  return tensor.f32(out, [B, H, a, hd]);
 }

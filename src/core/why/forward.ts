@@ -22,6 +22,11 @@ export interface WhyRun {
   lens: Float32Array[];
   /** [T] log-probability of each token given the ones before (entry 0 NaN). */
   logProbs: number[];
+  /** log-sum-exp of `logits`, and of each lens row (the graph's own reductions). */
+  lse: number;
+  lensLse: number[];
+  /** Every layer's keys and values (present.*), where the graph exposes them: a continuation runs on from them. */
+  presents?: Record<string, Tensor>;
   runMs: number;
 }
 
@@ -37,7 +42,8 @@ export async function whyRun(model: LoadedModel, ids: number[], position: number
     LENS.predActual,
     LENS.predLse,
     WHY.logitsAt,
-    ...(model.hasLens ? [WHY.lensLogits] : []),
+    ...(model.hasLens ? [WHY.lensLogits, LENS.lensLse] : []),
+    ...points.presents,
   ];
   const t0 = performance.now();
   const out = await model.runRaw({ rows: [ids], topK: 1, lensPositions: [position], feeds: { ...feeds, [WHY.position]: tensor.i64([position], [1]) }, fetches, signal });
@@ -47,6 +53,7 @@ export async function whyRun(model: LoadedModel, ids: number[], position: number
   const lensAll = model.hasLens ? (out[WHY.lensLogits].data as Float32Array) : undefined;
   const actual = out[LENS.predActual].data as Float32Array;
   const lse = out[LENS.predLse].data as Float32Array;
+  const presents = points.presents.length ? Object.fromEntries(points.presents.map((n) => [n, out[n]])) : undefined;
   return {
     T,
     position,
@@ -56,6 +63,9 @@ export async function whyRun(model: LoadedModel, ids: number[], position: number
     logits: f(WHY.logitsAt),
     lens: lensAll ? Array.from({ length: L }, (_, l) => lensAll.slice(l * V, (l + 1) * V)) : [],
     logProbs: Array.from({ length: T }, (_, t) => (t === 0 ? NaN : actual[t - 1] - lse[t - 1])),
+    lse: lse[position],
+    lensLse: lensAll ? Array.from(out[LENS.lensLse].data as Float32Array) : [],
+    presents,
     runMs,
   };
 }

@@ -7,7 +7,7 @@ import type { LoadedModel } from '../session/modelSession';
 import { InvalidOptionError } from '../analysis/errors';
 import { UnsupportedModelError } from '../model/errors';
 import { LENS } from '../onnx/instrument';
-import { markNoBatch, rowLogProbs, rowsPerRun, runChunk } from './batch';
+import { markNoBatch, pastPrefix, rowLogProbs, rowsPerRun, runChunk } from './batch';
 import { CancelledError } from '../common/errors';
 import { tensor, type Tensor } from '../runtime/runtime';
 import { continuationIds, whyText } from './text';
@@ -169,16 +169,4 @@ async function withSharedPrefix(
     onBatch(i + 1);
   }
   return { baseline, target, values, runs };
-}
-
-/** The first `a` positions of a [1, heads, T, headDim] key or value tensor, repeated for `B` rows. */
-function pastPrefix(t: Tensor, a: number, B: number): Tensor {
-  const [, H, T, hd] = t.dims;
-  const src = t.data as Float32Array;
-  const per = H * a * hd;
-  const out = new Float32Array(B * per);
-  for (let h = 0; h < H; h++) out.set(src.subarray(h * T * hd, h * T * hd + a * hd), h * a * hd);
-  const one = out.subarray(0, per);
-  for (let b = 1; b < B; b++) out.set(one, b * per);
-  return tensor.f32(out, [B, H, a, hd]);
 }

@@ -10,16 +10,16 @@ import { UnsupportedModelError } from '../model/errors';
 import { CancelledError } from '../common/errors';
 import { topIndices } from '../analysis/topK';
 import { attribute } from './attribution';
-import { rowLogProbs } from './batch';
+import { pastPrefix, rowLogProbs } from './batch';
 import { cleanMeans, logSumExp, rankOf, whyRun, type WhyRun } from './forward';
-import { checkInterventions, interventionFeeds } from './interventionFeeds';
+import { checkInterventions, interventionFeeds, type CleanMeans } from './interventionFeeds';
 import { continuationIds, whyText } from './text';
 
 const LN2 = Math.LN2;
 const MAX_TARGETS = 4;
 
-/** The last clean run per model, by text and position: switching parts on and off reuses it. */
-const lastClean = new WeakMap<LoadedModel, { key: string; run: WhyRun }>();
+/** The last clean run per model, by text and position, and its means: switching parts on and off reuses them. */
+const lastClean = new WeakMap<LoadedModel, { key: string; run: WhyRun; means?: CleanMeans }>();
 
 async function check(signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return;
@@ -48,17 +48,18 @@ export async function why(model: LoadedModel, params: WhyParams, signal?: AbortS
   // The clean run: the answer itself when nothing is switched off, else the reference and the means.
   const key = JSON.stringify([ids, p]);
   let runMs = 0;
-  let clean = lastClean.get(model)?.key === key ? lastClean.get(model)!.run : undefined;
-  if (!clean) {
-    clean = await whyRun(model, ids, p, {}, signal);
-    runMs += clean.runMs;
-    lastClean.set(model, { key, run: clean });
+  let kept = lastClean.get(model)?.key === key ? lastClean.get(model) : undefined;
+  if (!kept) {
+    kept = { key, run: await whyRun(model, ids, p, {}, signal) };
+    runMs += kept.run.runMs;
+    lastClean.set(model, kept);
   }
+  const clean = kept.run;
   await check(signal);
   let r = clean;
   let feedsFor: (rowLength: number) => ReturnType<typeof interventionFeeds> = () => ({});
   if (interventions.length) {
-    const means = cleanMeans(model, clean);
+    const means = (kept.means ??= cleanMeans(model, clean));
     feedsFor = (n) => interventionFeeds(model, interventions, n, means);
     r = await whyRun(model, ids, p, feedsFor(T), signal);
     runMs += r.runMs;
@@ -66,32 +67,37 @@ export async function why(model: LoadedModel, params: WhyParams, signal?: AbortS
   }
 
   const text = (id: number) => model.tokenizer.tokenText(id);
-  const topOf = (row: ArrayLike<number>, k: number): Prediction[] => {
-    const lse = logSumExp(row);
-    return topIndices(row, k).map((id) => ({ id, text: text(id), prob: Math.exp(row[id] - lse) }));
-  };
-  const top = topOf(r.logits, topK);
+  const topOf = (row: ArrayLike<number>, k: number, lse = logSumExp(row)): Prediction[] => topIndices(row, k).map((id) => ({ id, text: text(id), prob: Math.exp(row[id] - lse) }));
+  const top = topOf(r.logits, topK, r.lse);
   // Empty: the model's own top token is what is explained.
   const firstIds = targetIds.length ? targetIds : [[top[0].id]];
   const shownTexts = targetIds.length ? targetTexts : [top[0].text];
-  const lseFinal = logSumExp(r.logits);
+  const lseFinal = r.lse;
 
   // Tokens after the first of each continuation: teacher-forced, the rows of all the longer ones in one batched run.
   const longer = firstIds.map((c, i) => (c.length > 1 ? i : -1)).filter((i) => i >= 0);
   const restLogProb = new Map<number, number[]>();
   if (longer.length) {
     const maxLen = Math.max(...longer.map((i) => firstIds[i].length));
-    const Tlen = p + 1 + maxLen;
-    const rows = longer.map((i) => {
-      const row = [...ids.slice(0, p + 1), ...firstIds[i]];
-      // Padding after the continuation cannot change it (attention is causal).
-      while (row.length < Tlen) row.push(row[row.length - 1]);
-      return row;
-    });
-    // Token j of a continuation sits at p + 1 + j and is predicted at p + j.
-    const at = Array.from({ length: maxLen - 1 }, (_, j) => p + 1 + j);
-    const { values } = await rowLogProbs(model, rows, undefined, at, feedsFor, { signal, batch: rows.length });
-    longer.forEach((ti, b) => restLogProb.set(ti, values[b].slice(0, firstIds[ti].length - 1)));
+    // Token j of a continuation sits at p + 1 + j and is predicted at p + j. Padding after the continuation cannot
+    // change it (attention is causal).
+    const pad = (c: number[], n: number) => [...c, ...new Array<number>(Math.max(0, n - c.length)).fill(c[c.length - 1])];
+    const cut = interventions.some((iv) => iv.kind === 'edge');
+    let got: number[][];
+    if (r.presents && !cut) {
+      // From the run's own keys and values of tokens 0..p: only the continuations' tokens run (a cut edge's score
+      // mask is drawn for whole rows, so those rerun the text).
+      const rows = longer.map((i) => pad(firstIds[i], maxLen));
+      const presents = r.presents;
+      const past = (batch: number) => Object.fromEntries(Object.entries(presents).map(([name, t]) => [name.replace(/^present\./, 'past_key_values.'), pastPrefix(t, p + 1, batch)]));
+      const at = Array.from({ length: maxLen - 1 }, (_, j) => j);
+      ({ values: got } = await rowLogProbs(model, rows, undefined, at, (n, batch) => ({ ...feedsFor(n), ...past(batch) }), { signal, batch: rows.length, pastLength: p + 1 }));
+    } else {
+      const rows = longer.map((i) => [...ids.slice(0, p + 1), ...pad(firstIds[i], maxLen)]);
+      const at = Array.from({ length: maxLen - 1 }, (_, j) => p + 1 + j);
+      ({ values: got } = await rowLogProbs(model, rows, undefined, at, feedsFor, { signal, batch: rows.length }));
+    }
+    longer.forEach((ti, b) => restLogProb.set(ti, got[b].slice(0, firstIds[ti].length - 1)));
   }
   const L = model.nLayers;
   const targets: WhyTarget[] = firstIds.map((c, i) => {
@@ -109,7 +115,7 @@ export async function why(model: LoadedModel, params: WhyParams, signal?: AbortS
   });
   await check(signal);
 
-  const lens = [...r.lens.map((row) => topOf(row, topK)), top];
+  const lens = [...r.lens.map((row, l) => topOf(row, topK, r.lensLse[l])), top];
   const risers = findRisers(r, nRisers, text);
   const difference = targets.length >= 2 ? targets[0].logitByLayer.map((v, l) => v - targets[1].logitByLayer[l]) : undefined;
   const explained = attributeMode === 'difference' ? [targets[0].tokenIds[0], targets[1].tokenIds[0]] : [targets[0].tokenIds[0]];

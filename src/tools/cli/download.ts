@@ -1,5 +1,4 @@
 // `llm-lens download <repo>`: fetches a model from the hub into a folder that can be copied to an offline machine.
-import { parseArgs } from 'node:util';
 import { CancelledError, LensError } from '../../core/common/errors';
 import { silentLogger, type Logger } from '../../core/common/logger';
 import { downloadModel, listVariants, type DownloadProgress } from '../../core/hub/download';
@@ -9,6 +8,10 @@ import { DEFAULT_ENDPOINT, parseRepoInput } from '../../core/hub/urls';
 import { looksMerged, quantizedNote, variantFormat, variantNameProblem, variantProblem } from '../../core/hub/repo';
 import { hubId } from '../../core/hub/store';
 import { hubToken } from '../../core/hub/token';
+import { parseOptions, UsageError } from './args';
+
+/** Where a usage error in `download` points. */
+const HELP = 'download --help';
 
 export const DOWNLOAD_USAGE = `Usage:
   llm-lens download <owner/name> [--revision R] [--variant V] [--endpoint URL] [--dir D] [--list]
@@ -46,12 +49,6 @@ const defaultIo: DownloadIo = {
   status: process.stderr.isTTY ? (s) => process.stderr.write(`\r${s}\x1b[K`) : undefined,
 };
 
-class DownloadUsageError extends LensError {
-  constructor(message: string) {
-    super('usage', `${message} (see download --help)`);
-  }
-}
-
 export function formatProgress(p: DownloadProgress): string {
   const done = p.total ? `${formatBytes(p.bytes)} / ${formatBytes(p.total)}  ${Math.floor((100 * p.bytes) / p.total)}%` : formatBytes(p.bytes);
   return `${p.file}  ${done}  ${formatBytes(p.bytesPerSecond)}/s`;
@@ -67,33 +64,27 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
     statusShown = false;
   };
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          revision: { type: 'string' },
-          variant: { type: 'string' },
-          endpoint: { type: 'string' },
-          dir: { type: 'string' },
-          list: { type: 'boolean', default: false },
-          help: { type: 'boolean', short: 'h', default: false },
-        },
-      });
-    } catch (e) {
-      throw new DownloadUsageError((e as Error).message.split('\n')[0]);
-    }
+    const parsed = parseOptions(
+      argv,
+      {
+      revision: { type: 'string' },
+      variant: { type: 'string' },
+      endpoint: { type: 'string' },
+      dir: { type: 'string' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      },
+      HELP,
+    );
     const { values, positionals } = parsed;
     if (values.help) {
       io.out(DOWNLOAD_USAGE);
       return 0;
     }
-    if (positionals.length !== 1) throw new DownloadUsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'download needs a repository id, e.g. Xenova/gpt2');
+    if (positionals.length !== 1) throw new UsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'download needs a repository id, e.g. Xenova/gpt2', HELP);
     const ref = parseRepoInput(positionals[0]);
     const endpoint = values.endpoint ?? process.env.HF_ENDPOINT ?? DEFAULT_ENDPOINT;
-    if (!/^https?:\/\/[^/]/i.test(endpoint)) throw new DownloadUsageError(`--endpoint must be an http(s) URL, not "${endpoint}"`);
+    if (!/^https?:\/\/[^/]/i.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL, not "${endpoint}"`, HELP);
     const revision = values.revision ?? ref.revision ?? 'main';
     const token = hubToken(process.env);
     // Node's http/https ignore the proxy variables: the CLI opens the tunnel itself.
@@ -169,7 +160,7 @@ export async function downloadCommand(argv: string[], io: DownloadIo = defaultIo
     if (e instanceof HubError && e.partialKept && !/resume/.test(msg)) msg += ' The partial download is kept: the same command resumes it.';
     io.err(`llm-lens: ${msg}`);
     if (process.env.LLM_LENS_DEBUG && e instanceof Error && e.stack) io.err(e.stack);
-    return e instanceof DownloadUsageError || e instanceof HubBadRepoIdError ? 2 : 1;
+    return e instanceof UsageError || e instanceof HubBadRepoIdError ? 2 : 1;
   } finally {
     process.removeListener('SIGINT', onSigint);
   }

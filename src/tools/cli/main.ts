@@ -1,7 +1,6 @@
 // src/tools/cli/: `npm run cli`, the core from a terminal: inspect a model folder, tokenize or analyze text (`node dist/cli.js --help`).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Tokenizer } from '../../core/tokenizer/tokenizer';
 import { errorMessage, LensError } from '../../core/common/errors';
 import type { Analysis, AnalyzeOptions, InstrumentationReport, ModelSpec, ParameterBreakdown, ParameterGroup, TokenInfo } from '../../protocol/analysis';
@@ -10,7 +9,8 @@ import { WorkerClient } from '../../worker/client';
 import type { Logger } from '../../core/common/logger';
 import { downloadCommand } from './download';
 import { whyCommand, WHY_USAGE } from './why';
-import { architectureOf, readConfig, type ModelConfig } from '../../core/model/folder';
+import { intOption, parseOptions, UsageError } from './args';
+import { architectureOf, readConfig, specFromConfig, type ModelConfig } from '../../core/model/folder';
 
 export const USAGE = `LLM Lens command line: the same core as the extension.
 
@@ -39,12 +39,7 @@ Options:
 Run through npm: npm run cli -- inspect models/lens-tiny
 Errors print one line on stderr and exit with status 1 (2 for a usage error).`;
 
-/** A mistake on the command line: exit status 2 and a pointer to --help. */
-export class UsageError extends LensError {
-  constructor(message: string) {
-    super('usage', `${message} (see --help)`);
-  }
-}
+export { UsageError };
 
 export interface CliIo {
   out(s: string): void;
@@ -72,34 +67,19 @@ export interface ParsedArgs {
 }
 
 export function parseCli(argv: string[]): ParsedArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        text: { type: 'string' },
-        file: { type: 'string' },
-        'top-k': { type: 'string' },
-        'max-tokens': { type: 'string' },
-        threads: { type: 'string' },
-        onnx: { type: 'string' },
-        'no-graph': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
-  }
+  const parsed = parseOptions(argv, {
+    json: { type: 'boolean', default: false },
+    text: { type: 'string' },
+    file: { type: 'string' },
+    'top-k': { type: 'string' },
+    'max-tokens': { type: 'string' },
+    threads: { type: 'string' },
+    onnx: { type: 'string' },
+    'no-graph': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   const { values, positionals } = parsed;
-  const int = (name: string, v: string | undefined, def: number, min: number, max: number) => {
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${v}"`);
-    return n;
-  };
+  const int = (name: string, v: string | undefined, def: number, min: number, max: number) => intOption(name, v, min, max) ?? def;
   const options: CliOptions = {
     json: values.json ?? false,
     text: values.text,
@@ -237,22 +217,8 @@ export function inspectFromConfig(folder: string, onnxFile = path.join('onnx', '
   const onnxPath = path.join(folder, onnxFile);
   const fileBytes = fs.existsSync(onnxPath) ? fs.statSync(onnxPath).size : 0;
   if (!fileBytes) notes.push(`${onnxPath} is missing.`);
-  const spec: ModelSpec = {
-    name: path.basename(path.resolve(folder)),
-    source: path.resolve(folder),
-    modelType: c.modelType,
-    vocabSize: c.vocabSize,
-    dModel: c.dModel,
-    nLayer: c.nLayer,
-    nHead: c.nHead,
-    nKvHeads: c.nKvHeads,
-    headDim: c.headDim,
-    architecture: architectureOf(c.modelType),
-    nCtx: c.nCtx,
-    eosTokenId: c.eosTokenId ?? sp.eos,
-    fim: sp.fimPrefix !== undefined && sp.fimMiddle !== undefined && sp.fimSuffix !== undefined ? { prefix: sp.fimPrefix, middle: sp.fimMiddle, suffix: sp.fimSuffix } : undefined,
-    fileBytes,
-  };
+  const fim = sp.fimPrefix !== undefined && sp.fimMiddle !== undefined && sp.fimSuffix !== undefined ? { prefix: sp.fimPrefix, middle: sp.fimMiddle, suffix: sp.fimSuffix } : undefined;
+  const spec = specFromConfig(c, { name: path.basename(path.resolve(folder)), source: path.resolve(folder), fileBytes }, { eosTokenId: c.eosTokenId ?? sp.eos, fim });
   return { spec, parameters: formulaBreakdown(c), parameterSource: 'config formula', notes };
 }
 

@@ -2,10 +2,10 @@
 // layer, direct logit attribution, risers, parts switched off, and occlusion; --json prints them whole for scripts.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Intervention, OccludeResult, WhyResult } from '../../protocol/why';
 import type { WorkerClient } from '../../worker/client';
-import { errorMessage, LensError } from '../../core/common/errors';
+import { errorMessage } from '../../core/common/errors';
+import { intOption, parseOptions, UsageError } from './args';
 
 export const WHY_USAGE = `  llm-lens why <modelFolder> (--text "..." | --file F) [--position N] [--target A [--target B]]
              [--ablate head:L.H|attn:L|mlp:L|edge:FROM>TO ...] [--mean] [--occlude [--drop] [--cap N]] [--json]
@@ -13,12 +13,6 @@ export const WHY_USAGE = `  llm-lens why <modelFolder> (--text "..." | --file F)
       rank by layer, the logit difference A - B by layer, direct logit attribution per layer and head,
       tokens a layer ranks high that the output hides; --ablate switches parts off (zeroed, or with --mean
       replaced by their mean over the text), --occlude colours the context by occlusion.`;
-
-class WhyUsageError extends LensError {
-  constructor(message: string) {
-    super('usage', `${message} (see --help)`);
-  }
-}
 
 /** "head:2.3", "attn:1", "mlp:0", "edge:4>9" as an Intervention. */
 export function parseAblation(s: string, mode: 'zero' | 'mean'): Intervention {
@@ -28,7 +22,7 @@ export function parseAblation(s: string, mode: 'zero' | 'mean'): Intervention {
   if (m) return { kind: m[1] === 'mlp' ? 'mlp' : 'attention', layer: Number(m[2]), mode };
   m = /^edge:(\d+)>(\d+)$/.exec(s);
   if (m) return { kind: 'edge', from: Number(m[1]), to: Number(m[2]) };
-  throw new WhyUsageError(`--ablate "${s}" is not head:L.H, attn:L, mlp:L or edge:FROM>TO`);
+  throw new UsageError(`--ablate "${s}" is not head:L.H, attn:L, mlp:L or edge:FROM>TO`);
 }
 
 export interface WhyCliOptions {
@@ -47,55 +41,39 @@ export interface WhyCliOptions {
 }
 
 export function parseWhy(argv: string[]): WhyCliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        text: { type: 'string' },
-        file: { type: 'string' },
-        position: { type: 'string' },
-        target: { type: 'string', multiple: true },
-        ablate: { type: 'string', multiple: true },
-        mean: { type: 'boolean', default: false },
-        occlude: { type: 'boolean', default: false },
-        drop: { type: 'boolean', default: false },
-        cap: { type: 'string' },
-        'top-k': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        threads: { type: 'string' },
-        onnx: { type: 'string' },
-      },
-    });
-  } catch (e) {
-    throw new WhyUsageError((e as Error).message.split('\n')[0]);
-  }
+  const parsed = parseOptions(argv, {
+    text: { type: 'string' },
+    file: { type: 'string' },
+    position: { type: 'string' },
+    target: { type: 'string', multiple: true },
+    ablate: { type: 'string', multiple: true },
+    mean: { type: 'boolean', default: false },
+    occlude: { type: 'boolean', default: false },
+    drop: { type: 'boolean', default: false },
+    cap: { type: 'string' },
+    'top-k': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    threads: { type: 'string' },
+    onnx: { type: 'string' },
+  });
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new WhyUsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'why needs a model folder');
-  if ((values.text === undefined) === (values.file === undefined)) throw new WhyUsageError('why needs exactly one of --text or --file');
-  const int = (name: string, v: string | undefined, min: number, max: number) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new WhyUsageError(`--${name} must be an integer from ${min} to ${max}, not "${v}"`);
-    return n;
-  };
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `unexpected argument "${positionals[1]}"` : 'why needs a model folder');
+  if ((values.text === undefined) === (values.file === undefined)) throw new UsageError('why needs exactly one of --text or --file');
   const targets = values.target ?? [];
-  if (targets.length > 4) throw new WhyUsageError('at most 4 --target');
+  if (targets.length > 4) throw new UsageError('at most 4 --target');
   const mode = values.mean ? 'mean' : 'zero';
   return {
     folder: positionals[0],
     text: values.text ?? fs.readFileSync(values.file!, 'utf8'),
-    position: int('position', values.position, 0, 1 << 20),
+    position: intOption('position', values.position, 0, 1 << 20),
     targets,
     interventions: (values.ablate ?? []).map((a) => parseAblation(a, mode)),
     occlude: values.occlude ?? false,
     method: values.drop ? 'drop' : 'mask',
-    cap: int('cap', values.cap, 1, 1 << 20),
-    topK: int('top-k', values['top-k'], 1, 100) ?? 10,
+    cap: intOption('cap', values.cap, 1, 1 << 20),
+    topK: intOption('top-k', values['top-k'], 1, 100) ?? 10,
     json: values.json ?? false,
-    threads: int('threads', values.threads, 1, 16) ?? 1,
+    threads: intOption('threads', values.threads, 1, 16) ?? 1,
     onnx: values.onnx,
   };
 }
@@ -148,7 +126,7 @@ export async function whyCommand(argv: string[], io: { out(s: string): void; err
     o = parseWhy(argv);
   } catch (e) {
     io.err(`llm-lens: ${errorMessage(e)}`);
-    return e instanceof WhyUsageError ? 2 : 1;
+    return e instanceof UsageError ? 2 : 1;
   }
   const client = start(o.threads);
   try {
