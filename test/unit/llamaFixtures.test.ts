@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Tokenizer } from '../../src/core/tokenizer/tokenizer';
 import type { Tensor } from '../../src/core/runtime/runtime';
 import { testRuntimes } from './helpers/runtimes';
+import { halfToFloat } from '../../src/core/onnx/upcast';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const dist = path.join(root, 'dist');
@@ -20,15 +21,6 @@ interface Reference {
   logits: Record<string, number[]>;
   config: { num_hidden_layers: number; num_key_value_heads: number; num_attention_heads: number; hidden_size: number; head_dim?: number };
   variants: Record<string, { file: string; tolerance?: number; simulated_logits?: Record<string, number[]>; tolerance_vs_simulated?: number; io?: 'float16' | 'float32' }>;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 function feeds(ref: Reference, io: 'float16' | 'float32' = 'float32'): Record<string, Tensor> {

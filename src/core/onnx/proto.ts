@@ -5,7 +5,7 @@ import { onnx } from 'onnx-proto';
 import { ModelFormatError, ModelTooLargeError, TensorDataError, UnsafeExternalDataError } from '../model/errors';
 import { isInside } from '../model/folder';
 import { cleanText, quoteName } from '../model/untrusted';
-import { upcastFloat16 } from './upcast';
+import { halfToFloat, upcastFloat16 } from './upcast';
 
 /** An int64 field as protobufjs decodes it: a number or a Long. */
 export type Int64 = number | { toNumber(): number };
@@ -283,13 +283,4 @@ export function intData(t: onnx.ITensorProto, file?: string): number[] | undefin
 
 export function isFloatType(dataType: number | null | undefined): boolean {
   return dataType === DT.FLOAT || dataType === DT.FLOAT16 || dataType === DT.DOUBLE || dataType === DT.BFLOAT16;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * Math.pow(2, -14) * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * Math.pow(2, e - 15) * (1 + f / 1024);
 }

@@ -115,14 +115,19 @@ let HALF: Float32Array | undefined;
 function halfTable(): Float32Array {
   if (HALF) return HALF;
   const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const f = h & 0x3ff;
-    t[h] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
-  }
+  for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h);
   HALF = t;
   return t;
+}
+
+/** One float16 bit pattern's value (IEEE 754 binary16: subnormals, infinities and NaN included). */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Rewrites one float16 tensor as float32 raw data (its data already checked against its dims); returns its size. */

@@ -88,8 +88,16 @@ async function openVariantPick(ui, repo) {
 }
 
 /** The "LLM Lens Model" status bar item's text. */
+/** Picks `variant` of `repo` in the open variant list and waits until it is downloaded and the model in use. */
+async function downloadVariant(ui, repo, variant) {
+  await ui.rowLabelled(variant).waitFor({ state: 'visible', timeout: 15_000 });
+  await ui.rowLabelled(variant).click();
+  await ui.page.locator('.notification-toast', { hasText: `Downloaded ${repo}@main (${variant})` }).first().waitFor({ state: 'visible', timeout: 60_000 });
+  await until('the status bar naming the downloaded model', async () => (await statusModel(ui)).includes(`${repo}@main`), 60_000);
+}
+
 async function statusModel(ui) {
   return ui.page.locator('.statusbar-item', { has: ui.page.locator('.codicon-telescope') }).first().innerText().catch(() => '');
 }
 
-module.exports = { ROOT, ENDPOINT_KEY, DEFAULT_ENDPOINT, loadFakeHub, userSetting, until, setEndpoint, quickInputTitled, openSelectModel, openVariantPick, statusModel };
+module.exports = { ROOT, ENDPOINT_KEY, DEFAULT_ENDPOINT, loadFakeHub, userSetting, until, setEndpoint, quickInputTitled, openSelectModel, openVariantPick, downloadVariant, statusModel };

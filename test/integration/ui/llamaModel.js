@@ -5,18 +5,10 @@
 // parameters. The built-in model and the default hub are restored after.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 'use strict';
-const { DEFAULT_ENDPOINT, ENDPOINT_KEY, loadFakeHub, openSelectModel, openVariantPick, setEndpoint, statusModel, until } = require('../lib/hubSteps');
+const { DEFAULT_ENDPOINT, ENDPOINT_KEY, loadFakeHub, downloadVariant, openSelectModel, openVariantPick, setEndpoint, until } = require('../lib/hubSteps');
 const { clickIn, closeEditorTab, resetView, scrollTo, selectLines } = require('../lib/analysisSteps');
 
 const REPO = 'lens-test/qwen2-tiny';
-
-/** Picks `variant` in the open variant list and waits until the model is downloaded and in use. */
-async function download(ui, variant) {
-  await ui.rowLabelled(variant).waitFor({ state: 'visible', timeout: 15_000 });
-  await ui.rowLabelled(variant).click();
-  await ui.page.locator('.notification-toast', { hasText: `Downloaded ${REPO}@main (${variant})` }).first().waitFor({ state: 'visible', timeout: 60_000 });
-  await until('the status bar naming the downloaded model', async () => (await statusModel(ui)).includes(`${REPO}@main`), 60_000);
-}
 
 module.exports = {
   title: 'a Llama-family model downloaded with "Select Model": recommended list, its q4/8-bit variants, four views drawn, its model card',
@@ -57,7 +49,7 @@ module.exports = {
       await ui.page.locator('.notification-toast', { hasText: 'Looking up' }).first().waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
       await ui.screenshot('llama-variants');
       switched = true;
-      await download(ui, 'model');
+      await downloadVariant(ui, REPO, 'model');
 
       // It reads a paragraph, in all four views.
       // Two lines: the test model reads 256 tokens at most, and its tokenizer has 512 tokens, mostly bytes.
@@ -97,7 +89,7 @@ module.exports = {
       await ui.clearNotifications();
       await ui.screenshot('llama-model-card');
       await openVariantPick(ui, REPO);
-      await download(ui, 'model_q4');
+      await downloadVariant(ui, REPO, 'model_q4');
       // The open card follows the model: the same name, another file (the built-in model may show in between).
       let q4 = text;
       await until('the model card of the q4 file', async () => {

@@ -3,7 +3,7 @@
 // then the built-in model is selected again and the setting is reset, so later steps are unaffected.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 'use strict';
-const { DEFAULT_ENDPOINT, ENDPOINT_KEY, loadFakeHub, quickInputTitled, setEndpoint, statusModel, until } = require('../lib/hubSteps');
+const { DEFAULT_ENDPOINT, ENDPOINT_KEY, downloadVariant, loadFakeHub, openVariantPick, setEndpoint, statusModel, until } = require('../lib/hubSteps');
 
 const REPO = 'lens-test/lens-tiny';
 
@@ -19,26 +19,11 @@ module.exports = {
       endpointSet = true;
 
       // Select Model > Download from Hugging Face... > the repository > the recommended variant.
-      await ui.dismissQuickInput();
-      await ui.page.keyboard.press('F1');
-      let input = ui.page.locator('.quick-input-widget .quick-input-box input');
-      await input.waitFor({ state: 'visible', timeout: 15_000 });
-      await input.fill('>LLM Lens: Select Model');
-      await ui.rowLabelled('LLM Lens: Select Model').click();
-      input = await quickInputTitled(ui, 'LLM Lens: Select Model');
-      await input.fill('Download from Hugging Face');
-      await ui.rowLabelled('Download from Hugging Face...').click();
-      input = await quickInputTitled(ui, 'Download from Hugging Face');
-      await input.fill(REPO);
-      await ui.page.keyboard.press('Enter');
-      input = await quickInputTitled(ui, `ONNX variant of ${REPO}`);
-      await ui.rowLabelled('model').waitFor({ state: 'visible', timeout: 15_000 });
+      await openVariantPick(ui, REPO);
       ui.assert.match(await ui.rowLabelled('model').innerText(), /recommended/);
-      await ui.rowLabelled('model').click();
       switched = true;
       // Downloaded, loaded, and the model in use: the status bar names the repository.
-      await ui.page.locator('.notification-toast', { hasText: `Downloaded ${REPO}@main` }).first().waitFor({ state: 'visible', timeout: 60_000 });
-      await until('the status bar naming the downloaded model', async () => (await statusModel(ui)).includes(`${REPO}@main`), 60_000);
+      await downloadVariant(ui, REPO, 'model');
       ui.assert.ok(hub.requests.some((r) => r.server === 'cdn'), 'the ONNX file did not come from the fake hub');
 
       // It reads text: the analysis panel names it.
