@@ -3,6 +3,7 @@
 import { matrixRow, toMatrix, type Analysis, type AnalyzeOptions, type Matrix } from '../protocol/analysis';
 import { settingDefault } from '../protocol/settings';
 import type { AnalysisUi, ChosenPatch, Grid, PanelAnalysis, PcaPatch } from '../protocol/webview';
+import type { Intervention } from '../protocol/why';
 
 /** The llmLens.analysis.* settings an analysis request depends on. */
 export interface AnalysisLimits {
@@ -183,4 +184,13 @@ export function tokenAt(a: Pick<Analysis, 'tokens'>, offset: number): number {
     else hi = mid - 1;
   }
   return Math.max(0, lo);
+}
+
+/**
+ * The parts switched off that still mean something after a new analysis: a cut edge names two token positions of the
+ * text it was cut in, so another text drops it (as a reload does, which cannot tell); a head or layer past the
+ * model's own (another model) goes too.
+ */
+export function keptInterventions(list: Intervention[], now: { sameText: boolean; tokens: number; nLayer: number; nHead: number }): Intervention[] {
+  return list.filter((iv) => (iv.kind === 'edge' ? now.sameText && iv.to < now.tokens : iv.layer < now.nLayer && (iv.kind !== 'head' || iv.head < now.nHead)));
 }

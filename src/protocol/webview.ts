@@ -123,6 +123,8 @@ export interface PanelWhy {
   result?: WhyResult;
   error?: string;
   occlusion?: PanelOcclusion;
+  /** Set when this model's graph cannot cut attention edges (fused attention): why, in the instrumentation's words. */
+  edgesUnavailable?: string;
 }
 
 export interface PanelOcclusion {

@@ -15,6 +15,8 @@ import type { ViewCtx } from './viewContext';
 
 /** What the person is typing in the candidate box survives the re-renders that answers cause. */
 let draft = '';
+/** So does the pair chosen in the edge control, until another token is chosen (then it starts again from that one). */
+let edgeDraft: { chosen: number; from: number; to: number } | undefined;
 
 export function renderWhy(ctx: ViewCtx): HTMLElement {
   const { data, ui, s } = ctx;
@@ -31,13 +33,13 @@ export function renderWhy(ctx: ViewCtx): HTMLElement {
   if (!result) {
     if (!why?.busy && !why?.error) parts.push(el('p', { class: 'muted', role: 'status' }, s['why.asking']));
     parts.push(candidateInput(ctx));
-    parts.push(occlusionSection(ctx, why?.occlusion));
+    parts.push(occlusionSection(ctx, why?.occlusion), edgeSection(ctx));
     return el('div', { class: 'why' }, ...parts);
   }
   const stale = !current || result.position !== pos;
   const body = el('div', { class: `why-body${stale ? ' stale' : ''}` });
   body.append(nextTokenSection(ctx, result), candidatesSection(ctx, result), attributionSection(ctx, result.attribution, result.targets));
-  parts.push(body, occlusionSection(ctx, why?.occlusion));
+  parts.push(body, occlusionSection(ctx, why?.occlusion), edgeSection(ctx));
   return el('div', { class: 'why' }, ...parts);
 }
 
@@ -637,7 +639,14 @@ function occlusionSection(ctx: ViewCtx, o: PanelOcclusion | undefined): HTMLElem
     .sort((p, q) => p.d - q.d);
   const needed = ranked.filter((x) => x.d < 0).slice(0, 5);
   if (needed.length) {
-    sec.append(el('p', { class: 'muted' }, `${s['why.neededMost']} ${needed.map((x) => `${tokenLabel(data.tokens[x.i] ?? { text: r.tokens[x.i].text, bytes: [], partial: false }, 14)} ${signed(x.d)}`).join(' · ')}`));
+    // Each needed token with a shortcut: cut the prediction's direct read of it, and see whether that is how it helps.
+    const reader = tokenLabel(data.tokens[r.position] ?? { text: r.tokens[r.position].text, bytes: [], partial: false }, 14);
+    const row = el('ul', { class: 'needed', 'aria-label': s['why.neededMost'] });
+    for (const x of needed) {
+      const label = tokenLabel(data.tokens[x.i] ?? { text: r.tokens[x.i].text, bytes: [], partial: false }, 14);
+      row.append(el('li', {}, el('span', { class: 'mono' }, label), el('span', { class: 'num' }, signed(x.d)), edgeButton(ctx, { kind: 'edge', from: x.i, to: r.position }, fmt(s['why.cutEdgeTitle'], reader, label), `edge-cut-${x.i}`)));
+    }
+    sec.append(el('div', { class: 'needed-row' }, el('span', { class: 'muted' }, s['why.neededMost']), row), el('p', { class: 'muted small' }, fmt(s['why.neededCutHint'], reader)));
   }
   sec.append(
     dataTable(
@@ -650,3 +659,100 @@ function occlusionSection(ctx: ViewCtx, o: PanelOcclusion | undefined): HTMLElem
   return sec;
 }
 
+
+// ---- attention edges ----
+
+/** Why edges cannot be cut here, in words for the person; undefined where they can. */
+function edgesBlocked(ctx: ViewCtx): string | undefined {
+  const why = ctx.why?.edgesUnavailable;
+  if (why === undefined) return undefined;
+  return why ? `${ctx.s['why.edgesUnavailable']} (${why})` : ctx.s['why.edgesUnavailable'];
+}
+
+/** Full: nothing more can be switched off, though what is off can still be switched back on. */
+function full(ctx: ViewCtx): boolean {
+  return ctx.ui.whyInterventions.length >= MAX_INTERVENTIONS;
+}
+
+/** A one-click toggle of one edge, pressed while it is cut; like a head cell, a second press restores it. */
+function edgeButton(ctx: ViewCtx, part: Intervention & { kind: 'edge' }, name: string, key: string): HTMLElement {
+  const { s } = ctx;
+  const off = isOff(ctx, part);
+  const blocked = edgesBlocked(ctx);
+  const b = el(
+    'button',
+    {
+      type: 'button',
+      class: `secondary edge-cut${off ? ' off' : ''}`,
+      'data-key': key,
+      'aria-pressed': String(off),
+      'aria-label': name,
+      title: blocked ? `${name}\n${blocked}` : off ? `${name}\n${s['why.edgeIsCut']}` : full(ctx) ? `${name}\n${fmt(s['why.interventionsFull'], MAX_INTERVENTIONS)}` : name,
+    },
+    off ? s['why.offShort'] : s['why.edgeCut'],
+  );
+  b.disabled = blocked !== undefined || (!off && full(ctx));
+  b.addEventListener('click', () => toggle(ctx, part));
+  return b;
+}
+
+/**
+ * "Cut the attention from [reader] to [source] [Cut]": any pair with source <= reader (a token reads itself and what
+ * came before it), the reader the chosen token and the source the one before it to start with. The reader comes first,
+ * as in the banner and the Attention tab: attention goes from the token that reads to the token it reads.
+ */
+function edgeSection(ctx: ViewCtx): HTMLElement {
+  const { s, ui, data } = ctx;
+  const tokens = data.tokens;
+  const T = tokens.length;
+  const pos = Math.min(Math.max(0, ui.chosen), T - 1);
+  if (!edgeDraft || edgeDraft.chosen !== ui.chosen || edgeDraft.to >= T) edgeDraft = { chosen: ui.chosen, to: pos, from: Math.max(0, pos - 1) };
+  const pick = edgeDraft;
+  const blocked = edgesBlocked(ctx);
+  const option = (i: number) => el('option', { value: String(i) }, `${i + 1}. ${tokenLabel(tokens[i], 20)}`);
+  const to = el('select', { id: 'why-edge-to', 'data-key': 'why-edge-to', title: s['why.edgeReaderTitle'], 'aria-describedby': 'why-edge-explain' });
+  for (let i = 0; i < T; i++) to.append(option(i));
+  const from = el('select', { id: 'why-edge-from', 'data-key': 'why-edge-from', title: s['why.edgeSourceTitle'], 'aria-describedby': 'why-edge-explain' });
+  const cut = el('button', { type: 'button', 'data-key': 'why-edge-cut' });
+  const hint = el('p', { class: 'muted small', role: 'status' });
+  // The source list holds only tokens the reader can read (at or before it); the button says what a press will do.
+  const fill = () => {
+    pick.from = Math.min(pick.from, pick.to);
+    from.replaceChildren(...Array.from({ length: pick.to + 1 }, (_, i) => option(i)));
+    from.value = String(pick.from);
+  };
+  const update = () => {
+    const part: Intervention = { kind: 'edge', from: pick.from, to: pick.to };
+    const off = isOff(ctx, part);
+    const name = fmt(s['why.cutEdgeTitle'], tokenLabel(tokens[pick.to], 12), tokenLabel(tokens[pick.from], 12));
+    cut.textContent = off ? s['why.edgeRestore'] : s['why.edgeCut'];
+    cut.className = off ? 'secondary' : '';
+    cut.title = off ? fmt(s['why.switchOn'], interventionLabel(s, part, tokens)) : name;
+    cut.disabled = blocked !== undefined || (!off && full(ctx));
+    // The run's answer shows far above this control: say here that it is the intervened one now.
+    hint.textContent = blocked ?? (off ? s['why.edgeCutDone'] : full(ctx) ? fmt(s['why.interventionsFull'], MAX_INTERVENTIONS) : '');
+    hint.hidden = !hint.textContent;
+  };
+  to.value = String(pick.to);
+  fill();
+  update();
+  to.disabled = from.disabled = blocked !== undefined;
+  to.addEventListener('change', () => {
+    pick.to = Math.min(Math.max(0, Number(to.value)), T - 1);
+    fill();
+    update();
+  });
+  from.addEventListener('change', () => {
+    pick.from = Math.min(Math.max(0, Number(from.value)), pick.to);
+    update();
+  });
+  cut.addEventListener('click', () => toggle(ctx, { kind: 'edge', from: pick.from, to: pick.to }));
+  return el(
+    'section',
+    { class: 'why-section why-edge' },
+    el('h2', {}, s['why.edgeHeading']),
+    el('p', { class: 'explain', id: 'why-edge-explain' }, s['why.explainEdge']),
+    el('div', { class: 'options' }, el('label', { for: 'why-edge-to' }, s['why.edgeReaderLabel']), to, el('label', { for: 'why-edge-from' }, s['why.edgeSourceLabel']), from, cut),
+    hint,
+  );
+}

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeOptions, defaultUi, encodeGrid, hasHead, needsPca, pcaPatch, toPanelAnalysis, tokenAt } from '../../src/host/panelData';
+import { analyzeOptions, defaultUi, encodeGrid, hasHead, keptInterventions, needsPca, pcaPatch, toPanelAnalysis, tokenAt } from '../../src/host/panelData';
 import { MINIFIED_LINE_CHARS, textProblem } from '../../src/core/analysis/textCheck';
 import { gpt2Formulas, mlpWidth, modelCardRows, wholeModelFormula } from '../../src/host/modelCardData';
 import { inspectModel } from '../../src/core/session/modelSession';
@@ -328,5 +328,24 @@ describe('token text made visible', () => {
 
   it('cuts long labels with an ellipsis, counting code points', () => {
     assert.equal(tokenLabel(tok('😀'.repeat(20)), 5), '😀😀😀😀…');
+  });
+});
+
+describe('interventions kept across a new analysis', () => {
+  const list = [
+    { kind: 'edge' as const, from: 1, to: 5 },
+    { kind: 'head' as const, layer: 3, head: 4, mode: 'zero' as const },
+    { kind: 'mlp' as const, layer: 1, mode: 'mean' as const },
+  ];
+  it('keeps everything for the same text and model', () => {
+    assert.deepEqual(keptInterventions(list, { sameText: true, tokens: 9, nLayer: 4, nHead: 5 }), list);
+  });
+  it('drops cut edges for another text (their token positions name other tokens), keeps heads and blocks', () => {
+    assert.deepEqual(keptInterventions(list, { sameText: false, tokens: 9, nLayer: 4, nHead: 5 }), list.slice(1));
+  });
+  it('drops an edge past the end of the text, and parts another model does not have', () => {
+    assert.deepEqual(keptInterventions(list, { sameText: true, tokens: 5, nLayer: 4, nHead: 5 }), list.slice(1));
+    assert.deepEqual(keptInterventions(list, { sameText: true, tokens: 9, nLayer: 3, nHead: 5 }), [list[0], list[2]]);
+    assert.deepEqual(keptInterventions(list, { sameText: true, tokens: 9, nLayer: 4, nHead: 4 }), [list[0], list[2]]);
   });
 });

@@ -4,7 +4,7 @@
 // pinned, and restoring the last analysis after a window reload. Following the document is source.ts, the wording
 // of notices notices.ts, what survives a reload persisted.ts.
 import * as vscode from 'vscode';
-import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
+import type { Analysis, AnalyzeOptions, InstrumentationReport } from '../../protocol/analysis';
 import { foundCount } from '../../protocol/analysis';
 import { OCCLUDE_CAP, whyKey, type AnalysisState, type AnalysisUi, type AnalysisWebviewMessage, type PanelAnalysis, type PanelNotice, type PanelOcclusion, type PanelWhy } from '../../protocol/webview';
 import type { Logger } from '../../core/common/logger';
@@ -13,7 +13,7 @@ import { textProblem } from '../../core/analysis/textCheck';
 import type { AnalysisSettings } from '../settings';
 import type { OpenPanel, PanelView } from '../panelController';
 import { analysisStrings } from '../panelStrings';
-import { analyzeOptions, chosenPatch, hasHead, needsPca, panelChosen, pcaLayerOf, pcaPatch, toPanelAnalysis, tokenAt } from '../panelData';
+import { analyzeOptions, chosenPatch, hasHead, keptInterventions, needsPca, panelChosen, pcaLayerOf, pcaPatch, toPanelAnalysis, tokenAt } from '../panelData';
 import type { ModelService } from '../modelService';
 import { COMMANDS, SETTINGS } from '../commands';
 import { isRefusal } from '../refusals';
@@ -72,6 +72,17 @@ const PROGRESS_MS = 100;
 
 /** One turn of the event loop: what toPanelAnalysis waits between matrices. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Why the Why tab cannot cut attention edges in this graph, from instrumentation's notes (one per layer, said once);
+ * undefined where it can, or where the graph was not instrumented and the worker's own refusal will say.
+ */
+function edgesUnavailable(report: InstrumentationReport | undefined): string | undefined {
+  const iv = report?.interventions;
+  if (!iv || iv.available.includes('edge')) return undefined;
+  const said = (notes: string[]) => [...new Set(notes.map((n) => n.replace(/^layer \d+: /, '')))].join('; ');
+  return said(iv.notes.filter((n) => n.includes('edges'))) || said(iv.notes);
+}
 
 export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
   readonly id = 'analysis' as const;
@@ -338,6 +349,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
       const payload = await toPanelAnalysis(a, this.seq + 1, this.ui.layer, this.ui.head, undefined, turn);
       if (this.running !== cts) return;
       this.runs++;
+      this.ui.whyInterventions = keptInterventions(this.ui.whyInterventions, { sameText: this.analysis?.text === a.text, tokens: a.tokens.length, nLayer, nHead });
       this.analysis = a;
       this.payload = payload;
       this.seq++;
@@ -431,7 +443,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     this.whyAbort?.abort();
     const ac = new AbortController();
     this.whyAbort = ac;
-    this.why = { ...(kept ?? { seq, key: '' }), busy: true };
+    this.why = { ...(kept ?? { seq, key: '' }), busy: true, edgesUnavailable: edgesUnavailable(this.models.current?.instrumentation) };
     this.whyRequests++;
     void this.postWhy();
     const { chosen, whyTargets, whyInterventions } = this.ui;

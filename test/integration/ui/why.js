@@ -1,5 +1,6 @@
 // UI step: the Why tab of a paragraph (candidates typed and offered, direct logit attribution, occlusion), a head
-// switched off and back on from the grid, and "LLM Lens: Why This Token?" colouring the editor at the cursor.
+// switched off and back on from the grid, an attention edge cut and restored, and "LLM Lens: Why This Token?"
+// colouring the editor at the cursor.
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script run by plain Node */
 'use strict';
 const { analyzeParagraph, clickIn, closeEditorTab, scrollTo, sleep } = require('../lib/analysisSteps');
@@ -22,7 +23,7 @@ async function addCandidate(frame, text) {
 }
 
 module.exports = {
-  title: 'the Why tab: candidates, attribution, occlusion, a head switched off and on; Why This Token? in the editor',
+  title: 'the Why tab: candidates, attribution, occlusion, a head switched off and on, an attention edge cut; Why This Token? in the editor',
   themes: ['dark', 'light', 'dark-hc', 'light-hc'],
   async run(ui) {
     let frame = await analyzeParagraph(ui);
@@ -73,6 +74,32 @@ module.exports = {
       await sleep(200);
     }
     ({ frame } = await ui.webview('analysis'));
+    frame = await resetWhy(ui, frame);
+
+    // Cut the attention from " way" to the first token with the control under occlusion: the run is labelled with
+    // the edge, the list says how it changed, the button now restores it; then the chip's × takes it away.
+    ({ frame } = await ui.webview('analysis', /Cut one attention edge[\s\S]*Cut the attention from/));
+    ui.assert.equal(await frame.inputValue('#why-edge-to'), '8', 'the reader is the chosen token');
+    await frame.selectOption('#why-edge-from', '0');
+    ({ frame } = await ui.webview('analysis'));
+    await clickIn(frame, '[data-key="why-edge-cut"]');
+    const edged = await ui.webviewText('analysis', /Intervened run: 1 part switched off[\s\S]*attention from ·way to [\s\S]*The thin mark on a bar is the clean run/, { timeoutMs: 60_000 });
+    ui.assert.match(edged, /[+−]\d+\.\d pts/);
+    ({ frame } = await ui.webview('analysis'));
+    ui.assert.equal((await frame.locator('[data-key="why-edge-cut"]').textContent()).trim(), 'Restore');
+    await scrollTo(frame, 'body');
+    await ui.screenshot('why-edge');
+    await scrollTo(frame, '.why-edge');
+    await ui.screenshot('why-edge-control');
+    await clickIn(frame, '[data-key="iv-0"]');
+    for (let i = 0; ; i++) {
+      const t = await ui.webviewText('analysis', /Cut one attention edge/);
+      if (!/Intervened run/.test(t)) break;
+      if (i > 100) throw new Error('the cut edge was not restored');
+      await sleep(200);
+    }
+    ({ frame } = await ui.webview('analysis'));
+    ui.assert.equal((await frame.locator('[data-key="why-edge-cut"]').textContent()).trim(), 'Cut');
     frame = await resetWhy(ui, frame);
 
     // In the editor: the cursor after "spaces" (the end of line 4), Why This Token? colours the words before it.
