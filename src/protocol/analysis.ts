@@ -112,7 +112,7 @@ export interface InstrumentationReport {
    * Which parts the Why view can switch off in this graph (issue #15), and what is missing for the others, in words.
    * Absent where the model was only inspected (no instrumented graph).
    */
-  interventions?: { available: ('head' | 'attention' | 'mlp' | 'edge')[]; notes: string[] };
+  interventions?: { available: ('head' | 'attention' | 'mlp' | 'edge')[]; notes: string[]; /** Why each kind not available is not, in words. */ unavailable?: Partial<Record<'head' | 'attention' | 'mlp' | 'edge', string>> };
 }
 
 export interface TokenInfo {

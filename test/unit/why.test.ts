@@ -61,6 +61,7 @@ for (const fx of fixtures) {
       it('finds every intervention point, and says so in the instrumentation report', () => {
         assert.deepEqual(model.info.instrumentation.interventions?.available, ['head', 'attention', 'mlp', 'edge']);
         assert.deepEqual(model.info.instrumentation.interventions?.notes, []);
+        assert.deepEqual(model.info.instrumentation.interventions?.unavailable, {});
         assert.equal(model.outProjections.filter(Boolean).length, model.nLayers);
       });
 
@@ -248,10 +249,13 @@ describe('why on the quantized and fused Llama-family layouts (native)', functio
         const iv = model.info.instrumentation.interventions!;
         assert.deepEqual(iv.available, v.kinds);
         assert.equal(iv.notes.length > 0, true);
+        // Each kind missing says why, once, and only those.
+        assert.deepEqual(Object.keys(iv.unavailable ?? {}).sort(), ['head', 'attention', 'mlp', 'edge'].filter((k) => !v.kinds.includes(k as 'head')).sort());
+        if (!v.kinds.includes('edge')) assert.match(iv.unavailable!.edge!, /fused operator \([\w.]*GroupQueryAttention\)/);
         const r = await why(model, { text: TEXT, interventions: v.kinds.includes('head') ? [{ kind: 'head', layer: 1, head: 2, mode: 'zero' }] : [{ kind: 'mlp', layer: 1, mode: 'mean' }] });
         assert.ok(Math.abs(r.attribution.sum - r.attribution.total) <= v.tol, `sum ${r.attribution.sum} vs ${r.attribution.total}`);
         assert.equal(r.attribution.headsUnavailable === undefined, v.heads);
-        if (!v.kinds.includes('edge')) await assert.rejects(why(model, { text: TEXT, interventions: [{ kind: 'edge', from: 1, to: 3 }] }), /attention edges/);
+        if (!v.kinds.includes('edge')) await assert.rejects(why(model, { text: TEXT, interventions: [{ kind: 'edge', from: 1, to: 3 }] }), /attention edges: attention is one fused operator/);
         if (!v.kinds.includes('head')) await assert.rejects(why(model, { text: TEXT, interventions: [{ kind: 'head', layer: 0, head: 0, mode: 'zero' }] }), /switch off a head/);
         const o = await occlude(model, { text: TEXT });
         assert.equal(o.occluded, o.tokens.length);

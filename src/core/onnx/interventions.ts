@@ -72,6 +72,8 @@ export interface WhyPoints {
   defaults: Record<string, { type: 'float32' | 'int64'; dims: number[]; values: number[] }>;
   /** Intervention kinds every layer supports. */
   kinds: ('head' | 'attention' | 'mlp' | 'edge')[];
+  /** Why a kind is not in `kinds`, in words without the layer numbers (for the Why view's controls). */
+  unavailable: Partial<Record<WhyPoints['kinds'][number], string>>;
   /** What is missing, in words (for the model card and the Why view). */
   notes: string[];
 }
@@ -95,6 +97,12 @@ export interface WhyContext {
 export function addWhyPoints(g: GraphIndex, s: GraphStructure, ctx: WhyContext): WhyPoints {
   const { d } = ctx;
   const notes: string[] = [];
+  const unavailable: WhyPoints['unavailable'] = {};
+  /** A part of layer l that cannot be switched off: said in the notes, and (once, without the layer) for its kind. */
+  const missing = (l: number, kind: WhyPoints['kinds'][number], why: string) => {
+    notes.push(`layer ${l}: ${why}`);
+    unavailable[kind] ??= why;
+  };
   const defaults: WhyPoints['defaults'] = {};
   const withDefault = (name: string, t: onnx.ITensorProto, elem: number, dims: (number | string)[]) => {
     const shape = (t.dims ?? []).map(Number);
@@ -136,7 +144,7 @@ export function addWhyPoints(g: GraphIndex, s: GraphStructure, ctx: WhyContext):
       ctx.out(WHY.z(l));
       info.z = proj.info;
       if (!proj.info.weight) notes.push(`layer ${l}: the output projection's weight is not a float matrix (quantized?): per-head attribution is not available`);
-    } else notes.push(`layer ${l}: the attention output projection was not found after the attention probabilities: heads cannot be switched off or attributed`);
+    } else missing(l, 'head', 'the attention output projection was not found after the attention probabilities: heads cannot be switched off or attributed');
 
     // The two blocks' outputs, where they join the residual stream.
     const attnJoin = joinOf(g, layer.mid, layer.input, layer.norm2);
@@ -145,7 +153,7 @@ export function addWhyPoints(g: GraphIndex, s: GraphStructure, ctx: WhyContext):
       gateAndAdd(attnJoin.block, WHY.attnGate(l), WHY.attnAdd(l), d, 1, y);
       rewire(attnJoin.node, attnJoin.block, y);
       info.attn = true;
-    } else notes.push(`layer ${l}: the residual add after attention was not found: the attention block cannot be switched off`);
+    } else missing(l, 'attention', 'the residual add after attention was not found: the attention block cannot be switched off');
     const next = l + 1 < s.layers.length ? s.layers[l + 1].norm1 : s.finalNorm;
     const mlpJoin = next ? joinOf(g, layer.output, layer.mid, next) : undefined;
     if (mlpJoin) {
@@ -153,7 +161,7 @@ export function addWhyPoints(g: GraphIndex, s: GraphStructure, ctx: WhyContext):
       gateAndAdd(mlpJoin.block, WHY.mlpGate(l), WHY.mlpAdd(l), d, 1, y);
       rewire(mlpJoin.node, mlpJoin.block, y);
       info.mlp = true;
-    } else notes.push(`layer ${l}: the residual add after the MLP was not found: the MLP cannot be switched off`);
+    } else missing(l, 'mlp', 'the residual add after the MLP was not found: the MLP cannot be switched off');
 
     // Edges: an additive mask on the scores the Softmax reads. A fused attention operator keeps its scores inside.
     const sm = layer.softmax !== undefined && layer.gqaProbs === undefined && !layer.fusedAttention ? g.producer.get(layer.softmax) : undefined;
@@ -167,7 +175,7 @@ export function addWhyPoints(g: GraphIndex, s: GraphStructure, ctx: WhyContext):
       ctx.placeAfter(scores, node('Add', [scores, WHY.scoreMask], [y]));
       rewire(sm, scores, y);
       info.edge = true;
-    } else notes.push(`layer ${l}: attention is ${layer.fusedAttention ? `one fused operator (${layer.fusedAttention})` : 'not a Softmax the lens found'}: attention edges cannot be cut`);
+    } else missing(l, 'edge', `attention is ${layer.fusedAttention ? `one fused operator (${layer.fusedAttention})` : 'not a Softmax the lens found'}: attention edges cannot be cut`);
     return info;
   });
 
@@ -201,7 +209,8 @@ export function addWhyPoints(g: GraphIndex, s: GraphStructure, ctx: WhyContext):
   if (layers.length && layers.every((x) => x.attn)) kinds.push('attention');
   if (layers.length && layers.every((x) => x.mlp)) kinds.push('mlp');
   if (layers.length && layers.every((x) => x.edge)) kinds.push('edge');
-  return { layers, hasLogitsAt, hasRows, presents, defaults, kinds, notes };
+  if (!layers.length) for (const k of ['head', 'attention', 'mlp', 'edge'] as const) unavailable[k] = 'the graph has no layers the lens found';
+  return { layers, hasLogitsAt, hasRows, presents, defaults, kinds, unavailable, notes };
 }
 
 /** The output projection of a layer's attention: its node, and its weight and bias when they are float constants. */

@@ -222,7 +222,7 @@ export class LoadedModel {
     const info: ModelInfo = { spec: p.spec, parameters: p.parameters, instrumentation: p.report };
     const model = new LoadedModel(info, p.tokenizer, embedding, norms, s.layers.length, d, p.spec.nHead, session, instrumented, feeds, instrumented.attentionLayers, true, lensHeadOf(p.graph, s, embedding), runtime);
     if (instrumented.why) {
-      info.instrumentation.interventions = { available: instrumented.why.kinds, notes: instrumented.why.notes };
+      info.instrumentation.interventions = { available: instrumented.why.kinds, notes: instrumented.why.notes, unavailable: instrumented.why.unavailable };
       model.outProjections = outProjectionWeights(p.graph, instrumented.why);
     }
     await model.probe(info.instrumentation);

@@ -34,7 +34,7 @@ export function checkInterventions(model: LoadedModel, list: unknown, T: number)
     const where = JSON.stringify(raw);
     if (typeof i !== 'object' || i === null) throw new InvalidOptionError(`intervention ${where} is not an object.`);
     const needs = (kind: Intervention['kind']) => {
-      if (!points || !points.kinds.includes(kind)) throw new InvalidOptionError(`this model's graph does not let the lens switch off ${kind === 'edge' ? 'attention edges' : `a ${kind}`}: ${(points?.notes ?? ['the graph was instrumented without the Why points']).join('; ')}.`);
+      if (!points || !points.kinds.includes(kind)) throw new InvalidOptionError(`this model's graph does not let the lens switch off ${kind === 'edge' ? 'attention edges' : `a ${kind}`}: ${points?.unavailable[kind] ?? 'the graph was instrumented without the Why points'}.`);
     };
     if (i.kind === 'edge') {
       needs('edge');

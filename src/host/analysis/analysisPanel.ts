@@ -74,14 +74,13 @@ const PROGRESS_MS = 100;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Why the Why tab cannot cut attention edges in this graph, from instrumentation's notes (one per layer, said once);
- * undefined where it can, or where the graph was not instrumented and the worker's own refusal will say.
+ * Why the Why tab cannot cut attention edges in this graph, in the instrumentation's words; undefined where it can, or
+ * where the graph was not instrumented and the worker's own refusal will say.
  */
 function edgesUnavailable(report: InstrumentationReport | undefined): string | undefined {
   const iv = report?.interventions;
   if (!iv || iv.available.includes('edge')) return undefined;
-  const said = (notes: string[]) => [...new Set(notes.map((n) => n.replace(/^layer \d+: /, '')))].join('; ');
-  return said(iv.notes.filter((n) => n.includes('edges'))) || said(iv.notes);
+  return iv.unavailable?.edge ?? '';
 }
 
 export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
