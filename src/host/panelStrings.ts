@@ -263,6 +263,7 @@ export function analysisStrings(): Record<string, string> {
     'why.edgeIsCut': t('Already cut: press to restore it'),
     'why.edgeCutDone': t('Cut: the next-token list and every number above now come from the intervened run.'),
     'why.edgesUnavailable': t('This model’s graph does not let the lens cut attention edges.'),
+    'why.partUnavailable': t('This model’s graph does not let the lens switch this part off.'),
     'why.interventionsFull': t('At most {0} parts can be switched off at once: switch one back on first.'),
     'why.colDelta': t('Change in log-probability when removed'),
   };

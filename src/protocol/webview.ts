@@ -123,8 +123,11 @@ export interface PanelWhy {
   result?: WhyResult;
   error?: string;
   occlusion?: PanelOcclusion;
-  /** Set when this model's graph cannot cut attention edges (fused attention): why, in the instrumentation's words. */
-  edgesUnavailable?: string;
+  /**
+   * The kinds of part this model's graph cannot switch off, each with why in the instrumentation's words ('' when it
+   * did not say): a fused attention cannot cut edges, a quantized projection may hide its heads.
+   */
+  unavailable?: Partial<Record<Intervention['kind'], string>>;
 }
 
 export interface PanelOcclusion {

@@ -480,6 +480,7 @@ function attributionSection(ctx: ViewCtx, a: WhyAttribution, targets: WhyTarget[
   for (const row of a.heads) for (const v of row) if (Number.isFinite(v)) maxHead = Math.max(maxHead, Math.abs(v));
   const H = Math.max(ctx.data.model.nHead, ...a.heads.map((row) => row.length));
   const grid = el('div', { class: 'head-grid', role: 'group', 'aria-label': s['why.gridLabel'] });
+  const headsBlocked = partBlocked(ctx, 'head');
   grid.style.gridTemplateColumns = `auto repeat(${H}, minmax(32px, 52px))`;
   grid.append(el('span'));
   for (let h = 0; h < H; h++) grid.append(el('span', { class: 'muted small head-col' }, String(h)));
@@ -499,11 +500,13 @@ function attributionSection(ctx: ViewCtx, a: WhyAttribution, targets: WhyTarget[
           class: `head-cell${off ? ' off' : ''}`,
           'data-key': `head-${l}-${h}`,
           'aria-pressed': String(off),
-          'aria-label': `${name}: ${known ? signed(v) : s['why.headUnknown']} · ${off ? s['why.isOff'] : s['why.pressToSwitchOff']}`,
-          title: `${name}: ${known ? signed(v) : s['why.headUnknown']}\n${off ? s['why.isOffClick'] : s['why.pressToSwitchOff']}`,
+          'aria-label': `${name}: ${known ? signed(v) : s['why.headUnknown']} · ${off ? s['why.isOff'] : (headsBlocked ?? s['why.pressToSwitchOff'])}`,
+          title: `${name}: ${known ? signed(v) : s['why.headUnknown']}\n${off ? s['why.isOffClick'] : (headsBlocked ?? s['why.pressToSwitchOff'])}`,
         },
         off ? s['why.offShort'] : known ? cellNum(v) : '·',
       );
+      // A part that cannot be switched off cannot be pressed (one already off can still be switched back on).
+      b.disabled = !off && headsBlocked !== undefined;
       b.style.backgroundColor = css(cell);
       b.style.color = css(contrast(cell, th.fg) >= 4.5 ? th.fg : textOn(cell));
       b.addEventListener('click', () => toggle(ctx, part));
@@ -546,12 +549,15 @@ function barCell(v: number, max: number, click: { ctx: ViewCtx; part: Interventi
   if (!click) return el('span', { class: 'dla-cell', title: label }, track, value);
   const s = click.ctx.s;
   const off = isOff(click.ctx, click.part);
+  const blocked = partBlocked(click.ctx, click.part.kind);
+  const say = off ? s['why.isOff'] : (blocked ?? s['why.pressToSwitchOff']);
   const b = el(
     'button',
-    { type: 'button', class: `dla-cell${off ? ' off' : ''}`, 'data-key': click.key, 'aria-pressed': String(off), 'aria-label': `${label} · ${off ? s['why.isOff'] : s['why.pressToSwitchOff']}`, title: `${label}\n${off ? s['why.isOffClick'] : s['why.pressToSwitchOff']}` },
+    { type: 'button', class: `dla-cell${off ? ' off' : ''}`, 'data-key': click.key, 'aria-pressed': String(off), 'aria-label': `${label} · ${say}`, title: `${label}\n${off ? s['why.isOffClick'] : say}` },
     track,
     off ? el('span', { class: 'num off-label' }, s['why.offShort']) : value,
   );
+  b.disabled = !off && blocked !== undefined;
   b.addEventListener('click', () => toggle(click.ctx, click.part));
   return b;
 }
@@ -664,9 +670,16 @@ function occlusionSection(ctx: ViewCtx, o: PanelOcclusion | undefined): HTMLElem
 
 /** Why edges cannot be cut here, in words for the person; undefined where they can. */
 function edgesBlocked(ctx: ViewCtx): string | undefined {
-  const why = ctx.why?.edgesUnavailable;
+  const why = ctx.why?.unavailable?.edge;
   if (why === undefined) return undefined;
   return why ? `${ctx.s['why.edgesUnavailable']} (${why})` : ctx.s['why.edgesUnavailable'];
+}
+
+/** Why a head, an attention block or an MLP cannot be switched off here; undefined where it can. */
+function partBlocked(ctx: ViewCtx, kind: Intervention['kind']): string | undefined {
+  const why = ctx.why?.unavailable?.[kind];
+  if (why === undefined) return undefined;
+  return why ? `${ctx.s['why.partUnavailable']} (${why})` : ctx.s['why.partUnavailable'];
 }
 
 /** Full: nothing more can be switched off, though what is off can still be switched back on. */

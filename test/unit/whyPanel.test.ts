@@ -1,13 +1,20 @@
 // The Why tab's side of the panel protocol: what a webview may ask (candidates, parts switched off, occlusion), how a
-// result is matched to the question, and where occlusion's tokens sit in the editor's text; and the tab itself, drawn
-// into a small DOM, for what a person does with it (cutting an attention edge).
+// result is matched to the question, and where occlusion's tokens sit in the editor's text; and the tab itself, the
+// real webview bundle (dist/webview.js) in headless Chromium, for what a person does with it (cutting an attention edge).
+// First: the host's string table (through panelHarness) asks for 'vscode', which this answers with the preview's stub.
+import './helpers/vscodeModule';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
-import { isWebviewToHostMessage, isIntervention, samePart, whyKey, MAX_WHY_TARGETS, MAX_INTERVENTIONS, type AnalysisUi, type PanelWhy } from '../../src/protocol/webview';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { isWebviewToHostMessage, isIntervention, samePart, whyKey, MAX_WHY_TARGETS, MAX_INTERVENTIONS, type AnalysisState, type AnalysisUi, type PanelAnalysis, type PanelWhy } from '../../src/protocol/webview';
 import type { Intervention, OccludeResult } from '../../src/protocol/why';
-import { defaultUi } from '../../src/host/panelData';
+import { analyzeOptions, defaultUi, toPanelAnalysis } from '../../src/host/panelData';
 import { tokenSpans } from '../../src/host/tokenSpans';
+import { analysisPageState, launchChromium, panelPage, servePanels, type PanelServer } from '../../src/tools/preview/panelHarness';
+import { sampleAnalysis, spec } from '../preview/sample';
+import { sampleWhy } from '../preview/whySample';
+import type { Analysis } from '../../src/protocol/analysis';
 
 describe('why: panel messages', () => {
   it('accepts candidates, interventions, the switch-off mode and occlusion requests', () => {
@@ -99,234 +106,22 @@ describe('why: occlusion tokens in the text', () => {
   });
 });
 
-// ---- the Why tab, drawn ----
+// ---- the Why tab, drawn by the real webview in headless Chromium ----
 
 // Compiled to out/test/unit/: the repository is three folders up.
 const ROOT = path.resolve(__dirname, '../../..');
 
-/**
- * Just enough of a DOM for the Why tab's view code: elements with attributes, children, listeners and the few
- * properties it sets; selects that answer `value` from their options; a canvas context that draws nothing. The
- * root tsconfig has no DOM types (the core must not use them), so the view is bundled and loaded here untyped.
- */
-class FakeNode {
-  parent: FakeElement | null = null;
-  get textContent(): string {
-    return '';
-  }
-}
-
-class FakeText extends FakeNode {
-  constructor(public data: string) {
-    super();
-  }
-  override get textContent(): string {
-    return this.data;
-  }
-}
-
-class FakeElement extends FakeNode {
-  readonly tagName: string;
-  readonly attrs = new Map<string, string>();
-  childNodes: FakeNode[] = [];
-  readonly style: Record<string, string> = {};
-  readonly listeners = new Map<string, ((e: unknown) => void)[]>();
-  disabled = false;
-  hidden = false;
-  open = false;
-  tabIndex = -1;
-  width = 0;
-  height = 0;
-  private inputValue = '';
-  private ctx2d: unknown;
-
-  constructor(tag: string) {
-    super();
-    this.tagName = tag.toUpperCase();
-  }
-  setAttribute(k: string, v: string): void {
-    this.attrs.set(k, String(v));
-  }
-  getAttribute(k: string): string | null {
-    return this.attrs.get(k) ?? null;
-  }
-  hasAttribute(k: string): boolean {
-    return this.attrs.has(k);
-  }
-  get id(): string {
-    return this.attrs.get('id') ?? '';
-  }
-  get title(): string {
-    return this.attrs.get('title') ?? '';
-  }
-  set title(v: string) {
-    this.attrs.set('title', v);
-  }
-  get className(): string {
-    return this.attrs.get('class') ?? '';
-  }
-  set className(v: string) {
-    this.attrs.set('class', v);
-  }
-  get classList() {
-    const list = () => this.className.split(/\s+/).filter(Boolean);
-    const set = (l: string[]) => this.attrs.set('class', l.join(' '));
-    return {
-      contains: (c: string) => list().includes(c),
-      add: (...cs: string[]) => set([...new Set([...list(), ...cs])]),
-      remove: (...cs: string[]) => set(list().filter((x) => !cs.includes(x))),
-      toggle: (c: string, on?: boolean) => {
-        const want = on ?? !list().includes(c);
-        set(want ? [...new Set([...list(), c])] : list().filter((x) => x !== c));
-        return want;
-      },
-    };
-  }
-  get children(): FakeElement[] {
-    return this.childNodes.filter((n): n is FakeElement => n instanceof FakeElement);
-  }
-  append(...nodes: (FakeNode | string)[]): void {
-    for (const n of nodes) {
-      const node = typeof n === 'string' ? new FakeText(n) : n;
-      node.parent = this;
-      this.childNodes.push(node);
-    }
-  }
-  replaceChildren(...nodes: (FakeNode | string)[]): void {
-    this.childNodes = [];
-    this.append(...nodes);
-  }
-  override get textContent(): string {
-    return this.childNodes.map((n) => n.textContent).join('');
-  }
-  override set textContent(v: string) {
-    this.replaceChildren(new FakeText(v));
-  }
-  /** A select's value is its selected option's; an option's is its value attribute or its text. */
-  get value(): string {
-    if (this.tagName === 'SELECT') {
-      const opts = this.options;
-      return (opts.find((o) => o.hasAttribute('selected')) ?? opts[0])?.value ?? '';
-    }
-    if (this.tagName === 'OPTION') return this.attrs.get('value') ?? this.textContent;
-    return this.inputValue;
-  }
-  set value(v: string) {
-    if (this.tagName === 'SELECT') {
-      for (const o of this.options) o.attrs.delete('selected');
-      this.options.find((o) => o.value === String(v))?.attrs.set('selected', '');
-    } else this.inputValue = String(v);
-  }
-  get options(): FakeElement[] {
-    return this.children.filter((c) => c.tagName === 'OPTION');
-  }
-  addEventListener(type: string, fn: (e: unknown) => void): void {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
-  }
-  dispatch(type: string): void {
-    for (const fn of this.listeners.get(type) ?? []) fn({ type, target: this, preventDefault() {} });
-  }
-  /** What a person's click does: nothing on a disabled control. */
-  click(): void {
-    if (!this.disabled) this.dispatch('click');
-  }
-  /** Chooses an option as a person does: the value, then the change event. */
-  choose(value: number): void {
-    assert.ok(!this.disabled, `${this.id} is disabled`);
-    assert.ok(this.options.some((o) => o.value === String(value)), `${this.id} offers ${value}`);
-    this.value = String(value);
-    this.dispatch('change');
-  }
-  getContext(): unknown {
-    this.ctx2d ??= new Proxy({} as Record<string | symbol, unknown>, {
-      get: (t, k) => (k in t ? t[k] : k === 'measureText' ? (x: string) => ({ width: x.length * 7 }) : k === 'getImageData' ? () => ({ data: new Uint8ClampedArray(4) }) : () => undefined),
-      set: (t, k, v) => ((t[k] = v), true),
-    });
-    return this.ctx2d;
-  }
-  /** Every element below, depth first. */
-  all(): FakeElement[] {
-    return this.children.flatMap((c) => [c, ...c.all()]);
-  }
-  /** One simple selector: tag, #id, .class and [attr] / [attr="value"], combined. */
-  matches(sel: string): boolean {
-    for (const m of sel.matchAll(/([a-z0-9]+)|#([\w-]+)|\.([\w-]+)|\[([\w-]+)(?:="([^"]*)")?\]/gi)) {
-      if (m[1] && this.tagName !== m[1].toUpperCase()) return false;
-      if (m[2] && this.id !== m[2]) return false;
-      if (m[3] && !this.classList.contains(m[3])) return false;
-      if (m[4] && (m[5] === undefined ? !this.hasAttribute(m[4]) : this.getAttribute(m[4]) !== m[5])) return false;
-    }
-    return true;
-  }
-  /** Simple selectors separated by spaces, each below the one before it. */
-  querySelectorAll(sel: string): FakeElement[] {
-    const [first, ...rest] = sel.trim().split(/\s+/);
-    const here = this.all().filter((e) => e.matches(first));
-    return rest.length ? [...new Set(here.flatMap((e) => e.querySelectorAll(rest.join(' '))))] : here;
-  }
-  querySelector(sel: string): FakeElement | null {
-    return this.querySelectorAll(sel)[0] ?? null;
-  }
-}
-
-interface WhyBundle {
-  renderWhy(ctx: unknown): FakeElement;
-  analysisStrings(): Record<string, string>;
-}
-
-let bundled: string | undefined;
-
-/** The Why view and the host's English strings, bundled as the webview gets them, in a fresh module each time. */
-function loadWhy(): WhyBundle {
-  bundled ??= esbuild.buildSync({
-    stdin: { contents: "export { renderWhy } from './src/webview/whyView';\nexport { analysisStrings } from './src/host/panelStrings';\n", resolveDir: ROOT, loader: 'ts' },
-    bundle: true,
-    write: false,
-    format: 'cjs',
-    platform: 'browser',
-    target: 'es2022',
-    logLevel: 'silent',
-    alias: { vscode: path.join(ROOT, 'src/tools/preview/vscodeStub.ts') },
-  }).outputFiles[0].text;
-  const mod = { exports: {} as WhyBundle };
-  new Function('module', 'exports', bundled)(mod, mod.exports);
-  return mod.exports;
-}
-
-const g = globalThis as Record<string, unknown>;
-const GLOBALS = ['document', 'window', 'getComputedStyle', 'requestAnimationFrame', 'acquireVsCodeApi'];
-
-/** Installs the fake DOM's globals for one test; what the view posts to the host is collected. */
-function installDom(): { posted: unknown[]; restore(): void } {
-  const saved = GLOBALS.map((k) => [k, Object.getOwnPropertyDescriptor(g, k)] as const);
-  const posted: unknown[] = [];
-  const body = new FakeElement('body');
-  body.setAttribute('class', 'vscode-dark');
-  g.document = { body, activeElement: null, createElement: (tag: string) => new FakeElement(tag), createTextNode: (t: string) => new FakeText(t) };
-  g.window = { devicePixelRatio: 1, innerWidth: 1000, innerHeight: 800, addEventListener() {} };
-  g.getComputedStyle = () => ({ getPropertyValue: () => '' });
-  g.requestAnimationFrame = () => 0;
-  g.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => undefined, setState() {} });
-  return {
-    posted,
-    restore() {
-      for (const [k, d] of saved) {
-        if (d) Object.defineProperty(g, k, d);
-        else delete g[k];
-      }
-    },
-  };
-}
-
 // "The cat sat on the mat": six tokens, the prediction after " the" (index 4).
+const TEXT = 'The cat sat on the mat';
 const WORDS = ['The', ' cat', ' sat', ' on', ' the', ' mat'];
-const TOKENS = WORDS.map((text, index) => ({ index, id: 100 + index, text, bytes: [...Buffer.from(text)], start: 0, end: 0, partial: false }));
 
+/** Occlusion's answer in the worker's shape: how much replacing each token changed the log-probability of " mat". */
 function occlusion(position: number, delta: number[]): PanelWhy['occlusion'] {
+  const tokens = sampleAnalysis(TEXT).tokens.map((t) => ({ id: t.id, text: t.text }));
   const result: OccludeResult = {
-    tokens: TOKENS.map((t) => ({ id: t.id, text: t.text })),
+    tokens,
     position,
-    target: { text: ' mat', tokenIds: [105], logProb: -1.2 },
+    target: { text: ' mat', tokenIds: [tokens[5].id], logProb: -1.2 },
     method: 'mask',
     delta,
     occluded: position + 1,
@@ -338,151 +133,254 @@ function occlusion(position: number, delta: number[]): PanelWhy['occlusion'] {
   return { position, running: false, cap: 256, result };
 }
 
-describe('why: cutting an attention edge in the tab', () => {
-  let dom: ReturnType<typeof installDom>;
-  let view: WhyBundle;
-  let s: Record<string, string>;
-  beforeEach(() => {
-    dom = installDom();
-    view = loadWhy();
-    s = view.analysisStrings();
-  });
-  afterEach(() => dom.restore());
+/** What the page keeps (panelHarness.panelPage): every message the panel posted to the host, and alert() calls. */
+interface PageGlobals {
+  __sent: { type: string; ui?: Partial<AnalysisUi>; level?: string; message?: string }[];
+  __alerts: number;
+}
 
-  /** Draws the tab for this UI; each setUi patch is recorded, and `again` draws it as the host would after one. */
-  function draw(ui: Partial<AnalysisUi>, why?: Partial<PanelWhy>) {
-    const patches: Partial<AnalysisUi>[] = [];
-    const state: AnalysisUi = { ...defaultUi(), tab: 'why', chosen: 4, ...ui };
-    const render = () =>
-      view.renderWhy({
-        data: { tokens: TOKENS, model: { nHead: 2, nLayer: 2 } },
-        ui: state,
-        s,
-        width: 800,
-        why: why && { seq: 1, key: '', busy: false, ...why },
-        choose() {},
-        setUi(patch: Partial<AnalysisUi>) {
-          patches.push(patch);
-          Object.assign(state, patch);
-        },
-        tokenKeys() {},
-      });
-    let root = render();
+describe('why: cutting an attention edge in the tab', function () {
+  this.timeout(60000);
+  let browser: Browser | undefined;
+  /** One browser context for the describe; each test's page is new, with the panel's script state of its own. */
+  let context: BrowserContext | undefined;
+  let server: PanelServer | undefined;
+  /** The pages the server answers, by path: each test's panel page with its own state. */
+  const pages = new Map<string, string>();
+  const open: Page[] = [];
+
+  before(async function () {
+    this.timeout(60000);
+    const bundle = path.join(ROOT, 'dist/webview.js');
+    if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run -s build first`);
+    server = await servePanels(ROOT, (pathname) => {
+      const body = pages.get(pathname);
+      return body === undefined ? undefined : { type: 'text/html', body };
+    });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  });
+
+  after(async function () {
+    this.timeout(60000);
+    await browser?.close();
+    await server?.close();
+  });
+
+  afterEach(async () => {
+    for (const p of open.splice(0)) await p.close();
+  });
+
+  /**
+   * The analysis panel as the host fills it (sample analysis, toPanelAnalysis, analysisPageState), on the Why tab, in
+   * a fresh page: its first draw, then what a person does there and what the panel posts back.
+   */
+  async function draw(ui: Partial<AnalysisUi>, whyOf?: Partial<PanelWhy> | ((a: Analysis, u: AnalysisUi) => Partial<PanelWhy>), edit?: (data: PanelAnalysis) => void) {
+    const u: AnalysisUi = { ...defaultUi(), tab: 'why', chosen: 4, ...ui };
+    const analysis = sampleAnalysis(TEXT, analyzeOptions(u, spec.nLayer));
+    const why = typeof whyOf === 'function' ? whyOf(analysis, u) : whyOf;
+    const data = await toPanelAnalysis(analysis, 1, u.layer, u.head);
+    assert.deepEqual(data.tokens.map((t) => t.text), WORDS, 'the sample tokenizer splits the text as this test expects');
+    edit?.(data);
+    const state: AnalysisState = { ...analysisPageState(data, u, 'cat.txt:1'), ...(why ? { why: { seq: data.seq, key: whyKey(u), busy: false, ...why } } : {}) };
+    const name = `/page/${pages.size + 1}`;
+    pages.set(name, panelPage('dark', 'analysis', state));
+    const page = await context!.newPage();
+    open.push(page);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    await page.goto(`${server!.base}${name}`);
+    const sent = () => page.evaluate(() => (globalThis as unknown as PageGlobals).__sent);
+    // Drawn: the edge control, or the error the panel shows in the tab's place when its view throws.
+    await page.locator('#why-edge-to, #panel-why .error').first().waitFor({ state: 'attached', timeout: 30000 }).catch((e: unknown) => {
+      throw new Error(`the Why tab was not drawn (did dist/webview.js start?)${errors.length ? `: ${errors.join('; ')}` : ''}: ${String(e)}`);
+    });
+    const failed = await page.locator('#panel-why .error').count();
+    if (failed) throw new Error(`the Why tab failed to draw: ${(await sent()).filter((m) => m.type === 'log').map((m) => m.message).join('; ')}`);
+    /** The option values of a select, in order. */
+    const values = (sel: string) => page.locator(`${sel} option`).evaluateAll((os) => os.map((o) => Number((o as unknown as { value: string }).value)));
+    /** What the panel asked the host to change, in order (its setUi messages). */
+    const patches = async () => (await sent()).filter((m) => m.type === 'setUi').map((m) => m.ui);
     return {
+      page,
+      values,
       patches,
-      get root() {
-        return root;
+      value: (sel: string) => page.locator(sel).inputValue(),
+      text: (sel: string) => page.locator(sel).textContent(),
+      attr: (sel: string, name: string) => page.locator(sel).getAttribute(name),
+      disabled: (sel: string) => page.locator(sel).isDisabled(),
+      visible: (sel: string) => page.locator(sel).isVisible(),
+      /** Chooses an option as a person does (the select must be enabled and offer it): input and change events. */
+      async choose(sel: string, value: number) {
+        assert.ok(!(await page.locator(sel).isDisabled()), `${sel} is disabled`);
+        assert.ok((await values(sel)).includes(value), `${sel} offers ${value}`);
+        await page.selectOption(sel, String(value));
       },
-      again() {
-        root = render();
-        return root;
+      /** A person's click. On a disabled control it does nothing: `force` clicks there without waiting for it to enable. */
+      click: (sel: string, opts: { disabled?: boolean } = {}) => page.click(sel, opts.disabled ? { force: true, timeout: 5000 } : { timeout: 10000 }),
+      /** The host's answer to the question the panel asks now came (a `why` message, as the host posts it): drawn again. */
+      async answered(answer: Partial<PanelWhy> = {}) {
+        const asked: AnalysisUi = Object.assign({ ...u }, ...(await patches()));
+        const message = { type: 'why', why: { seq: data.seq, key: whyKey(asked), busy: false, ...answer } };
+        await page.evaluate((m) => {
+          const g = globalThis as unknown as { dispatchEvent(e: unknown): void; MessageEvent: new (type: string, init: { data: unknown }) => unknown };
+          g.dispatchEvent(new g.MessageEvent('message', { data: m }));
+        }, message);
+      },
+      /** Nothing went wrong in the page: no script error, nothing the panel logged to the host, no alert(). */
+      async quiet() {
+        const logged = (await sent()).filter((m) => m.type === 'log').map((m) => `${m.level}: ${m.message}`);
+        const alerts = await page.evaluate(() => (globalThis as unknown as PageGlobals).__alerts);
+        assert.deepEqual([...errors, ...logged, ...(alerts ? [`alert ran ${alerts} times`] : [])], []);
       },
     };
   }
 
-  const values = (sel: FakeElement | null) => (sel?.options ?? []).map((o) => Number(o.value));
-  const ids = (root: FakeElement) => ({ to: root.querySelector('#why-edge-to')!, from: root.querySelector('#why-edge-from')!, cut: root.querySelector('[data-key="why-edge-cut"]')! });
+  const TO = '#why-edge-to';
+  const FROM = '#why-edge-from';
+  const CUT = '[data-key="why-edge-cut"]';
+  const HINT = '.why-edge [role="status"]';
 
-  it('offers every reader, and as sources only that token and those before it', () => {
-    const t = draw({ chosen: 4 });
-    const { to, from, cut } = ids(t.root);
-    assert.deepEqual(values(to), [0, 1, 2, 3, 4, 5]);
+  it('offers every reader, and as sources only that token and those before it', async () => {
+    const t = await draw({ chosen: 4 });
+    assert.deepEqual(await t.values(TO), [0, 1, 2, 3, 4, 5]);
     // The chosen token reads; the one before it is what it reads, to start with.
-    assert.deepEqual([to.value, from.value], ['4', '3']);
-    assert.deepEqual(values(from), [0, 1, 2, 3, 4]);
-    assert.equal(t.root.querySelector('label[for="why-edge-to"]')?.textContent, 'Cut the attention from');
-    assert.match(to.options[4].textContent, /^5\. ·the$/);
-    to.choose(1);
-    assert.deepEqual(values(from), [0, 1], 'no source after the reader');
-    assert.equal(from.value, '1', 'a source after the new reader comes back to the reader');
-    to.choose(5);
-    assert.deepEqual(values(from), [0, 1, 2, 3, 4, 5]);
-    assert.equal(from.value, '1', 'the source chosen stays while it can be read');
-    assert.ok(!cut.disabled);
-    assert.deepEqual(t.patches, [], 'choosing a pair changes nothing yet');
+    assert.deepEqual([await t.value(TO), await t.value(FROM)], ['4', '3']);
+    assert.deepEqual(await t.values(FROM), [0, 1, 2, 3, 4]);
+    assert.equal(await t.text('label[for="why-edge-to"]'), 'Cut the attention from');
+    assert.match((await t.page.locator(`${TO} option`).nth(4).textContent()) ?? '', /^5\. ·the$/);
+    await t.choose(TO, 1);
+    assert.deepEqual(await t.values(FROM), [0, 1], 'no source after the reader');
+    assert.equal(await t.value(FROM), '1', 'a source after the new reader comes back to the reader');
+    await t.choose(TO, 5);
+    assert.deepEqual(await t.values(FROM), [0, 1, 2, 3, 4, 5]);
+    assert.equal(await t.value(FROM), '1', 'the source chosen stays while it can be read');
+    assert.ok(!(await t.disabled(CUT)));
+    assert.deepEqual(await t.patches(), [], 'choosing a pair changes nothing yet');
+    await t.quiet();
   });
 
-  it('starts at the first token with its attention to itself, the only pair it has', () => {
-    const { to, from } = ids(draw({ chosen: 0 }).root);
-    assert.deepEqual([to.value, from.value, values(from)], ['0', '0', [0]]);
+  it('starts at the first token with its attention to itself, the only pair it has', async () => {
+    const t = await draw({ chosen: 0 });
+    assert.deepEqual([await t.value(TO), await t.value(FROM), await t.values(FROM)], ['0', '0', [0]]);
+    await t.quiet();
   });
 
-  it('cuts exactly the pair chosen, beside what is already off; a second press restores it', () => {
+  it('cuts exactly the pair chosen, beside what is already off; a second press restores it', async () => {
     const head: Intervention = { kind: 'head', layer: 1, head: 0, mode: 'zero' };
-    const t = draw({ chosen: 4, whyInterventions: [head] });
-    const { to, from, cut } = ids(t.root);
-    to.choose(5);
-    from.choose(1);
-    assert.equal(cut.textContent, 'Cut');
-    assert.equal(cut.title, 'Cut the attention from ·mat to ·cat');
-    cut.click();
-    assert.deepEqual(t.patches, [{ whyInterventions: [head, { kind: 'edge', from: 1, to: 5 }] }]);
-    // Drawn again (the answer came): the pair is kept, the banner names the edge, the button now restores it.
-    const after = ids(t.again());
-    assert.deepEqual([after.to.value, after.from.value], ['5', '1']);
-    assert.equal(after.cut.textContent, 'Restore');
-    // The answer is far above the control: it says there that the numbers are the intervened run's now.
-    assert.match(t.root.querySelector('.why-edge [role="status"]')!.textContent, /now come from the intervened run/);
-    assert.match(t.root.querySelector('ul.chips')!.textContent, /attention from ·mat to ·cat/);
-    after.cut.click();
-    assert.deepEqual(t.patches[1], { whyInterventions: [head] });
+    const t = await draw({ chosen: 4, whyInterventions: [head] });
+    await t.choose(TO, 5);
+    await t.choose(FROM, 1);
+    assert.equal(await t.text(CUT), 'Cut');
+    assert.equal(await t.attr(CUT, 'title'), 'Cut the attention from ·mat to ·cat');
+    await t.click(CUT);
+    assert.deepEqual(await t.patches(), [{ whyInterventions: [head, { kind: 'edge', from: 1, to: 5 }] }]);
+    // Drawn at once, and again when the answer comes: the pair is kept, the button now restores it.
+    for (const when of ['at once', 'answered']) {
+      if (when === 'answered') await t.answered();
+      assert.deepEqual([await t.value(TO), await t.value(FROM)], ['5', '1'], when);
+      assert.equal(await t.text(CUT), 'Restore', when);
+      // The answer is far above the control: it says there that the numbers are the intervened run's now.
+      assert.match((await t.text(HINT)) ?? '', /now come from the intervened run/, when);
+      assert.ok(await t.visible(HINT), when);
+      assert.match((await t.text('ul.chips')) ?? '', /attention from ·mat to ·cat/, when);
+    }
+    await t.click(CUT);
+    assert.deepEqual((await t.patches())[1], { whyInterventions: [head] });
+    assert.equal((await t.patches()).length, 2);
+    await t.quiet();
   });
 
-  it('cuts nothing more when the list of parts is full, and says why', () => {
+  it('cuts nothing more when the list of parts is full, and says why', async () => {
     const many: Intervention[] = Array.from({ length: MAX_INTERVENTIONS }, (_, i) => ({ kind: 'edge', from: 0, to: i % 6 === 0 ? 0 : 1 }));
-    const t = draw({ chosen: 4, whyInterventions: many });
-    const { cut } = ids(t.root);
-    assert.ok(cut.disabled);
-    assert.match(t.root.querySelector('.why-edge [role="status"]')!.textContent, new RegExp(`At most ${MAX_INTERVENTIONS} parts`));
-    cut.click();
-    assert.deepEqual(t.patches, []);
+    const t = await draw({ chosen: 4, whyInterventions: many });
+    assert.ok(await t.disabled(CUT));
+    assert.match((await t.text(HINT)) ?? '', new RegExp(`At most ${MAX_INTERVENTIONS} parts`));
+    assert.ok(await t.visible(HINT));
+    await t.click(CUT, { disabled: true });
+    assert.deepEqual(await t.patches(), []);
+    await t.quiet();
   });
 
-  it('offers the tokens occlusion found most needed as one-click cuts of the chosen token’s attention to them', () => {
+  it('offers the tokens occlusion found most needed as one-click cuts of the chosen token’s attention to them', async () => {
     // Token 1 (" cat") is needed most, then 3 (" on"); 2 raised the prediction and is not offered.
-    const t = draw({ chosen: 4 }, { occlusion: occlusion(4, [-0.2, -2.5, 0.4, -0.9, -0.1]) });
-    const buttons = t.root.querySelectorAll('ul.needed button');
-    assert.deepEqual(
-      buttons.map((b) => b.getAttribute('data-key')),
-      ['edge-cut-1', 'edge-cut-3', 'edge-cut-0', 'edge-cut-4'],
-    );
-    const cat = t.root.querySelector('[data-key="edge-cut-1"]')!;
-    assert.equal(cat.getAttribute('aria-label'), 'Cut the attention from ·the to ·cat');
-    assert.equal(cat.getAttribute('aria-pressed'), 'false');
-    cat.click();
-    assert.deepEqual(t.patches, [{ whyInterventions: [{ kind: 'edge', from: 1, to: 4 }] }]);
-    const pressed = t.again().querySelector('[data-key="edge-cut-1"]')!;
-    assert.equal(pressed.getAttribute('aria-pressed'), 'true');
-    assert.equal(t.root.querySelector('[data-key="edge-cut-3"]')!.getAttribute('aria-pressed'), 'false');
-    pressed.click();
-    assert.deepEqual(t.patches[1], { whyInterventions: [] });
+    const t = await draw({ chosen: 4 }, { occlusion: occlusion(4, [-0.2, -2.5, 0.4, -0.9, -0.1]) });
+    assert.deepEqual(await t.page.locator('ul.needed button').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-key'))), ['edge-cut-1', 'edge-cut-3', 'edge-cut-0', 'edge-cut-4']);
+    const CAT = '[data-key="edge-cut-1"]';
+    assert.equal(await t.attr(CAT, 'aria-label'), 'Cut the attention from ·the to ·cat');
+    assert.equal(await t.attr(CAT, 'aria-pressed'), 'false');
+    await t.click(CAT);
+    assert.deepEqual(await t.patches(), [{ whyInterventions: [{ kind: 'edge', from: 1, to: 4 }] }]);
+    // Drawn at once, and again when the answer comes (the occlusion with it): pressed, and only that one.
+    for (const when of ['at once', 'answered']) {
+      if (when === 'answered') await t.answered({ occlusion: occlusion(4, [-0.2, -2.5, 0.4, -0.9, -0.1]) });
+      assert.equal(await t.attr(CAT, 'aria-pressed'), 'true', when);
+      assert.equal(await t.attr('[data-key="edge-cut-3"]', 'aria-pressed'), 'false', when);
+    }
+    await t.click(CAT);
+    assert.deepEqual((await t.patches())[1], { whyInterventions: [] });
+    assert.equal((await t.patches()).length, 2);
+    await t.quiet();
   });
 
-  it('disables the control and the shortcuts, with the reason, where the graph cannot cut edges', () => {
+  it('disables the control and the shortcuts, with the reason, where the graph cannot cut edges', async () => {
     const reason = 'attention is one fused operator (GroupQueryAttention): attention edges cannot be cut';
-    const t = draw({ chosen: 4 }, { edgesUnavailable: reason, occlusion: occlusion(4, [-0.2, -2.5, 0.4, -0.9, -0.1]) });
-    const { to, from, cut } = ids(t.root);
-    assert.deepEqual([to.disabled, from.disabled, cut.disabled], [true, true, true]);
-    const hint = t.root.querySelector('.why-edge [role="status"]')!;
-    assert.ok(!hint.hidden);
-    assert.equal(hint.textContent, `This model’s graph does not let the lens cut attention edges. (${reason})`);
-    const shortcut = t.root.querySelector('[data-key="edge-cut-1"]')!;
-    assert.ok(shortcut.disabled);
-    assert.match(shortcut.title, /GroupQueryAttention/);
-    cut.click();
-    shortcut.click();
-    assert.deepEqual(t.patches, []);
+    const t = await draw({ chosen: 4 }, { unavailable: { edge: reason }, occlusion: occlusion(4, [-0.2, -2.5, 0.4, -0.9, -0.1]) });
+    assert.deepEqual([await t.disabled(TO), await t.disabled(FROM), await t.disabled(CUT)], [true, true, true]);
+    assert.ok(await t.visible(HINT));
+    assert.equal(await t.text(HINT), `This model’s graph does not let the lens cut attention edges. (${reason})`);
+    const SHORTCUT = '[data-key="edge-cut-1"]';
+    assert.ok(await t.disabled(SHORTCUT));
+    assert.match((await t.attr(SHORTCUT, 'title')) ?? '', /GroupQueryAttention/);
+    await t.click(CUT, { disabled: true });
+    await t.click(SHORTCUT, { disabled: true });
+    assert.deepEqual(await t.patches(), []);
+    await t.quiet();
     // Where edges can be cut, nothing is said and everything is enabled.
-    const ok = ids(draw({ chosen: 4 }, { edgesUnavailable: undefined }).root);
-    assert.deepEqual([ok.to.disabled, ok.from.disabled, ok.cut.disabled], [false, false, false]);
+    const ok = await draw({ chosen: 4 }, { unavailable: {}, occlusion: occlusion(4, [-0.2, -2.5, 0.4, -0.9, -0.1]) });
+    assert.deepEqual([await ok.disabled(TO), await ok.disabled(FROM), await ok.disabled(CUT), await ok.disabled(SHORTCUT)], [false, false, false, false]);
+    assert.ok(!(await ok.visible(HINT)));
+    await ok.quiet();
   });
 
-  it('puts token text in as text, never as markup', () => {
-    const hostile = [...TOKENS];
-    hostile[3] = { ...hostile[3], text: '<img src=x onerror=alert(1)>' };
-    const root = view.renderWhy({ data: { tokens: hostile, model: { nHead: 2, nLayer: 2 } }, ui: { ...defaultUi(), tab: 'why', chosen: 4 }, s, width: 800, choose() {}, setUi() {}, tokenKeys() {} });
-    const from = root.querySelector('#why-edge-from')!;
-    assert.match(from.options[3].textContent, /^4\. <img·src=x·onerror=/);
-    assert.ok(!root.all().some((e) => e.tagName === 'IMG'));
+  it('lets no head, attention or MLP be pressed where the graph cannot switch that kind off, and says why', async () => {
+    const reason = 'the attention output projection was not found after the attention probabilities: heads cannot be switched off or attributed';
+    const withResult = (unavailable: PanelWhy['unavailable'], interventions: Intervention[] = []) => (a: Analysis) => ({ unavailable, result: sampleWhy(a, 4, interventions) });
+    const t = await draw({ chosen: 4 }, withResult({ head: reason }));
+    const HEAD = '[data-key="head-1-2"]';
+    const BAR = '[data-key="bar-a-1"]';
+    assert.ok(await t.disabled(HEAD));
+    assert.match((await t.attr(HEAD, 'title')) ?? '', /does not let the lens switch this part off\. \(the attention output projection was not found/);
+    assert.ok(!(await t.disabled(BAR)), 'attention blocks can still be switched off');
+    await t.click(HEAD, { disabled: true });
+    assert.deepEqual(await t.patches(), []);
+    await t.click(BAR);
+    assert.deepEqual(await t.patches(), [{ whyInterventions: [{ kind: 'attention', layer: 1, mode: 'zero' }] }]);
+    await t.quiet();
+    // A part already off (from before the model changed) can still be switched back on.
+    const off: Intervention = { kind: 'head', layer: 1, head: 2, mode: 'zero' };
+    const back = await draw({ chosen: 4, whyInterventions: [off] }, withResult({ head: reason }, [off]));
+    assert.ok(!(await back.disabled(HEAD)));
+    await back.click(HEAD);
+    assert.deepEqual(await back.patches(), [{ whyInterventions: [] }]);
+    // Where every kind can be switched off, the cells are enabled.
+    const ok = await draw({ chosen: 4 }, withResult({}));
+    assert.ok(!(await ok.disabled(HEAD)));
+    await ok.quiet();
+  });
+
+  it('puts token text in as text, never as markup', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    // In the edge lists, in the banner's chip for a cut edge and in the needed-most row of an occlusion.
+    const t = await draw({ chosen: 4, whyInterventions: [{ kind: 'edge', from: 3, to: 4 }] }, { occlusion: occlusion(4, [-0.2, -0.5, 0.4, -2.5, -0.1]) }, (data) => {
+      data.tokens[3] = { ...data.tokens[3], text: hostile, bytes: [...Buffer.from(hostile)] };
+    });
+    assert.match((await t.page.locator(`${FROM} option`).nth(3).textContent()) ?? '', /^4\. <img·src=x·onerror=/);
+    assert.match((await t.text('ul.chips')) ?? '', /<img/);
+    assert.match((await t.text('ul.needed')) ?? '', /<img/);
+    assert.equal(await t.page.locator('img').count(), 0, 'no image element anywhere');
+    assert.equal(await t.page.locator('#why-edge-to option *, #why-edge-from option *').count(), 0, 'options hold text only');
+    await t.quiet();
   });
 });

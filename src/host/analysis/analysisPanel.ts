@@ -74,13 +74,14 @@ const PROGRESS_MS = 100;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Why the Why tab cannot cut attention edges in this graph, in the instrumentation's words; undefined where it can, or
- * where the graph was not instrumented and the worker's own refusal will say.
+ * The kinds of part the Why tab cannot switch off in this graph, with the instrumentation's reason for each; undefined
+ * where the graph was not instrumented (the worker's own refusal will say).
  */
-function edgesUnavailable(report: InstrumentationReport | undefined): string | undefined {
+function partsUnavailable(report: InstrumentationReport | undefined): PanelWhy['unavailable'] {
   const iv = report?.interventions;
-  if (!iv || iv.available.includes('edge')) return undefined;
-  return iv.unavailable?.edge ?? '';
+  if (!iv) return undefined;
+  const kinds = (['head', 'attention', 'mlp', 'edge'] as const).filter((k) => !iv.available.includes(k));
+  return Object.fromEntries(kinds.map((k) => [k, iv.unavailable?.[k] ?? '']));
 }
 
 export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
@@ -442,7 +443,7 @@ export class AnalysisPanel implements PanelView<'analysis'>, vscode.Disposable {
     this.whyAbort?.abort();
     const ac = new AbortController();
     this.whyAbort = ac;
-    this.why = { ...(kept ?? { seq, key: '' }), busy: true, edgesUnavailable: edgesUnavailable(this.models.current?.instrumentation) };
+    this.why = { ...(kept ?? { seq, key: '' }), busy: true, unavailable: partsUnavailable(this.models.current?.instrumentation) };
     this.whyRequests++;
     void this.postWhy();
     const { chosen, whyTargets, whyInterventions } = this.ui;
