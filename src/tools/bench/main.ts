@@ -5,13 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Tokenizer } from '../../core/tokenizer/tokenizer';
 import { defaultThreads } from '../../core/common/threads';
 import { configureRuntime, createSession } from '../../core/runtime/web';
-import type { Tensor } from '../../core/runtime/runtime';
 import type { RuntimeBackendChoice } from '../../protocol/worker';
 import { silentLogger } from '../../core/common/logger';
 import { WorkerClient } from '../../worker/client';
@@ -20,7 +18,7 @@ import { panelsSection } from './panels';
 import { whySection } from './why';
 import type { Analysis, AnalyzeOptions } from '../../protocol/analysis';
 import { completionSection, type CompletionBenchOptions } from './completion';
-import { loadedClient, median, prefixOfTokens, runtimeName, timeInTurn, timeMedian, type BenchContext, type BenchRow, type BenchSection } from './shared';
+import { loadedClient, loadOnnxruntimeNode, median, plainFeeds, prefixOfTokens, runtimeName, timeInTurn, timeMedian, toNodeTensors, type BenchContext, type BenchRow, type BenchSection } from './shared';
 import { errorMessage } from '../../core/common/errors';
 import { defaultUi, panelWantsPca } from '../../host/panelData';
 
@@ -238,32 +236,6 @@ const analysisSection: BenchSection = {
   },
 };
 
-type Ort = ReturnType<typeof loadOnnxruntimeNode>;
-type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
-
-/** onnxruntime-node tensors for plain ones. */
-export function toNodeTensors(ort: Ort, feeds: Record<string, Tensor>): Record<string, InstanceType<Ort['Tensor']>> {
-  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
-}
-
-/** Feeds for a GPT-2 export, as plain tensors: ids, an all-ones mask, positions, and empty past key/values. */
-export function plainFeeds(session: OrtSession, ids: number[]): Record<string, Tensor> {
-  const T = ids.length;
-  const feeds: Record<string, Tensor> = {};
-  const meta = new Map((session.inputMetadata as unknown as { name: string; shape?: (number | string)[] }[]).map((m) => [m.name, m]));
-  for (const name of session.inputNames) {
-    if (name === 'input_ids') feeds[name] = { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [1, T] };
-    else if (name === 'attention_mask') feeds[name] = { type: 'int64', data: new BigInt64Array(T).fill(1n), dims: [1, T] };
-    else if (name === 'position_ids') feeds[name] = { type: 'int64', data: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), dims: [1, T] };
-    else if (name.startsWith('past_key_values')) {
-      // [batch, heads, past, headDim] with past = 0; the numeric dims come from the graph.
-      const shape = (meta.get(name)?.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 0));
-      feeds[name] = { type: 'float32', data: new Float32Array(0), dims: shape };
-    } else throw new Error(`the plain graph wants an input the benchmark does not know: ${name}`);
-  }
-  return feeds;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running and printing
 
@@ -420,11 +392,6 @@ function bothRuntimes(json: boolean, only: string[] | undefined): number {
   }
   if (json) console.log(JSON.stringify({ runs: outputs }, null, 1));
   return code;
-}
-
-/** onnxruntime-node, loaded at run time from node_modules (a native addon esbuild cannot bundle). */
-export function loadOnnxruntimeNode(): typeof import('onnxruntime-node') {
-  return createRequire(__filename)('onnxruntime-node') as typeof import('onnxruntime-node');
 }
 
 if (require.main === module && path.basename(__filename) === 'bench.js') {

@@ -1,6 +1,8 @@
 // What every bench section shares: the row and section shapes, the run's context, and small helpers. The
-// sections (completion.ts, hover.ts, panels.ts) and main.ts import this module, never each other.
+// sections (completion.ts, hover.ts, panels.ts, why.ts) and main.ts import this module, never each other.
+import { createRequire } from 'node:module';
 import type { Tokenizer } from '../../core/tokenizer/tokenizer';
+import type { Tensor } from '../../core/runtime/runtime';
 import type { WorkerClient } from '../../worker/client';
 
 export interface BenchRow {
@@ -111,4 +113,35 @@ function workerLoad(client: WorkerClient, folder: string): Promise<unknown> {
 /** The package a worker runtime is. */
 export function runtimeName(backend: 'web' | 'native'): string {
   return backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web';
+}
+
+/** onnxruntime-node, loaded at run time from node_modules (a native addon esbuild cannot bundle). */
+export function loadOnnxruntimeNode(): typeof import('onnxruntime-node') {
+  return createRequire(__filename)('onnxruntime-node') as typeof import('onnxruntime-node');
+}
+
+type Ort = ReturnType<typeof loadOnnxruntimeNode>;
+type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+/** onnxruntime-node tensors for plain ones. */
+export function toNodeTensors(ort: Ort, feeds: Record<string, Tensor>): Record<string, InstanceType<Ort['Tensor']>> {
+  return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
+}
+
+/** Feeds for a GPT-2 export, as plain tensors: ids, an all-ones mask, positions, and empty past key/values. */
+export function plainFeeds(session: OrtSession, ids: number[]): Record<string, Tensor> {
+  const T = ids.length;
+  const feeds: Record<string, Tensor> = {};
+  const meta = new Map((session.inputMetadata as unknown as { name: string; shape?: (number | string)[] }[]).map((m) => [m.name, m]));
+  for (const name of session.inputNames) {
+    if (name === 'input_ids') feeds[name] = { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [1, T] };
+    else if (name === 'attention_mask') feeds[name] = { type: 'int64', data: new BigInt64Array(T).fill(1n), dims: [1, T] };
+    else if (name === 'position_ids') feeds[name] = { type: 'int64', data: BigInt64Array.from({ length: T }, (_, i) => BigInt(i)), dims: [1, T] };
+    else if (name.startsWith('past_key_values')) {
+      // [batch, heads, past, headDim] with past = 0; the numeric dims come from the graph.
+      const shape = (meta.get(name)?.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 0));
+      feeds[name] = { type: 'float32', data: new Float32Array(0), dims: shape };
+    } else throw new Error(`the plain graph wants an input the benchmark does not know: ${name}`);
+  }
+  return feeds;
 }
