@@ -668,18 +668,12 @@ function occlusionSection(ctx: ViewCtx, o: PanelOcclusion | undefined): HTMLElem
 
 // ---- attention edges ----
 
-/** Why edges cannot be cut here, in words for the person; undefined where they can. */
-function edgesBlocked(ctx: ViewCtx): string | undefined {
-  const why = ctx.why?.unavailable?.edge;
-  if (why === undefined) return undefined;
-  return why ? `${ctx.s['why.edgesUnavailable']} (${why})` : ctx.s['why.edgesUnavailable'];
-}
-
-/** Why a head, an attention block or an MLP cannot be switched off here; undefined where it can. */
+/** Why parts of this kind cannot be switched off (edges cut) here, in words for the person; undefined where they can. */
 function partBlocked(ctx: ViewCtx, kind: Intervention['kind']): string | undefined {
   const why = ctx.why?.unavailable?.[kind];
   if (why === undefined) return undefined;
-  return why ? `${ctx.s['why.partUnavailable']} (${why})` : ctx.s['why.partUnavailable'];
+  const said = kind === 'edge' ? ctx.s['why.edgesUnavailable'] : ctx.s['why.partUnavailable'];
+  return why ? `${said} (${why})` : said;
 }
 
 /** Full: nothing more can be switched off, though what is off can still be switched back on. */
@@ -691,7 +685,7 @@ function full(ctx: ViewCtx): boolean {
 function edgeButton(ctx: ViewCtx, part: Intervention & { kind: 'edge' }, name: string, key: string): HTMLElement {
   const { s } = ctx;
   const off = isOff(ctx, part);
-  const blocked = edgesBlocked(ctx);
+  const blocked = partBlocked(ctx, 'edge');
   const b = el(
     'button',
     {
@@ -721,7 +715,7 @@ function edgeSection(ctx: ViewCtx): HTMLElement {
   const pos = Math.min(Math.max(0, ui.chosen), T - 1);
   if (!edgeDraft || edgeDraft.chosen !== ui.chosen || edgeDraft.to >= T) edgeDraft = { chosen: ui.chosen, to: pos, from: Math.max(0, pos - 1) };
   const pick = edgeDraft;
-  const blocked = edgesBlocked(ctx);
+  const blocked = partBlocked(ctx, 'edge');
   const option = (i: number) => el('option', { value: String(i) }, `${i + 1}. ${tokenLabel(tokens[i], 20)}`);
   const to = el('select', { id: 'why-edge-to', 'data-key': 'why-edge-to', title: s['why.edgeReaderTitle'], 'aria-describedby': 'why-edge-explain' });
   for (let i = 0; i < T; i++) to.append(option(i));

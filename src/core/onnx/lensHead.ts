@@ -78,8 +78,11 @@ function headWeight(g: GraphIndex, s: GraphStructure, embedding: Float32Array): 
   return { kind: 'q8', q, scale, zeroPoint: zpv, d, V };
 }
 
-/** Applies the final norm and the LM head to one vector, in float64. */
-export function lensLogits(h: LensHead, x: Float32Array): Float64Array {
+/**
+ * What the final norm takes from a vector: the mean it subtracts (LayerNorm; 0 for RMSNorm) and the scale it
+ * multiplies by, 1/σ or 1/rms (direct logit attribution freezes this scale).
+ */
+export function normStats(h: LensHead, x: ArrayLike<number>): { mean: number; inv: number } {
   const d = x.length;
   let mean = 0;
   if (h.norm === 'layer') {
@@ -88,7 +91,13 @@ export function lensLogits(h: LensHead, x: Float32Array): Float64Array {
   }
   let sq = 0;
   for (let j = 0; j < d; j++) sq += (x[j] - mean) ** 2;
-  const inv = 1 / Math.sqrt(sq / d + h.epsilon);
+  return { mean, inv: 1 / Math.sqrt(sq / d + h.epsilon) };
+}
+
+/** Applies the final norm and the LM head to one vector, in float64. */
+export function lensLogits(h: LensHead, x: Float32Array): Float64Array {
+  const d = x.length;
+  const { mean, inv } = normStats(h, x);
   const y = new Float64Array(d);
   for (let j = 0; j < d; j++) y[j] = (x[j] - mean) * inv * h.gamma[j] + (h.beta ? h.beta[j] : 0);
   const logits = headTimes(h.head, y);

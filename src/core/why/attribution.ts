@@ -6,6 +6,7 @@
 import type { WhyAttribution, WhyComponent } from '../../protocol/why';
 import type { LoadedModel } from '../session/modelSession';
 import { headColumn } from './headColumn';
+import { normStats } from '../onnx/lensHead';
 import type { WhyRun } from './forward';
 
 export function attribute(model: LoadedModel, r: WhyRun, ids: number[], label: string): WhyAttribution {
@@ -29,14 +30,7 @@ export function attribute(model: LoadedModel, r: WhyRun, ids: number[], label: s
   // The frozen scale, from the full stream at the position.
   const x = r.hidden[L].subarray(p * d, (p + 1) * d);
   const layer = head.norm === 'layer';
-  let mean = 0;
-  if (layer) {
-    for (let j = 0; j < d; j++) mean += x[j];
-    mean /= d;
-  }
-  let sq = 0;
-  for (let j = 0; j < d; j++) sq += (x[j] - mean) ** 2;
-  const scale = 1 / Math.sqrt(sq / d + head.epsilon);
+  const scale = normStats(head, x).inv;
   // w: what a part c contributes is c · w; LayerNorm's centring moves onto w (Σ (c - mean c) w = c · (w - mean w)).
   const w = new Float64Array(d);
   for (let j = 0; j < d; j++) w[j] = head.gamma[j] * u[j] * scale;
